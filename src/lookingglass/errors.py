@@ -1,0 +1,64 @@
+"""One exception hierarchy, mapped once to HTTP status codes and CLI exit codes."""
+
+from __future__ import annotations
+
+
+class LookingGlassError(Exception):
+    """Base of every error we raise on purpose; carries a stable machine-readable code."""
+
+    code = "error"
+    http_status = 500
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(LookingGlassError):
+    """The caller gave us something we cannot use (corrupt image, wrong type, bad parameter)."""
+
+    code = "bad_input"
+    http_status = 400
+    exit_code = 2
+
+
+class TooLarge(BadInput):
+    """Input over a configured size or pixel limit (decompression bombs land here)."""
+
+    code = "too_large"
+    http_status = 413
+
+
+class NotFound(LookingGlassError):
+    code = "not_found"
+    http_status = 404
+    exit_code = 3
+
+
+class Unauthorized(LookingGlassError):
+    code = "unauthorized"
+    http_status = 401
+    exit_code = 4
+
+
+class Unavailable(LookingGlassError):
+    """A backend (store, index, model file) cannot be reached or opened."""
+
+    code = "unavailable"
+    http_status = 503
+    exit_code = 5
+
+
+class DataDirBusy(Unavailable):
+    """Another process owns the embedded data directory (DESIGN.md §7)."""
+
+    code = "data_dir_busy"
+    exit_code = 6
+
+
+class ModelIntegrityError(Unavailable):
+    """A model file is missing or its SHA-256 does not match the pinned value."""
+
+    code = "model_integrity"
+    exit_code = 7

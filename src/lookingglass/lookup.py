@@ -1,0 +1,87 @@
+"""Lookup: a photo in, every face in it with the indexed faces that match, best first."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+from lookingglass.app import App
+from lookingglass.errors import BadInput
+from lookingglass.media.decode import decode_image
+from lookingglass.records import Face, Hit, Match
+
+
+@dataclass(frozen=True)
+class FaceMatches:
+    face: Face
+    matches: list[Match]
+
+    def to_json(self) -> dict:
+        det = self.face.detection
+        return {
+            "box": [round(v, 2) for v in det.box],
+            "confidence": round(det.confidence, 4),
+            "landmarks": [[round(x, 2), round(y, 2)] for x, y in det.landmarks],
+            "detector": det.detector,
+            "matches": [m.to_json() for m in self.matches],
+        }
+
+
+def _match(hit: Hit) -> Match:
+    p = hit.payload
+    return Match(
+        score=hit.score,
+        sha256=p["sha256"],
+        source_url=p.get("source_url"),
+        page_url=p.get("page_url"),
+        box=tuple(p["box"]),
+        kind=p.get("kind", "image"),
+        timestamp=p.get("timestamp"),
+        face_id=hit.id,
+    )
+
+
+def lookup_image(
+    app: App, data: bytes, *, top_k: int | None = None, threshold: float | None = None
+) -> list[FaceMatches]:
+    """Find every face in the photo and, for each, the indexed faces at or above the threshold (cosine)."""
+    top_k = app.settings.top_k if top_k is None else top_k
+    threshold = app.match_threshold if threshold is None else threshold
+    if not 1 <= top_k <= 1000:
+        raise BadInput(f"top_k must be between 1 and 1000, got {top_k}")
+    if not -1.0 <= threshold <= 1.0:
+        raise BadInput(f"threshold is a cosine similarity between -1 and 1, got {threshold}")
+    image = decode_image(data, max_pixels=app.settings.max_image_pixels)
+    results = []
+    for face in app.models.find_faces(image.rgb):
+        hits = app.faces.search(face.embedding, top_k=top_k, threshold=threshold)
+        matches = sorted(
+            (_match(h) for h in hits if h.score >= threshold), key=lambda m: m.score, reverse=True
+        )
+        results.append(FaceMatches(face=face, matches=matches))
+    return results
+
+
+def annotate(data: bytes, results: list[FaceMatches], max_pixels: int) -> str:
+    """The photo with every face boxed (green: has matches, grey: none), as a base64 PNG."""
+    rgb = decode_image(data, max_pixels=max_pixels).rgb
+    image = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(image)
+    width = max(2, round(max(image.size) / 300))
+    for i, result in enumerate(results):
+        colour = (40, 200, 90) if result.matches else (160, 160, 160)
+        draw.rectangle(result.face.box, outline=colour, width=width)
+        draw.text((result.face.box[0] + width, result.face.box[1] + width), str(i + 1), fill=colour)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def lookup_json(results: list[FaceMatches], threshold: float, top_k: int) -> dict:
+    return {"faces": [r.to_json() for r in results], "threshold": threshold, "top_k": top_k}
+
+
+__all__ = ["FaceMatches", "annotate", "lookup_image", "lookup_json"]

@@ -1,0 +1,1 @@
+"""Turning stored bytes into pixels (and, later, frames and audio) safely."""

@@ -1,0 +1,1 @@
+"""Jobs (plain functions over plain arguments) and how they are run."""

@@ -1,0 +1,105 @@
+"""Records that flow between modules. Boxes are (x1, y1, x2, y2) floats in original-image pixels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Box = tuple[float, float, float, float]
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face found by a detector, before embedding."""
+
+    box: Box
+    confidence: float
+    landmarks: tuple[
+        Point, ...
+    ]  # 5 points: right eye, left eye, nose, right mouth, left mouth (image left to right)
+    detector: str
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """A detected face with its embedding (L2-normalised)."""
+
+    detection: Detection
+    embedding: np.ndarray
+
+    @property
+    def box(self) -> Box:
+        return self.detection.box
+
+
+@dataclass(frozen=True)
+class MediaObject:
+    """A stored object: identity is the content hash; where it came from lives in `metadata`."""
+
+    sha256: str
+    key: str
+    size: int
+    content_type: str
+    kind: str  # "image" | "video" | "audio" | "page"
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def source_url(self) -> str | None:
+        urls = self.metadata.get("source_urls") or []
+        return urls[0] if urls else None
+
+
+@dataclass(frozen=True)
+class FacePoint:
+    """One indexed face: what goes into the vector index."""
+
+    id: str
+    vector: np.ndarray
+    payload: dict
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result from the vector index."""
+
+    id: str
+    score: float
+    payload: dict
+
+
+@dataclass(frozen=True)
+class Match:
+    """A lookup result for one query face, shaped for the API."""
+
+    score: float
+    sha256: str
+    source_url: str | None
+    box: Box
+    kind: str
+    timestamp: float | None
+    page_url: str | None = None
+    face_id: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "score": round(self.score, 6),
+            "sha256": self.sha256,
+            "source_url": self.source_url,
+            "page_url": self.page_url,
+            "box": [round(v, 2) for v in self.box],
+            "kind": self.kind,
+            "timestamp": self.timestamp,
+            "face_id": self.face_id,
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What processing one object produced."""
+
+    sha256: str
+    key: str
+    faces: int
+    skipped_optout: int = 0

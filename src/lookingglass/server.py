@@ -1,0 +1,58 @@
+"""`lookingglass serve`: own the data dir, serve the app, keep the vector index built in the background."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from lookingglass.app import App, build
+from lookingglass.ownership import new_local_token, remove_server_info, write_server_info
+from lookingglass.settings import Settings
+from lookingglass.web import create_app
+
+log = logging.getLogger("lookingglass.server")
+
+
+def _optimizer(app: App, stop: threading.Event, every: float = 10.0) -> None:
+    """qdrant-edge has no background optimizer: the owner rebuilds the index when enough points are unindexed."""
+    while not stop.wait(every):
+        pending = getattr(app.faces, "pending_optimize", 0)
+        if pending >= app.settings.optimize_threshold:
+            log.info("optimizing vector index (%d new points)", pending)
+            try:
+                app.faces.optimize()
+            except Exception:
+                log.exception("vector index optimize failed; lookups still work (brute force)")
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # unwinds serve() so server.json is removed and the index flushed
+
+
+def serve(settings: Settings) -> None:
+    from waitress import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    app = build(settings, role="serve")
+    stop = threading.Event()
+    try:
+        app.models.load()
+        token = new_local_token() if app.lock is not None else None
+        server = create_server(
+            create_app(app, local_token=token), host=settings.host, port=settings.port, threads=8
+        )
+        host, port = server.effective_host, server.effective_port
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+        if token is not None:
+            write_server_info(settings.data_dir, url, token)
+        threading.Thread(target=_optimizer, args=(app, stop), daemon=True, name="optimizer").start()
+        print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        remove_server_info(settings.data_dir)
+        app.close()

@@ -1,0 +1,91 @@
+"""One frozen Settings object read from the environment. No other module reads os.environ.
+
+Seed variable names (QDRANT_*, MINIO_*, REDIS_URL, NEO4J_*) select the server adapters; without them everything
+runs embedded under LG_DATA_DIR.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    model_dir: Path | None = None
+    embedder: str = "sface"  # "sface" | "dlib"
+    detector_threshold: float = 0.5
+    match_threshold: float | None = None  # None: the embedder's calibrated default
+    top_k: int = 10
+    max_image_pixels: int = 50_000_000
+    max_upload_bytes: int = 64 * 1024 * 1024
+    # Qdrant server (distributed); embedded qdrant-edge when neither is set.
+    qdrant_url: str | None = None
+    qdrant_host: str | None = None
+    qdrant_port: int = 6333
+    qdrant_api_key: str | None = None
+    # S3 / MinIO object store (distributed); a local directory when no endpoint is set.
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_bucket: str = "lookingglass"
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = 5000
+    optimize_threshold: int = 20_000  # unindexed points before the owner rebuilds the HNSW index
+
+    @property
+    def distributed_vectors(self) -> bool:
+        return bool(self.qdrant_url or self.qdrant_host)
+
+    @property
+    def distributed_objects(self) -> bool:
+        return bool(self.s3_endpoint)
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        minio_endpoint = e.get("MINIO_ENDPOINT") or e.get("S3_ENDPOINT")
+        secure = _bool(e.get("MINIO_SECURE"), False)
+        if minio_endpoint and "://" not in minio_endpoint:
+            minio_endpoint = ("https://" if secure else "http://") + minio_endpoint
+        threshold = e.get("LG_MATCH_THRESHOLD")
+        return cls(
+            data_dir=Path(e.get("LG_DATA_DIR") or "data"),
+            model_dir=Path(e["LG_MODEL_DIR"]) if e.get("LG_MODEL_DIR") else None,
+            embedder=(e.get("LG_EMBEDDER") or "sface").lower(),
+            detector_threshold=float(e.get("LG_DETECTOR_THRESHOLD") or 0.5),
+            match_threshold=float(threshold) if threshold else None,
+            top_k=int(e.get("LG_TOP_K") or 10),
+            max_image_pixels=int(e.get("LG_MAX_IMAGE_PIXELS") or 50_000_000),
+            max_upload_bytes=int(e.get("LG_MAX_UPLOAD_BYTES") or 64 * 1024 * 1024),
+            qdrant_url=e.get("QDRANT_URL") or None,
+            qdrant_host=e.get("QDRANT_HOST") or None,
+            qdrant_port=int(e.get("QDRANT_PORT") or 6333),
+            qdrant_api_key=e.get("QDRANT_API_KEY") or None,
+            s3_endpoint=minio_endpoint or None,
+            s3_access_key=e.get("MINIO_ACCESS_KEY") or e.get("MINIO_ROOT_USER") or e.get("AWS_ACCESS_KEY_ID"),
+            s3_secret_key=e.get("MINIO_SECRET_KEY")
+            or e.get("MINIO_ROOT_PASSWORD")
+            or e.get("AWS_SECRET_ACCESS_KEY"),
+            s3_bucket=e.get("MINIO_BUCKET") or e.get("S3_BUCKET") or "lookingglass",
+            s3_region=e.get("MINIO_REGION") or e.get("AWS_REGION") or "us-east-1",
+            s3_secure=secure,
+            host=e.get("LG_HOST") or "127.0.0.1",
+            port=int(e.get("LG_PORT") or 5000),
+            optimize_threshold=int(e.get("LG_OPTIMIZE_THRESHOLD") or 20_000),
+        )

@@ -1,0 +1,797 @@
+"""ObjectStore port: content-addressed media storage.
+
+Keys are `media/<sha[:2]>/<sha>.<ext>`; metadata (source URLs, page URL, alt text, crawl time, ...) is a JSON
+sidecar `meta/<sha[:2]>/<sha>.json`, so both adapters keep exactly the same shape.
+
+Adapters: `LocalObjectStore` (a directory tree, embedded mode) and `S3ObjectStore` (any S3 API: MinIO, Ceph
+RGW, AWS). `open_object_store(settings)` picks one. `sniff_media` tells what some bytes are before they are
+stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lookingglass.errors import BadInput, LookingGlassError, NotFound, Unavailable
+from lookingglass.records import MediaObject
+
+if TYPE_CHECKING:
+    from lookingglass.settings import Settings
+
+
+class ObjectStore(Protocol):
+    def put(
+        self, data: bytes, *, ext: str, content_type: str, kind: str, metadata: dict | None = None
+    ) -> MediaObject:
+        """Store bytes under their SHA-256.
+
+        Storing the same bytes again merges metadata (source URLs are unioned).
+        """
+
+    def get(self, sha256: str) -> MediaObject:
+        """The object's record; raises NotFound."""
+
+    def read(self, sha256: str) -> bytes:
+        """The object's bytes; raises NotFound."""
+
+    def delete(self, sha256: str) -> bool:
+        """Remove bytes and metadata; False when it was not there."""
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def list(self) -> Iterator[MediaObject]:
+        """Every stored object (for reconcile and eval)."""
+
+    def health(self) -> dict:
+        """{"backend": name, "ok": bool, ...}"""
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Keys, validation and metadata merging: shared by both adapters so they keep one shape.
+
+KINDS = frozenset({"image", "video", "audio", "page"})
+_MERGE_ATTEMPTS = 16  # rounds of read-merge-write before a put gives up under contention
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_EXT = re.compile(r"[a-z0-9]{1,8}")
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def check_sha256(sha256: str) -> str:
+    """The sha256 as lowercase hex; BadInput otherwise (it becomes part of a path: this stops traversal)."""
+    if not isinstance(sha256, str):
+        raise BadInput(f"sha256 must be a string, got {type(sha256).__name__}")
+    value = sha256.strip().lower()
+    if not _SHA256.fullmatch(value):
+        raise BadInput(f"not a sha256 (64 hex characters): {sha256[:80]!r}")
+    return value
+
+
+def normalise_ext(ext: str) -> str:
+    """`.JPG` -> `jpg`; BadInput unless 1-8 letters/digits (the extension is part of the key)."""
+    value = (ext or "").strip().lower().lstrip(".")
+    if not _EXT.fullmatch(value):
+        raise BadInput(f"bad file extension {ext!r}: expected 1-8 letters or digits")
+    return value
+
+
+def media_key(sha256: str, ext: str) -> str:
+    return f"media/{sha256[:2]}/{sha256}.{ext}"
+
+
+def meta_key(sha256: str) -> str:
+    return f"meta/{sha256[:2]}/{sha256}.json"
+
+
+def _check_put_args(kind: str, metadata: dict | None) -> dict:
+    if kind not in KINDS:
+        raise BadInput(f"unknown media kind {kind!r}: expected one of {', '.join(sorted(KINDS))}")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise BadInput(f"metadata must be a dict, got {type(metadata).__name__}")
+    try:  # a sidecar must round-trip through JSON; find out before anything is written
+        return json.loads(json.dumps(metadata))
+    except (TypeError, ValueError) as exc:
+        raise BadInput(f"metadata is not JSON-serialisable: {exc}") from exc
+
+
+def _item_id(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _union(old: list, new: list) -> list:
+    seen = {_item_id(v) for v in old}
+    out = list(old)
+    for v in new:
+        if (vid := _item_id(v)) not in seen:
+            seen.add(vid)
+            out.append(v)
+    return out
+
+
+def merge_metadata(old: dict, new: dict) -> dict:
+    """What we know about an object seen again: lists are unioned in order, other fields keep the first value.
+
+    The first value is kept because it came from the first sighting; a later crawl adds places, it does not
+    rewrite history. A field that is missing (or None) is filled in from the new sighting; dicts merge the
+    same way.
+    """
+    out = dict(old)
+    for name, value in new.items():
+        current = out.get(name)
+        if current is None:
+            out[name] = value
+        elif value is None:
+            continue
+        elif isinstance(current, list) or isinstance(value, list):
+            out[name] = _union(_as_list(current), _as_list(value))
+        elif isinstance(current, dict) and isinstance(value, dict):
+            out[name] = merge_metadata(current, value)
+    return out
+
+
+def _stamp(metadata: dict, now: datetime, previous: dict | None) -> dict:
+    """Record when an object was first and last stored (first_seen survives re-puts, last_seen moves)."""
+    stamp = now.isoformat(timespec="seconds")
+    out = dict(metadata)
+    out["first_seen"] = (previous or {}).get("first_seen") or metadata.get("first_seen") or stamp
+    out["last_seen"] = stamp
+    return out
+
+
+def _sidecar(obj: MediaObject) -> dict:
+    return {
+        "sha256": obj.sha256,
+        "key": obj.key,
+        "size": obj.size,
+        "content_type": obj.content_type,
+        "kind": obj.kind,
+        "metadata": obj.metadata,
+    }
+
+
+def _from_sidecar(raw: bytes | str, where: str) -> MediaObject:
+    try:
+        doc = json.loads(raw)
+        return MediaObject(
+            sha256=doc["sha256"],
+            key=doc["key"],
+            size=int(doc["size"]),
+            content_type=doc["content_type"],
+            kind=doc["kind"],
+            metadata=dict(doc.get("metadata") or {}),
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LookingGlassError(f"corrupt metadata sidecar {where}: {exc}") from exc
+
+
+def _encode_sidecar(obj: MediaObject) -> bytes:
+    return json.dumps(_sidecar(obj), ensure_ascii=False, sort_keys=True, indent=1).encode()
+
+
+def _record(
+    data: bytes,
+    sha: str,
+    ext: str,
+    content_type: str,
+    kind: str,
+    metadata: dict,
+    prev: MediaObject | None,
+    now: datetime,
+) -> MediaObject:
+    """The record to write for `data`: a new one, or `prev` with the new sighting merged in.
+
+    An object that exists keeps its key, content type and kind: the bytes are the same, so the first
+    description stands (and the key must not move under callers that already hold it).
+    """
+    if prev is None:
+        return MediaObject(
+            sha, media_key(sha, ext), len(data), content_type, kind, _stamp(metadata, now, None)
+        )
+    merged = _stamp(merge_metadata(prev.metadata, metadata), now, prev.metadata)
+    return MediaObject(sha, prev.key, prev.size, prev.content_type, prev.kind, merged)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Embedded adapter: a directory tree.
+
+
+class LocalObjectStore:
+    """Objects in a directory (`root/media/...`, `root/meta/...`): the embedded default, one owner process.
+
+    Every file is written to a temporary name in its own directory and renamed into place, so a crash leaves
+    either the old file or the new one, never half of one. Bytes are written before the sidecar, and the
+    sidecar is what makes an object exist, so a crash between the two leaves an invisible orphan that the next
+    put overwrites.
+    """
+
+    backend = "local"
+
+    def __init__(self, root: Path, *, clock: Clock = _utcnow) -> None:
+        self.root = Path(root)
+        self._clock = clock
+        self._lock = threading.Lock()  # read-merge-write of a sidecar from the in-process executor's threads
+        try:
+            (self.root / "media").mkdir(parents=True, exist_ok=True)
+            (self.root / "meta").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Unavailable(f"cannot create object store directory {self.root}: {exc}") from exc
+
+    def put(
+        self, data: bytes, *, ext: str, content_type: str, kind: str, metadata: dict | None = None
+    ) -> MediaObject:
+        ext = normalise_ext(ext)
+        metadata = _check_put_args(kind, metadata)
+        sha = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            prev = self._load(sha)
+            obj = _record(data, sha, ext, content_type, kind, metadata, prev, self._clock())
+            blob = self.root / obj.key
+            if prev is None or not blob.is_file() or blob.stat().st_size != obj.size:
+                _atomic_write(blob, data)
+            _atomic_write(self._meta_path(sha), _encode_sidecar(obj))
+        return obj
+
+    def get(self, sha256: str) -> MediaObject:
+        sha = check_sha256(sha256)
+        obj = self._load(sha)
+        if obj is None:
+            raise NotFound(f"no object {sha}")
+        return obj
+
+    def read(self, sha256: str) -> bytes:
+        try:
+            return self.path(sha256).read_bytes()
+        except FileNotFoundError as exc:  # deleted between path() and read
+            raise NotFound(f"no object {sha256}") from exc
+
+    def path(self, sha256: str) -> Path:
+        """The object's file on disk, for local-only callers (file:// URLs, send_file); raises NotFound."""
+        obj = self.get(sha256)
+        blob = self.root / obj.key
+        if not blob.is_file():
+            raise NotFound(f"object {obj.sha256} has metadata but its bytes are missing ({blob})")
+        return blob
+
+    def exists(self, sha256: str) -> bool:
+        return self._meta_path(check_sha256(sha256)).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        sha = check_sha256(sha256)
+        found = False
+        with self._lock:
+            # Sidecar first: once it is gone the object no longer exists, whatever happens to the bytes next.
+            with contextlib.suppress(FileNotFoundError):
+                self._meta_path(sha).unlink()
+                found = True
+            # Every extension, not just the recorded one: also clears an orphan left by a crash mid-put.
+            for blob in (self.root / "media" / sha[:2]).glob(f"{sha}.*"):
+                with contextlib.suppress(FileNotFoundError):
+                    blob.unlink()
+                    found = True
+        return found
+
+    def list(self) -> Iterator[MediaObject]:
+        meta = self.root / "meta"
+        for shard in sorted(p for p in meta.iterdir() if p.is_dir()):
+            for sidecar in sorted(shard.glob("*.json")):
+                if not _SHA256.fullmatch(sidecar.stem):
+                    continue
+                try:
+                    yield _from_sidecar(sidecar.read_bytes(), str(sidecar))
+                except FileNotFoundError:  # deleted while we were listing
+                    continue
+
+    def health(self) -> dict:
+        ok = self.root.is_dir() and os.access(self.root, os.W_OK)
+        return {"backend": self.backend, "ok": ok, "root": str(self.root)}
+
+    def _meta_path(self, sha: str) -> Path:
+        return self.root / meta_key(sha)
+
+    def _load(self, sha: str) -> MediaObject | None:
+        path = self._meta_path(sha)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        return _from_sidecar(raw, str(path))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so readers and crashes see the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Server adapter: any S3 API.
+
+
+class S3ObjectStore:
+    """The same layout in an S3 bucket (MinIO, Ceph RGW, SeaweedFS, Garage, AWS) through a boto3 client.
+
+    Kept to the plain S3 calls every implementation has, so operators choose the server. The bucket is created
+    on first use rather than at construction, so building the app does not fail while the server is starting.
+    Metadata merges are read-merge-write with conditional writes (If-None-Match / If-Match) and retries, so
+    workers storing the same bytes at once keep every sighting; on a server without conditional writes the
+    last writer wins. The bytes themselves are never at risk.
+    """
+
+    backend = "s3"
+
+    def __init__(self, client: Any, bucket: str, *, clock: Clock = _utcnow) -> None:
+        self.client = client
+        self.bucket = bucket
+        self._clock = clock
+        self._bucket_ready = False
+        self._lock = threading.Lock()
+        self._conditional = True  # set False when the server does not do conditional writes
+        self._quote_etags = True  # If-Match with the ETag as returned (RFC 7232), until the server disagrees
+
+    @property
+    def endpoint(self) -> str:
+        return str(getattr(self.client.meta, "endpoint_url", None) or "S3")
+
+    def put(
+        self, data: bytes, *, ext: str, content_type: str, kind: str, metadata: dict | None = None
+    ) -> MediaObject:
+        ext = normalise_ext(ext)
+        metadata = _check_put_args(kind, metadata)
+        sha = hashlib.sha256(data).hexdigest()
+        self._ensure_bucket()
+        bytes_written = False
+        for attempt in range(_MERGE_ATTEMPTS):
+            if attempt:  # lost a race: back off with jitter so contending writers spread out
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+            prev, etag = self._load_versioned(sha)
+            obj = _record(data, sha, ext, content_type, kind, metadata, prev, self._clock())
+            if not bytes_written and (prev is None or not self._head(obj.key)):
+                self._write(obj.key, data, content_type, Metadata={"sha256": sha})
+                bytes_written = True
+            if self._save_sidecar(obj, prev, etag):
+                return obj
+        raise Unavailable(
+            f"S3 endpoint {self.endpoint}: gave up merging metadata of {sha} after {_MERGE_ATTEMPTS} "
+            "concurrent updates"
+        )
+
+    def get(self, sha256: str) -> MediaObject:
+        sha = check_sha256(sha256)
+        obj = self._load(sha)
+        if obj is None:
+            raise NotFound(f"no object {sha}")
+        return obj
+
+    def read(self, sha256: str) -> bytes:
+        obj = self.get(sha256)
+        body = self._call("get_object", obj.key, Bucket=self.bucket, Key=obj.key)
+        if body is None:
+            raise NotFound(f"object {obj.sha256} has metadata but its bytes are missing ({obj.key})")
+        return self._read_body(body, obj.key)
+
+    def exists(self, sha256: str) -> bool:
+        return self._head(meta_key(check_sha256(sha256)))
+
+    def delete(self, sha256: str) -> bool:
+        sha = check_sha256(sha256)
+        # delete_object succeeds on missing keys, so ask first to know what was there.
+        keys = [meta_key(sha)] if self._head(meta_key(sha)) else []
+        # Every extension, not only the recorded one: also clears an orphan left by a failed put.
+        prefix = f"media/{sha[:2]}/{sha}."
+        listing = self._call("list_objects_v2", prefix, Bucket=self.bucket, Prefix=prefix)
+        keys += [item["Key"] for item in (listing or {}).get("Contents", [])]
+        for key in keys:  # sidecar first: once it is gone the object no longer exists
+            self._call("delete_object", key, Bucket=self.bucket, Key=key)
+        return bool(keys)
+
+    def list(self) -> Iterator[MediaObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = iter(paginator.paginate(Bucket=self.bucket, Prefix="meta/"))
+        while True:
+            try:
+                page = self._guard(lambda: next(pages, None), "list_objects_v2", "meta/")
+            except NotFound:  # no bucket yet: nothing stored
+                return
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                key = item["Key"]
+                if not key.endswith(".json") or not _SHA256.fullmatch(key.rsplit("/", 1)[-1][:-5]):
+                    continue
+                body = self._call("get_object", key, Bucket=self.bucket, Key=key)
+                if body is not None:  # None: deleted while we were listing
+                    yield _from_sidecar(self._read_body(body, key), key)
+
+    def health(self) -> dict:
+        out: dict = {"backend": self.backend, "endpoint": self.endpoint, "bucket": self.bucket}
+        try:
+            self._ensure_bucket()  # a fresh deployment is healthy: its bucket appears on first use anyway
+            start = time.perf_counter()
+            self._guard(lambda: self.client.head_bucket(Bucket=self.bucket), "head_bucket", "")
+        except LookingGlassError as exc:
+            return {**out, "ok": False, "error": exc.message}
+        return {**out, "ok": True, "latency_ms": round((time.perf_counter() - start) * 1000, 2)}
+
+    # -- plumbing: every call goes through _guard so errors come out as our own hierarchy
+
+    def _save_sidecar(self, obj: MediaObject, prev: MediaObject | None, etag: str | None) -> bool:
+        """Write the sidecar unless someone changed it since we read it (then False: merge again).
+
+        Conditional writes (If-None-Match / If-Match) keep two workers that store the same bytes at once from
+        losing each other's source URLs. Servers differ: Ceph RGW 16 wants the ETag without its quotes, some
+        servers have no conditional writes; we learn which form works and otherwise fall back to
+        last-writer-wins.
+        """
+        key = meta_key(obj.sha256)
+        body = _encode_sidecar(obj)
+        if not self._conditional:
+            self._write(key, body, "application/json")
+            return True
+        if prev is None:
+            return self._write_if(key, body, IfNoneMatch="*")
+        forms = [True, False] if self._quote_etags else [False, True]
+        for quoted in forms:
+            written = self._write_if(key, body, IfMatch=etag if quoted else (etag or "").strip('"'))
+            if written:
+                self._quote_etags = quoted
+                return True
+            if not self._conditional or self._load_versioned(obj.sha256)[1] != etag:
+                return False  # someone else wrote it meanwhile: merge again
+            # Refused although nobody changed it: the server reads If-Match differently; try the other form.
+        self._conditional = False
+        return False
+
+    def _write_if(self, key: str, body: bytes, **condition: str) -> bool:
+        """A conditional sidecar write: True when written, False when the condition failed."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._write(key, body, "application/json", raw=True, **condition)
+            return True
+        except ClientError as exc:
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if status == 501 or _error_code(exc) == "NotImplemented":
+                self._conditional = False
+                return False
+            if status in (409, 412):  # 409: a concurrent conditional write is in flight (AWS)
+                return False
+            raise self._unavailable("put_object", key, exc) from exc
+
+    def _ensure_bucket(self) -> None:
+        if self._bucket_ready:
+            return
+        with self._lock:
+            if self._bucket_ready:
+                return
+            try:
+                self._guard(lambda: self.client.head_bucket(Bucket=self.bucket), "head_bucket", "")
+            except NotFound:
+                self._create_bucket()
+            self._bucket_ready = True
+
+    def _create_bucket(self) -> None:
+        from botocore.exceptions import ClientError
+
+        region = getattr(self.client.meta, "region_name", None)
+        kwargs: dict = {"Bucket": self.bucket}
+        if region and region != "us-east-1":  # us-east-1 is the default and rejects an explicit constraint
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            self._guard(lambda: self.client.create_bucket(**kwargs), "create_bucket", "", raw=True)
+        except ClientError as exc:
+            if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise self._unavailable("create_bucket", "", exc) from exc
+
+    def _load(self, sha: str) -> MediaObject | None:
+        return self._load_versioned(sha)[0]
+
+    def _load_versioned(self, sha: str) -> tuple[MediaObject | None, str | None]:
+        """The sidecar and its ETag (for a conditional rewrite), or (None, None)."""
+        key = meta_key(sha)
+        response = self._call("get_object", key, Bucket=self.bucket, Key=key)
+        if response is None:
+            return None, None
+        return _from_sidecar(self._read_body(response, key), key), response.get("ETag")
+
+    def _write(self, key: str, body: bytes, content_type: str, *, raw: bool = False, **extra: Any) -> None:
+        """put_object; a missing bucket is a failure here, not NotFound: a write is never silently dropped."""
+
+        def call() -> Any:
+            return self.client.put_object(
+                Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra
+            )
+
+        try:
+            self._guard(call, "put_object", key, raw=raw)
+        except NotFound as exc:
+            raise Unavailable(f"S3 endpoint {self.endpoint}: bucket {self.bucket} vanished: {exc}") from exc
+
+    def _head(self, key: str) -> bool:
+        return self._call("head_object", key, Bucket=self.bucket, Key=key) is not None
+
+    def _read_body(self, response: dict, key: str) -> bytes:
+        return self._guard(lambda: response["Body"].read(), "get_object", key)
+
+    def _call(self, op: str, key: str, **kwargs: Any) -> Any:
+        """Run a client call; a missing key or bucket gives None, other failures raise Unavailable."""
+        try:
+            return self._guard(lambda: getattr(self.client, op)(**kwargs), op, key)
+        except NotFound:
+            return None
+
+    def _guard(self, fn: Callable[[], Any], op: str, key: str, *, raw: bool = False) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn()
+        except ClientError as exc:
+            if raw:
+                raise
+            if _is_missing(exc):
+                raise NotFound(f"{op} {self.bucket}/{key}: not found") from exc
+            raise self._unavailable(op, key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(op, key, exc) from exc
+
+    def _unavailable(self, op: str, key: str, exc: Exception) -> Unavailable:
+        return Unavailable(f"S3 endpoint {self.endpoint} failed {op} on {self.bucket}/{key}: {exc}")
+
+
+def _error_code(exc: Any) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _is_missing(exc: Any) -> bool:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return status == 404 or _error_code(exc) in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Choosing the adapter.
+
+
+def open_object_store(settings: Settings) -> ObjectStore:
+    """The S3 adapter when an endpoint is configured (DESIGN.md §1), else a directory under the data dir."""
+    if not settings.distributed_objects:
+        return LocalObjectStore(settings.data_dir / "objects")
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},  # MinIO/RGW on a bare host:port have no virtual-host DNS
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=60,
+        # boto3 >= 1.36 adds CRC checksums to every upload; several S3-compatible servers reject them.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=settings.s3_access_key,
+        aws_secret_access_key=settings.s3_secret_key,
+        region_name=settings.s3_region,
+        config=config,
+    )
+    return S3ObjectStore(client, settings.s3_bucket)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# What some bytes are: decided from their content, never trusted from a name.
+
+_IMAGE_EXTS = frozenset(
+    {"jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif", "avif"}
+)
+_VIDEO_EXTS = frozenset({"mp4", "m4v", "mov", "webm", "mkv", "avi", "ogv"})
+_AUDIO_EXTS = frozenset({"mp3", "wav", "m4a", "ogg", "oga", "opus", "flac", "aac"})
+_HTML_EXTS = frozenset({"html", "htm", "xhtml"})
+
+# ISO-BMFF brands (bytes 8..12 of an `ftyp` box) -> (ext, content type, kind)
+_FTYP_BRANDS: dict[bytes, tuple[str, str, str]] = {
+    b"avif": ("avif", "image/avif", "image"),
+    b"avis": ("avif", "image/avif", "image"),
+    **{b: ("heic", "image/heic", "image") for b in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")},
+    **{b: ("heif", "image/heif", "image") for b in (b"mif1", b"msf1")},
+    b"qt  ": ("mov", "video/quicktime", "video"),
+    **{b: ("m4a", "audio/mp4", "audio") for b in (b"M4A ", b"M4B ", b"M4P ", b"F4A ")},
+    **{
+        b: ("mp4", "video/mp4", "video")
+        for b in (
+            b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"mp71", b"avc1", b"dash",
+            b"M4V ", b"M4VH", b"M4VP", b"mmp4", b"f4v ", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"MSNV", b"XAVC",
+        )
+    },
+}  # fmt: skip
+
+_HTML_STARTS = (
+    b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe", b"<h1", b"<div", b"<font",
+    b"<table", b"<a", b"<style", b"<title", b"<b", b"<br", b"<p", b"<!--", b"<meta", b"<link",
+)  # fmt: skip
+_BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+
+
+def sniff_media(data: bytes, filename: str | None = None) -> tuple[str, str, str]:
+    """(ext, content_type, kind) of `data` from its magic bytes; BadInput for empty or unsupported content.
+
+    The name is only a fallback for HTML (which has no magic number): a renamed text file must not get into
+    the image pipeline because it is called `x.jpg`, so a mismatch says what the bytes looked like.
+    """
+    if not data:
+        raise BadInput("empty file" + (f": {filename!r}" if filename else ""))
+    found = _sniff_binary(data) or _sniff_html(data)
+    if found:
+        return found
+    name_ext = Path(filename).suffix.lower().lstrip(".") if filename else ""
+    if name_ext in _HTML_EXTS and _looks_like_text(data):
+        return ("html", "text/html", "page")
+    raise BadInput(_unsupported_message(data, filename, name_ext))
+
+
+def _sniff_binary(data: bytes) -> tuple[str, str, str] | None:
+    head = data[:64]
+    if head.startswith(b"\xff\xd8\xff"):
+        return ("jpg", "image/jpeg", "image")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ("png", "image/png", "image")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return ("gif", "image/gif", "image")
+    if head.startswith(b"RIFF") and len(head) >= 12:
+        riff = head[8:12]
+        if riff == b"WEBP":
+            return ("webp", "image/webp", "image")
+        if riff == b"WAVE":
+            return ("wav", "audio/wav", "audio")
+        if riff == b"AVI ":
+            return ("avi", "video/x-msvideo", "video")
+        return None
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return ("tiff", "image/tiff", "image")
+    bmp_dib_size = int.from_bytes(head[14:18], "little") if len(head) >= 18 else 0
+    if head.startswith(b"BM") and bmp_dib_size in _BMP_HEADER_SIZES:
+        return ("bmp", "image/bmp", "image")
+    if head[4:8] == b"ftyp":
+        return _sniff_ftyp(data)
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"pnot"):  # QuickTime files from before `ftyp` existed
+        return ("mov", "video/quicktime", "video")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: Matroska or its WebM profile
+        if b"webm" in data[:4096]:
+            return ("webm", "video/webm", "video")
+        return ("mkv", "video/x-matroska", "video")
+    if head.startswith(b"OggS"):
+        if b"\x80theora" in data[:4096]:
+            return ("ogv", "video/ogg", "video")
+        return ("ogg", "audio/ogg", "audio")
+    if head.startswith(b"fLaC"):
+        return ("flac", "audio/flac", "audio")
+    if head.startswith(b"ID3"):
+        return ("mp3", "audio/mpeg", "audio")
+    return _sniff_mpeg_audio(head)
+
+
+def _sniff_ftyp(data: bytes) -> tuple[str, str, str] | None:
+    size = int.from_bytes(data[0:4], "big")
+    major = data[8:12]
+    end = min(size if size >= 16 else 16, len(data), 256)
+    compatible = [data[i : i + 4] for i in range(16, end - 3, 4)]
+    if major in (b"mif1", b"msf1"):  # generic HEIF: the compatible brands say which codec
+        for brand in compatible:
+            if brand in (b"avif", b"avis", b"heic", b"heix"):
+                return _FTYP_BRANDS[brand]
+    if major in _FTYP_BRANDS:
+        return _FTYP_BRANDS[major]
+    for brand in compatible:  # an unknown major brand (vendor-specific) that declares a known one
+        if brand in _FTYP_BRANDS:
+            return _FTYP_BRANDS[brand]
+    return None
+
+
+def _sniff_mpeg_audio(head: bytes) -> tuple[str, str, str] | None:
+    """An MPEG audio frame header (MP3 without ID3) or ADTS AAC; checks the fields a text byte would break."""
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (head[1] >> 3) & 3, (head[1] >> 1) & 3
+    if layer == 0:
+        if head[1] & 0xF6 == 0xF0 and (head[2] >> 2) & 0xF < 13:  # ADTS: MPEG-4/2, layer 00, valid rate index
+            return ("aac", "audio/aac", "audio")
+        return None
+    if version == 1 or head[2] >> 4 == 0xF or (head[2] >> 2) & 3 == 3:  # reserved version, bitrate or rate
+        return None
+    return ("mp3", "audio/mpeg", "audio")
+
+
+def _sniff_html(data: bytes) -> tuple[str, str, str] | None:
+    text = data[:1024].lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if text.startswith(b"<?xml") and b"<html" in text:
+        return ("html", "text/html", "page")
+    for start in _HTML_STARTS:
+        if text.startswith(start):
+            after = text[len(start) : len(start) + 1]
+            if start == b"<!--" or after in (b" ", b">", b"\t", b"\n", b"\r", b"/"):
+                return ("html", "text/html", "page")
+    return None
+
+
+def _looks_like_text(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start >= len(sample) - 3  # a multi-byte character cut by the sample boundary
+    return True
+
+
+def _describe(data: bytes) -> str:
+    """A human guess at what unsupported bytes are, for the error message."""
+    head = data[:16]
+    known = {
+        b"%PDF": "a PDF document",
+        b"PK\x03\x04": "a ZIP archive (or an office document)",
+        b"\x1f\x8b": "gzip-compressed data",
+        b"7z\xbc\xaf": "a 7-Zip archive",
+        b"Rar!": "a RAR archive",
+        b"\x7fELF": "an executable (ELF)",
+        b"MZ": "an executable (Windows)",
+    }
+    for magic, what in known.items():
+        if head.startswith(magic):
+            return what
+    if _looks_like_text(data):
+        text = data[:1024].lstrip(b"\xef\xbb\xbf").lstrip().lower()
+        if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text):
+            return "an SVG image (not supported: it is a document that can carry scripts)"
+        if text.startswith((b"<?xml", b"<")):
+            return "XML or markup text"
+        if text.startswith((b"{", b"[")):
+            return "JSON or other structured text"
+        return "plain text"
+    return f"binary data starting with {head[:8].hex(' ')}"
+
+
+def _unsupported_message(data: bytes, filename: str | None, name_ext: str) -> str:
+    looks = _describe(data)
+    if name_ext in _IMAGE_EXTS | _VIDEO_EXTS | _AUDIO_EXTS:
+        kind = "an image" if name_ext in _IMAGE_EXTS else "a video" if name_ext in _VIDEO_EXTS else "audio"
+        return (
+            f"unsupported file type: {filename!r} is named like {kind} (.{name_ext}) but looks like {looks}"
+        )
+    named = f" {filename!r}" if filename else ""
+    return (
+        f"unsupported file type{named}: looks like {looks}; "
+        "expected an image, video or audio file, or an HTML page"
+    )

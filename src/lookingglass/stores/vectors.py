@@ -1,0 +1,366 @@
+"""VectorIndex port: one collection of face vectors (cosine), `faces_<model>_<dim>`.
+
+Two adapters share one contract (tests/test_vectors.py):
+- `EdgeVectorIndex`: Qdrant's embedded engine (qdrant-edge), a shard directory per collection.
+  One process owns it (DESIGN.md §7).
+- `QdrantServerIndex`: a Qdrant server through qdrant-client.
+`open_vector_index(settings, ...)` picks one; nothing else asks which.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import qdrant_edge as qe
+
+from lookingglass.errors import BadInput, DataDirBusy, Unavailable
+from lookingglass.records import FacePoint, Hit
+
+if TYPE_CHECKING:  # qdrant-client takes ~0.8 s to import; only distributed mode pays for it
+    import qdrant_client
+
+    from lookingglass.settings import Settings
+
+# Payload keys that get a keyword index: forgetting filters by sha256, lookups by kind and source host.
+INDEXED_KEYS = ("sha256", "kind", "source_host")
+UPSERT_BATCH = 512
+
+
+class VectorIndex(Protocol):
+    name: str
+    dim: int
+
+    def upsert(self, points: Sequence[FacePoint]) -> None:
+        """Insert or overwrite points by id (ids are deterministic, so a retry never duplicates)."""
+
+    def search(
+        self, vector: np.ndarray, *, top_k: int, threshold: float | None = None, filters: dict | None = None
+    ) -> list[Hit]:
+        """Best first; `threshold`: minimum cosine score; `filters`: {payload_key: value}, exact match."""
+
+    def delete_where(self, key: str, value: str) -> int:
+        """Delete every point whose payload[key] == value; returns how many were deleted."""
+
+    def count(self, filters: dict | None = None) -> int: ...
+
+    def optimize(self) -> bool:
+        """Build/refresh the ANN index; may block, so only the owner process calls it off the request path."""
+
+    def health(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+def collection_name(model: str, dim: int) -> str:
+    """One collection per embedder and dimension, so switching models never mixes vector spaces."""
+    return f"faces_{model}_{dim}"
+
+
+def open_vector_index(settings: Settings, name: str, dim: int) -> VectorIndex:
+    """The Qdrant server when QDRANT_URL or QDRANT_HOST is set, else qdrant-edge under LG_DATA_DIR/vectors."""
+    if settings.distributed_vectors:
+        return QdrantServerIndex(connect_qdrant(settings), name, dim)
+    return EdgeVectorIndex(settings.data_dir / "vectors", name, dim)
+
+
+def connect_qdrant(settings: Settings) -> qdrant_client.QdrantClient:
+    """A client for the configured server; it connects lazily, so an unreachable server shows on first use."""
+    from qdrant_client import QdrantClient
+
+    if settings.qdrant_url:
+        return QdrantClient(
+            url=settings.qdrant_url, api_key=settings.qdrant_api_key, check_compatibility=False
+        )
+    return QdrantClient(
+        host=settings.qdrant_host,
+        port=settings.qdrant_port,
+        api_key=settings.qdrant_api_key,
+        check_compatibility=False,
+    )
+
+
+def _as_vector(vector: np.ndarray, dim: int) -> np.ndarray:
+    """Both backends want a flat float32 vector of the collection's size; say so in our words, not theirs."""
+    v = np.asarray(vector, dtype=np.float32).reshape(-1)
+    if v.shape != (dim,):
+        raise BadInput(f"vector has {v.size} dimensions, the index expects {dim}")
+    return v
+
+
+def _check_filters(filters: dict | None) -> dict:
+    for key, value in (filters or {}).items():
+        if not isinstance(value, str | int):  # bool is an int
+            raise BadInput(
+                f"filter {key!r}: exact match needs a str, int or bool, got {type(value).__name__}"
+            )
+    return filters or {}
+
+
+def _point_uuid(point_id: str) -> uuid.UUID:
+    """Our ids are uuid5 strings (DESIGN.md §4); anything else is a caller bug, caught before the engine."""
+    try:
+        return uuid.UUID(point_id)
+    except (ValueError, TypeError, AttributeError) as e:
+        raise BadInput(f"point id {point_id!r} is not a UUID string") from e
+
+
+def _batches(points: Sequence[FacePoint], size: int = UPSERT_BATCH) -> Iterator[Sequence[FacePoint]]:
+    for start in range(0, len(points), size):
+        yield points[start : start + size]
+
+
+class EdgeVectorIndex:
+    """Embedded adapter on qdrant-edge: one shard directory `path/name`, owned by this process alone.
+
+    The engine has no background optimizer: new points are searched brute force until `optimize()` runs.
+    `pending_optimize` estimates how many points may be unindexed so the owner can decide when to run it.
+    One lock serialises shard calls (and makes count-then-delete atomic), so Flask threads can share one
+    instance. The engine keeps the GIL inside each call: a long `optimize()` pauses every Python thread.
+    """
+
+    backend = "qdrant-edge"
+
+    def __init__(self, path: Path, name: str, dim: int) -> None:
+        self.name = name
+        self.dim = dim
+        self.path = Path(path) / name
+        self._lock = threading.Lock()
+        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
+        try:
+            if (self.path / "edge_config.json").exists() or (self.path / "segments").exists():
+                # Passing the config makes the engine check the stored vector size and distance against ours.
+                self._shard = qe.EdgeShard.load(str(self.path), config)
+            else:
+                self._shard = qe.EdgeShard.create(str(self.path), config)
+        except Exception as e:  # the engine raises plain Exception with a message
+            if "WouldBlock" in str(e):
+                raise DataDirBusy(
+                    f"vector index {self.path} is open in another process (qdrant-edge holds an exclusive "
+                    "lock on its WAL); stop that process or go through its HTTP API"
+                ) from e
+            raise Unavailable(f"cannot open vector index {self.path}: {e}") from e
+        schema = self._shard.info().payload_schema
+        for key in INDEXED_KEYS:
+            if key not in schema:
+                self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        self.pending_optimize = self._unindexed()
+
+    def _unindexed(self) -> int:
+        info = self._shard.info()
+        return max(0, info.points_count - info.indexed_vectors_count)
+
+    def _open_shard(self) -> Any:
+        if self._shard is None:
+            raise Unavailable(f"vector index {self.path} is closed")
+        return self._shard
+
+    def _filter(self, filters: dict | None) -> Any:
+        conditions = [
+            qe.FieldCondition(key, match=qe.MatchValue(value))
+            for key, value in _check_filters(filters).items()
+        ]
+        return qe.Filter(must=conditions) if conditions else None
+
+    def upsert(self, points: Sequence[FacePoint]) -> None:
+        """Insert or overwrite by id; ids must be UUID strings (the engine takes UUIDs or unsigned ints)."""
+        converted = [qe.Point(_point_uuid(p.id), _as_vector(p.vector, self.dim), p.payload) for p in points]
+        with self._lock:
+            shard = self._open_shard()
+            for start in range(0, len(converted), UPSERT_BATCH):
+                shard.update(qe.UpdateOperation.upsert_points(converted[start : start + UPSERT_BATCH]))
+            self.pending_optimize += len(converted)
+
+    def search(
+        self, vector: np.ndarray, *, top_k: int, threshold: float | None = None, filters: dict | None = None
+    ) -> list[Hit]:
+        request = qe.QueryRequest(
+            limit=top_k,
+            query=qe.Query.Nearest(_as_vector(vector, self.dim)),
+            filter=self._filter(filters),
+            score_threshold=threshold,
+            with_payload=True,
+        )
+        with self._lock:
+            found = self._open_shard().query(request)
+        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
+
+    def delete_where(self, key: str, value: str) -> int:
+        where = self._filter({key: value})
+        with self._lock:
+            shard = self._open_shard()
+            n = shard.count(qe.CountRequest(exact=True, filter=where))
+            if n:
+                shard.update(qe.UpdateOperation.delete_points_by_filter(where))
+        return n
+
+    def count(self, filters: dict | None = None) -> int:
+        request = qe.CountRequest(exact=True, filter=self._filter(filters))
+        with self._lock:
+            return self._open_shard().count(request)
+
+    def optimize(self) -> bool:
+        """Build HNSW over unindexed segments. Blocks the whole process (the engine keeps the GIL) until done.
+
+        Segments below the engine's indexing threshold (~10 MB of vectors) stay brute force, so
+        `pending_optimize` afterwards is whatever the engine chose to leave unindexed.
+        """
+        with self._lock:
+            shard = self._open_shard()
+            changed = shard.optimize()
+            self.pending_optimize = self._unindexed()
+        return changed
+
+    def health(self) -> dict:
+        with self._lock:
+            if self._shard is None:
+                return {"backend": self.backend, "ok": False, "collection": self.name, "error": "closed"}
+            info = self._shard.info()
+        return {
+            "backend": self.backend,
+            "ok": True,
+            "collection": self.name,
+            "points": info.points_count,
+            "indexed_vectors": info.indexed_vectors_count,
+            "pending_optimize": self.pending_optimize,
+        }
+
+    def close(self) -> None:
+        """Flush and release the WAL lock so another process may own the directory. Safe to call twice."""
+        with self._lock:
+            if self._shard is not None:
+                self._shard.flush()
+                self._shard.close()
+                self._shard = None
+
+    def __enter__(self) -> EdgeVectorIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class QdrantServerIndex:
+    """Server adapter via qdrant-client. The server persists, replicates and optimizes by itself."""
+
+    backend = "qdrant"
+
+    def __init__(self, client: qdrant_client.QdrantClient, name: str, dim: int) -> None:
+        from qdrant_client import models
+        from qdrant_client.http.exceptions import ApiException
+
+        self._models = models
+        self._api_errors: tuple[type[Exception], ...] = (ApiException,)
+        self._client = client
+        self.name = name
+        self.dim = dim
+        opts = getattr(client, "init_options", {}) or {}
+        self.url = opts.get("url") or opts.get("location") or f"{opts.get('host')}:{opts.get('port')}"
+        with self._reachable():
+            if not client.collection_exists(name):
+                client.create_collection(
+                    name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                )
+            info = client.get_collection(name)
+            vectors = info.config.params.vectors
+            size = getattr(vectors, "size", None)
+            if size is not None and size != dim:
+                raise Unavailable(
+                    f"Qdrant collection {name} at {self.url} holds {size}-d vectors, not {dim}-d"
+                )
+            for key in INDEXED_KEYS:
+                if key not in (info.payload_schema or {}):
+                    client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
+
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """Turn qdrant-client transport and API errors into `Unavailable` naming the server."""
+        try:
+            yield
+        except self._api_errors as e:
+            raise Unavailable(f"Qdrant server at {self.url} failed: {e}") from e
+
+    def _filter(self, filters: dict | None) -> Any:
+        m = self._models
+        conditions = [
+            m.FieldCondition(key=key, match=m.MatchValue(value=value))
+            for key, value in _check_filters(filters).items()
+        ]
+        return m.Filter(must=conditions) if conditions else None
+
+    def upsert(self, points: Sequence[FacePoint]) -> None:
+        m = self._models
+        with self._reachable():
+            for batch in _batches(points):
+                structs = [
+                    m.PointStruct(
+                        id=str(_point_uuid(p.id)),
+                        vector=_as_vector(p.vector, self.dim).tolist(),
+                        payload=p.payload,
+                    )
+                    for p in batch
+                ]
+                self._client.upsert(self.name, points=structs, wait=True)
+
+    def search(
+        self, vector: np.ndarray, *, top_k: int, threshold: float | None = None, filters: dict | None = None
+    ) -> list[Hit]:
+        query = _as_vector(vector, self.dim).tolist()
+        with self._reachable():
+            found = self._client.query_points(
+                self.name,
+                query=query,
+                limit=top_k,
+                score_threshold=threshold,
+                query_filter=self._filter(filters),
+                with_payload=True,
+            ).points
+        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
+
+    def delete_where(self, key: str, value: str) -> int:
+        where = self._filter({key: value})
+        with self._reachable():
+            n = self._client.count(self.name, count_filter=where, exact=True).count
+            if n:
+                self._client.delete(
+                    self.name, points_selector=self._models.FilterSelector(filter=where), wait=True
+                )
+        return n
+
+    def count(self, filters: dict | None = None) -> int:
+        with self._reachable():
+            return self._client.count(self.name, count_filter=self._filter(filters), exact=True).count
+
+    def optimize(self) -> bool:
+        """Nothing to do: the server's optimizer indexes new points in the background."""
+        return False
+
+    def health(self) -> dict:
+        started = time.perf_counter()
+        try:
+            info = self._client.get_collection(self.name)
+        except self._api_errors as e:
+            return {
+                "backend": self.backend,
+                "ok": False,
+                "collection": self.name,
+                "url": self.url,
+                "error": str(e),
+            }
+        return {
+            "backend": self.backend,
+            "ok": True,
+            "collection": self.name,
+            "url": self.url,
+            "points": info.points_count or 0,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+    def close(self) -> None:
+        self._client.close()

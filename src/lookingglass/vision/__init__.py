@@ -1,0 +1,1 @@
+"""Pure compute: images in, detections and embeddings out. No I/O beyond reading verified model files."""

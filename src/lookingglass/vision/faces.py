@@ -1,0 +1,62 @@
+"""The vision vocabulary in a few plain calls, face_recognition style.
+
+    models = FaceModels.from_settings(settings)
+    faces = models.find_faces(rgb)            # detect + align + embed, every face in the image
+    similarity(faces[0].embedding, other)     # cosine, 1.0 = identical
+
+Models load lazily, once per process, and are shared by every caller.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lookingglass.errors import BadInput
+from lookingglass.records import Detection, Face
+from lookingglass.vision.detect import FusedDetector, RetinaFaceDetector, YuNetDetector
+from lookingglass.vision.embed import EMBEDDERS, Embedder
+
+
+@dataclass
+class FaceModels:
+    detector: FusedDetector
+    embedder: Embedder
+    detector_threshold: float = 0.5
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def create(
+        cls, embedder: str = "sface", model_dir: Path | None = None, detector_threshold: float = 0.5
+    ) -> FaceModels:
+        if embedder not in EMBEDDERS:
+            raise BadInput(f"unknown embedder '{embedder}'; choose one of {sorted(EMBEDDERS)}")
+        return cls(
+            detector=FusedDetector(RetinaFaceDetector(model_dir), YuNetDetector(model_dir)),
+            embedder=EMBEDDERS[embedder](model_dir),
+            detector_threshold=detector_threshold,
+        )
+
+    def load(self) -> None:
+        """Load every model now (workers and servers call this at start so the first request is not slow)."""
+        self.detector.load()
+        self.embedder.load()
+
+    def detect(self, rgb: np.ndarray, threshold: float | None = None) -> list[Detection]:
+        return self.detector.detect(rgb, self.detector_threshold if threshold is None else threshold)
+
+    def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
+        vectors = self.embedder.embed(rgb, detections)
+        return [Face(detection=d, embedding=v) for d, v in zip(detections, vectors, strict=True)]
+
+    def find_faces(self, rgb: np.ndarray, threshold: float | None = None) -> list[Face]:
+        """Every face in an RGB uint8 image, with boxes in its pixels and L2-normalised embeddings."""
+        return self.embed(rgb, self.detect(rgb, threshold))
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two embeddings (both already L2-normalised by the embedders)."""
+    return float(np.dot(a, b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))

@@ -1,0 +1,128 @@
+"""JSON API. Errors are `{"error": {"code", "message"}}` (mapped once in the app factory)."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+
+from lookingglass.app import App
+from lookingglass.errors import BadInput
+from lookingglass.lookup import annotate, lookup_image, lookup_json
+from lookingglass.pipeline.jobs import forget_object, process_object, store_bytes
+
+api = Blueprint("api", __name__)
+
+
+def _app() -> App:
+    return current_app.extensions["lookingglass"]
+
+
+def _number(name: str, kind: type, default):
+    raw = request.values.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise BadInput(f"'{name}' must be a {kind.__name__}, got {raw!r}") from None
+
+
+def _upload(field: str) -> tuple[bytes, str | None]:
+    upload = request.files.get(field)
+    if upload is None:
+        raise BadInput(f"multipart field '{field}' is required")
+    return upload.read(), upload.filename
+
+
+@api.post("/lookup")
+def lookup():
+    app = _app()
+    data, _ = _upload("image")
+    top_k = _number("top_k", int, app.settings.top_k)
+    threshold = _number("threshold", float, app.match_threshold)
+    results = lookup_image(app, data, top_k=top_k, threshold=threshold)
+    body = lookup_json(results, threshold, top_k)
+    if request.values.get("annotate", "").lower() in {"1", "true", "yes", "on"}:
+        body["annotated_png"] = annotate(data, results, app.settings.max_image_pixels)
+    return jsonify(body)
+
+
+@api.post("/objects")
+def upload_objects():
+    """Store one or more uploaded files (field `file`, repeatable) and index their faces."""
+    from lookingglass.web import require_local_token
+
+    app = _app()
+    uploads = request.files.getlist("file")
+    if not uploads:
+        raise BadInput("multipart field 'file' is required")
+    metadata = {}
+    source_url = request.values.get("source_url")
+    if source_url:
+        if source_url.startswith("file://"):
+            require_local_token()  # only the local CLI may claim a path on this machine
+        metadata["source_urls"] = [source_url]
+    results = []
+    for upload in uploads:
+        data = upload.read()
+        try:
+            obj = store_bytes(app, data, filename=upload.filename, metadata=dict(metadata))
+            result = process_object(app, obj.sha256)
+            results.append(
+                {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "faces": result.faces}
+            )
+        except BadInput as exc:
+            results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
+    status = 201 if any("sha256" in r for r in results) else 400
+    return jsonify({"objects": results}), status
+
+
+@api.get("/objects/<sha256>")
+def get_object(sha256: str):
+    obj = _app().objects.get(sha256)
+    return jsonify(
+        {
+            "sha256": obj.sha256,
+            "key": obj.key,
+            "size": obj.size,
+            "kind": obj.kind,
+            "content_type": obj.content_type,
+            "metadata": obj.metadata,
+            "faces": _app().faces.count({"sha256": sha256}),
+        }
+    )
+
+
+@api.get("/objects/<sha256>/content")
+def object_content(sha256: str):
+    app = _app()
+    obj = app.objects.get(sha256)
+    return (
+        app.objects.read(sha256),
+        200,
+        {"Content-Type": obj.content_type, "Cache-Control": "private, max-age=3600"},
+    )
+
+
+@api.delete("/objects/<sha256>")
+def delete_object(sha256: str):
+    app = _app()
+    app.objects.get(sha256)  # 404 when unknown
+    removed = forget_object(app, sha256)
+    return jsonify({"sha256": sha256, "deleted": True, "faces_removed": removed})
+
+
+@api.get("/health")
+def health():
+    app = _app()
+    started = time.perf_counter()
+    checks = app.health()
+    ok = all(c.get("ok") for c in checks.values())
+    body = {
+        "ok": ok,
+        "backends": checks,
+        "embedder": app.settings.embedder,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+    }
+    return jsonify(body), 200 if ok else 503

@@ -1,0 +1,53 @@
+"""Shared fixtures: the labelled photos, a fresh embedded data dir, and one set of models per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from lookingglass.app import App, build
+from lookingglass.settings import Settings
+from lookingglass.vision.faces import FaceModels
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def faces_root() -> Path:
+    return Path(os.environ.get("LG_TEST_FACES") or REPO.parent / "shared" / "data" / "faces")
+
+
+@pytest.fixture(scope="session")
+def faces_dir() -> Path:
+    root = faces_root()
+    if not (root / "labels.json").is_file():
+        pytest.skip(f"labelled face photos not found at {root} (set LG_TEST_FACES)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def labels(faces_dir: Path) -> dict:
+    return json.loads((faces_dir / "labels.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def models() -> FaceModels:
+    loaded = FaceModels.create()
+    loaded.load()
+    return loaded
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def app(settings: Settings, models: FaceModels) -> App:
+    """An embedded app on a fresh data dir, sharing the session's loaded models."""
+    wired = build(settings)
+    wired._models = models
+    yield wired
+    wired.close()

@@ -1,0 +1,109 @@
+"""The command line, run as a user runs it: a real process on a real data dir."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
+
+
+def lookingglass(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LG_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "lookingglass.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_ingest_a_folder_reports_and_skips_bad_files_and_indexes_the_rest(tmp_path, faces_dir):
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    shutil.copy(faces_dir / TEST_IMAGES / "obama.jpg", folder / "obama.jpg")
+    shutil.copy(faces_dir / TEST_IMAGES / "biden.jpg", folder / "nested" / "biden.jpg")
+    (folder / "notes.jpg").write_text("this is not a photo")
+    (folder / "empty.png").write_bytes(b"")
+
+    result = lookingglass(tmp_path / "data", "ingest", "--json", "--quiet", str(folder))
+
+    summary = json.loads(result.stdout)
+    assert summary["files"] == 4
+    assert summary["objects"] == 2
+    assert summary["faces"] == 2
+    assert summary["errors"] == 2
+    reasons = {Path(e["path"]).name: e["message"] for e in summary["error_details"]}
+    assert "plain text" in reasons["notes.jpg"] or "unsupported" in reasons["notes.jpg"]
+    assert "empty" in reasons["empty.png"]
+    assert "skipped" in result.stderr
+
+
+def test_lookup_json_is_one_document_with_the_documented_shape(tmp_path, faces_dir):
+    data = tmp_path / "data"
+    lookingglass(data, "ingest", "--quiet", str(faces_dir / TEST_IMAGES / "obama.jpg"))
+
+    result = lookingglass(data, "lookup", "--json", str(faces_dir / TEST_IMAGES / "obama2.jpg"))
+
+    body = json.loads(result.stdout)  # exactly one JSON document on stdout
+    (face,) = body["faces"]
+    assert len(face["box"]) == 4 and 0 < face["confidence"] <= 1
+    assert len(face["landmarks"]) == 5 and all(len(p) == 2 for p in face["landmarks"])
+    (match,) = face["matches"]
+    obama = faces_dir / TEST_IMAGES / "obama.jpg"
+    assert match["sha256"] == hashlib.sha256(obama.read_bytes()).hexdigest()
+    assert match["source_url"] == obama.resolve().as_uri()
+    assert match["kind"] == "image" and match["timestamp"] is None
+    assert len(match["box"]) == 4
+    assert 0 < match["score"] <= 1
+
+
+def test_lookup_threshold_and_top_k_limit_the_matches(tmp_path, faces_dir):
+    data = tmp_path / "data"
+    lookingglass(data, "ingest", "--quiet", str(faces_dir / TEST_IMAGES))
+    query = str(faces_dir / TEST_IMAGES / "obama.jpg")
+
+    everything = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "-1", query).stdout)
+    top2 = json.loads(
+        lookingglass(data, "lookup", "--json", "--threshold", "-1", "--top-k", "2", query).stdout
+    )
+    strict = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "0.99", query).stdout)
+
+    assert len(everything["faces"][0]["matches"]) == 7  # every indexed face, biden too
+    assert top2["faces"][0]["matches"] == everything["faces"][0]["matches"][:2]
+    assert [m["source_url"].rsplit("/", 1)[1] for m in strict["faces"][0]["matches"]] == ["obama.jpg"]
+
+
+def test_forget_removes_the_object_and_its_faces(tmp_path, faces_dir):
+    data = tmp_path / "data"
+    obama = faces_dir / TEST_IMAGES / "obama.jpg"
+    lookingglass(data, "ingest", "--quiet", str(obama))
+    sha = hashlib.sha256(obama.read_bytes()).hexdigest()
+
+    forgotten = json.loads(lookingglass(data, "forget", "--json", sha).stdout)
+    after = json.loads(lookingglass(data, "lookup", "--json", str(obama)).stdout)
+
+    assert forgotten == {"sha256": sha, "deleted": True, "faces_removed": 1}
+    assert after["faces"][0]["matches"] == []
+
+
+def test_errors_are_one_line_with_an_exit_code(tmp_path):
+    missing = lookingglass(tmp_path / "data", "lookup", str(tmp_path / "nope.jpg"), check=False)
+    unknown = lookingglass(tmp_path / "data", "forget", "0" * 64, check=False)
+    malformed = lookingglass(tmp_path / "data", "forget", "../../etc/passwd", check=False)
+
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    assert unknown.returncode == 3
+    assert malformed.returncode == 2
+    for result in (missing, unknown, malformed):
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

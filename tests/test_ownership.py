@@ -1,0 +1,121 @@
+"""One owner per data dir (DESIGN.md §7): while `serve` runs, the CLI goes through it and nobody else opens stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from lookingglass.app import build
+from lookingglass.errors import DataDirBusy
+from lookingglass.ownership import read_server_info
+from lookingglass.settings import Settings
+
+TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LG_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "lookingglass.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def server(tmp_path):
+    data_dir = tmp_path / "data"
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lookingglass.cli", "serve", "--port", str(port)],
+        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 120
+    while read_server_info(data_dir) is None:
+        assert process.poll() is None, (tmp_path / "serve.log").read_text()
+        assert time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.2)
+    yield data_dir, read_server_info(data_dir), process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    log.close()
+
+
+def test_serve_writes_a_private_server_file(server):
+    data_dir, info, process = server
+
+    assert info.pid == process.pid
+    assert (data_dir / "server.json").stat().st_mode & 0o777 == 0o600
+    assert requests.get(info.url + "/health", timeout=10).json()["ok"] is True
+
+
+def test_cli_commands_go_through_the_running_server(server, faces_dir):
+    data_dir, info, _ = server
+    obama = faces_dir / TEST_IMAGES / "obama.jpg"
+
+    ingested = cli(data_dir, "ingest", "--json", "--quiet", str(obama))
+    looked_up = cli(data_dir, "lookup", "--json", str(faces_dir / TEST_IMAGES / "obama2.jpg"))
+
+    assert ingested.returncode == 0, ingested.stderr
+    assert json.loads(ingested.stdout)["faces"] == 1
+    (match,) = json.loads(looked_up.stdout)["faces"][0]["matches"]
+    assert match["source_url"] == obama.resolve().as_uri()
+    sha = match["sha256"]
+    assert requests.get(f"{info.url}/objects/{sha}", timeout=10).json()["faces"] == 1  # the server has it
+    forgotten = cli(data_dir, "forget", "--json", sha)
+    assert json.loads(forgotten.stdout)["faces_removed"] == 1
+
+
+def test_a_second_owner_gets_a_clear_error_naming_the_holder(server):
+    data_dir, info, process = server
+
+    with pytest.raises(DataDirBusy) as caught:
+        build(Settings(data_dir=data_dir))
+
+    message = str(caught.value)
+    assert f"pid {process.pid}" in message
+    assert info.url in message
+
+
+def test_stopping_the_server_releases_the_data_dir(server, faces_dir):
+    data_dir, _, process = server
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+    assert not (data_dir / "server.json").exists()
+    app = build(Settings(data_dir=data_dir))  # the CLI can open it itself again
+    app.close()
+
+
+def test_a_killed_server_leaves_no_stale_owner(server):
+    data_dir, _, process = server
+    process.kill()
+    process.wait(timeout=30)
+
+    assert (data_dir / "server.json").exists()  # SIGKILL gave it no chance to clean up ...
+    assert (
+        read_server_info(data_dir) is None
+    )  # ... but the kernel released its lock, so nobody trusts the file
+    app = build(Settings(data_dir=data_dir))
+    app.close()

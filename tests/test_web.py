@@ -1,0 +1,171 @@
+"""The JSON API and the first HTML page, through Flask's test client over a real embedded app."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+
+import pytest
+from PIL import Image
+
+from lookingglass.web import create_app
+
+TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
+
+
+@pytest.fixture
+def client(app):
+    return create_app(app).test_client()
+
+
+def upload(client, path, **fields):
+    with path.open("rb") as handle:
+        return client.post(
+            "/objects", data={"file": (handle, path.name), **fields}, content_type="multipart/form-data"
+        )
+
+
+def lookup(client, path, **fields):
+    with path.open("rb") as handle:
+        return client.post(
+            "/lookup", data={"image": (handle, path.name), **fields}, content_type="multipart/form-data"
+        )
+
+
+def test_upload_then_lookup_finds_the_person_with_boxes_and_scores(client, faces_dir):
+    created = upload(
+        client, faces_dir / TEST_IMAGES / "obama.jpg", source_url="https://example.org/obama.jpg"
+    )
+    assert created.status_code == 201
+    (obj,) = created.get_json()["objects"]
+    assert obj["faces"] == 1
+
+    response = lookup(client, faces_dir / TEST_IMAGES / "obama2.jpg")
+
+    assert response.status_code == 200
+    (face,) = response.get_json()["faces"]
+    (match,) = face["matches"]
+    assert match["sha256"] == obj["sha256"]
+    assert match["source_url"] == "https://example.org/obama.jpg"
+    assert match["kind"] == "image"
+
+
+def test_lookup_can_return_the_photo_with_boxes_drawn(client, faces_dir):
+    response = lookup(
+        client, faces_dir / "face_recognition_ageitgey/examples/two_people.jpg", annotate="true"
+    )
+
+    body = response.get_json()
+    assert len(body["faces"]) == 2
+    png = Image.open(io.BytesIO(base64.b64decode(body["annotated_png"])))
+    original = Image.open(faces_dir / "face_recognition_ageitgey/examples/two_people.jpg")
+    assert png.format == "PNG" and png.size == original.size
+
+
+def test_lookup_honours_top_k_and_threshold(client, faces_dir):
+    for name in ["obama.jpg", "obama2.jpg", "biden.jpg"]:
+        upload(client, faces_dir / TEST_IMAGES / name)
+
+    loose = lookup(client, faces_dir / TEST_IMAGES / "obama3.jpg", threshold="-1", top_k="2").get_json()
+    default = lookup(client, faces_dir / TEST_IMAGES / "obama3.jpg").get_json()
+
+    assert len(loose["faces"][0]["matches"]) == 2
+    assert len(default["faces"][0]["matches"]) == 2  # the two obama photos, not biden
+    assert loose["top_k"] == 2 and loose["threshold"] == -1
+
+
+def test_delete_removes_the_object_and_its_faces(client, faces_dir):
+    sha = upload(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()["objects"][0]["sha256"]
+
+    deleted = client.delete(f"/objects/{sha}")
+    again = client.delete(f"/objects/{sha}")
+    after = lookup(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()
+
+    assert deleted.get_json() == {"sha256": sha, "deleted": True, "faces_removed": 1}
+    assert again.status_code == 404
+    assert after["faces"][0]["matches"] == []
+
+
+def test_stored_objects_can_be_described_and_fetched(client, faces_dir):
+    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+    sha = upload(client, photo).get_json()["objects"][0]["sha256"]
+
+    described = client.get(f"/objects/{sha}").get_json()
+    content = client.get(f"/objects/{sha}/content")
+
+    assert described["faces"] == 1 and described["kind"] == "image"
+    assert content.headers["Content-Type"] == "image/jpeg"
+    assert hashlib.sha256(content.data).hexdigest() == sha
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "status"),
+    [
+        ({}, "bad_input", 400),
+        ({"image": (io.BytesIO(b""), "empty.jpg")}, "bad_input", 400),
+        ({"image": (io.BytesIO(b"hello, I am text"), "text.jpg")}, "bad_input", 400),
+        ({"image": (io.BytesIO(b"x"), "x.jpg"), "top_k": "many"}, "bad_input", 400),
+    ],
+)
+def test_bad_lookups_get_a_json_error(client, data, code, status):
+    response = client.post("/lookup", data=data, content_type="multipart/form-data")
+
+    assert response.status_code == status
+    assert response.get_json()["error"]["code"] == code
+    assert response.get_json()["error"]["message"]
+
+
+def test_a_bad_file_in_an_upload_is_reported_and_the_rest_stored(client, faces_dir):
+    with (faces_dir / TEST_IMAGES / "obama.jpg").open("rb") as good:
+        response = client.post(
+            "/objects",
+            data={"file": [(good, "obama.jpg"), (io.BytesIO(b"not an image"), "bad.jpg")]},
+            content_type="multipart/form-data",
+        )
+
+    good_result, bad_result = response.get_json()["objects"]
+    assert response.status_code == 201
+    assert good_result["faces"] == 1
+    assert bad_result["error"]["code"] == "bad_input"
+
+
+def test_claiming_a_local_path_needs_the_local_token(app, faces_dir):
+    client = create_app(app, local_token="s3cret").test_client()
+    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+
+    refused = upload(client, photo, source_url="file:///etc/obama.jpg")
+    with photo.open("rb") as handle:
+        allowed = client.post(
+            "/objects",
+            data={"file": (handle, "obama.jpg"), "source_url": "file:///etc/obama.jpg"},
+            headers={"Authorization": "Bearer s3cret"},
+            content_type="multipart/form-data",
+        )
+
+    assert refused.status_code == 401
+    assert allowed.status_code == 201
+
+
+def test_unknown_routes_and_objects_are_json_404s(client):
+    assert client.get("/nope").get_json()["error"]["code"] == "not_found"
+    assert client.get("/objects/" + "0" * 64).status_code == 404
+    assert client.get("/objects/not-a-sha").status_code == 400
+
+
+def test_health_reports_each_backend(client):
+    body = client.get("/health").get_json()
+
+    assert body["ok"] is True
+    assert body["backends"]["faces"]["backend"] == "qdrant-edge"
+    assert body["backends"]["objects"]["backend"] == "local"
+
+
+def test_the_search_page_is_served_with_its_script_and_no_third_party_assets(client):
+    page = client.get("/")
+    script = client.get("/static/search.js")
+
+    assert page.status_code == 200 and b'id="search-form"' in page.data
+    assert script.status_code == 200 and b"/lookup" in script.data
+    assert b"http://" not in page.data and b"https://" not in page.data
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
