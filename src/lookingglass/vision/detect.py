@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from lookingglass.records import Detection
-from lookingglass.vision.models import RETINAFACE, YUNET, load_model_bytes
+from lookingglass.vision.models import RETINAFACE, YUNET, load_model_bytes, unloadable_model
 
 
 class Detector(Protocol):
@@ -70,9 +70,9 @@ class RetinaFaceDetector:
 
                 options = ort.SessionOptions()
                 options.log_severity_level = 3
-                self._session = ort.InferenceSession(
-                    load_model_bytes(RETINAFACE, self._model_dir), options, providers=["CPUExecutionProvider"]
-                )
+                data = load_model_bytes(RETINAFACE, self._model_dir)
+                with unloadable_model(RETINAFACE.filename):
+                    self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
     def _anchors(self, width: int, height: int) -> np.ndarray:
         rows = []
@@ -131,9 +131,7 @@ class YuNetDetector:
         with self._lock:
             if self._detector is None:
                 data = np.frombuffer(load_model_bytes(YUNET, self._model_dir), dtype=np.uint8)
-                self._detector = cv2.FaceDetectorYN.create(
-                    "onnx", data, np.empty(0, np.uint8), (320, 320), 0.3
-                )
+                self._detector = cv2.FaceDetectorYN.create("onnx", data, np.empty(0, np.uint8), (320, 320), 0.3)
 
     def detect(self, rgb: np.ndarray, threshold: float, max_side: int | None = None) -> list[Detection]:
         self.load()
@@ -234,16 +232,12 @@ class FusedDetector:
         kept: list[Detection] = []
         claimed: set[int] = set()
         for det in primary:
-            overlap, index = max(
-                ((iou(det.box, s.box), i) for i, s in enumerate(secondary)), default=(0.0, -1)
-            )
+            overlap, index = max(((iou(det.box, s.box), i) for i, s in enumerate(secondary)), default=(0.0, -1))
             if overlap >= 0.3:
                 claimed.add(index)
                 joint = math.sqrt(det.confidence * secondary[index].confidence)
                 if joint >= self.agreement:
-                    kept.append(
-                        replace(det, confidence=joint, detector=f"{det.detector}+{self.secondary.name}")
-                    )
+                    kept.append(replace(det, confidence=joint, detector=f"{det.detector}+{self.secondary.name}"))
             elif det.confidence >= max(self.primary_only, threshold):
                 kept.append(det)
         for i, det in enumerate(secondary):

@@ -17,7 +17,14 @@ import numpy as np
 from lookingglass.errors import ModelIntegrityError
 from lookingglass.records import Detection
 from lookingglass.vision.align import align_face
-from lookingglass.vision.models import DLIB_RESNET, DLIB_SHAPE5, SFACE, load_model_bytes, verified_model_path
+from lookingglass.vision.models import (
+    DLIB_RESNET,
+    DLIB_SHAPE5,
+    SFACE,
+    load_model_bytes,
+    unloadable_model,
+    verified_model_path,
+)
 
 
 class Embedder(Protocol):
@@ -52,7 +59,8 @@ class SFaceEmbedder:
         with self._lock:
             if self._model is None:
                 data = np.frombuffer(load_model_bytes(SFACE, self._model_dir), dtype=np.uint8)
-                self._model = cv2.FaceRecognizerSF.create("onnx", data, np.empty(0, np.uint8))
+                with unloadable_model(SFACE.filename):
+                    self._model = cv2.FaceRecognizerSF.create("onnx", data, np.empty(0, np.uint8))
 
     def embed(self, rgb: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
         if not detections:
@@ -87,12 +95,11 @@ class DlibEmbedder:
                     raise ModelIntegrityError(
                         "LG_EMBEDDER=dlib needs dlib: `make install` installs dlib-bin and face-recognition-models"
                     ) from exc
-                self._shape = dlib.shape_predictor(
-                    str(verified_model_path(DLIB_SHAPE5, self._model_dir, self._cache_dir))
-                )
-                self._net = dlib.face_recognition_model_v1(
-                    str(verified_model_path(DLIB_RESNET, self._model_dir, self._cache_dir))
-                )
+                shape_path = verified_model_path(DLIB_SHAPE5, self._model_dir, self._cache_dir)
+                net_path = verified_model_path(DLIB_RESNET, self._model_dir, self._cache_dir)
+                with unloadable_model(f"{DLIB_SHAPE5.filename}, {DLIB_RESNET.filename}"):
+                    self._shape = dlib.shape_predictor(str(shape_path))
+                    self._net = dlib.face_recognition_model_v1(str(net_path))
 
     def embed(self, rgb: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
         if not detections:

@@ -1,6 +1,6 @@
 """The vision vocabulary in a few plain calls, face_recognition style.
 
-    models = FaceModels.from_settings(settings)
+    models = FaceModels.create(embedder="sface")
     faces = models.find_faces(rgb)            # detect + align + embed, every face in the image
     similarity(faces[0].embedding, other)     # cosine, 1.0 = identical
 

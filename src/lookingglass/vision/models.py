@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,23 +68,24 @@ def _operator_sums(model_dir: Path) -> dict[str, str]:
     for line in sums.read_text().splitlines():
         parts = line.split()
         if len(parts) == 2:
-            pinned[parts[1].lstrip("*")] = parts[0].lower()
+            pinned[parts[1].lstrip("*").removeprefix("./")] = parts[0].lower()
     return pinned
 
 
 def _package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelIntegrityError(
-            f"model package '{package}' is not installed; run `make install` or set LG_MODEL_DIR"
-        )
+        raise ModelIntegrityError(f"model package '{package}' is not installed; run `make install` or set LG_MODEL_DIR")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _check(data: bytes, expected: str, where: str) -> bytes:
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
-        raise ModelIntegrityError(f"model file {where} has SHA-256 {actual}, expected {expected}")
+        raise ModelIntegrityError(
+            f"model file {where} has SHA-256 {actual}, expected {expected}"
+            " (for a model of your own, list its hash in SHA256SUMS beside it)"
+        )
     return data
 
 
@@ -125,3 +128,14 @@ def verified_model_path(model: ModelFile, model_dir: Path | None, cache_dir: Pat
         return target
     load_model_bytes(model, None)
     return _package_dir(model.package) / model.relpath
+
+
+@contextmanager
+def unloadable_model(name: str) -> Iterator[None]:
+    """Turn a runtime's parse failure (a verified file that is not a model it can run) into our error."""
+    try:
+        yield
+    except ModelIntegrityError:
+        raise
+    except Exception as exc:  # cv2.error, onnxruntime's and dlib's RuntimeErrors have no common base
+        raise ModelIntegrityError(f"model {name} passed its SHA-256 check but could not be loaded: {exc}") from exc
