@@ -73,9 +73,7 @@ def test_lookup_threshold_and_top_k_limit_the_matches(tmp_path, faces_dir):
     query = str(faces_dir / TEST_IMAGES / "obama.jpg")
 
     everything = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "-1", query).stdout)
-    top2 = json.loads(
-        lookingglass(data, "lookup", "--json", "--threshold", "-1", "--top-k", "2", query).stdout
-    )
+    top2 = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "-1", "--top-k", "2", query).stdout)
     strict = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "0.99", query).stdout)
 
     assert len(everything["faces"][0]["matches"]) == 7  # every indexed face, biden too

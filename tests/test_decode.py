@@ -27,7 +27,7 @@ from PIL import Image, features
 import lookingglass
 from lookingglass.errors import BadInput, TooLarge
 from lookingglass.media.decode import decode_image
-from lookingglass.stores.objects import sniff_media
+from lookingglass.media.sniff import sniff_media
 from lookingglass.vision.detect import iou
 from lookingglass.vision.faces import FaceModels
 

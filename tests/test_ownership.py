@@ -114,8 +114,6 @@ def test_a_killed_server_leaves_no_stale_owner(server):
     process.wait(timeout=30)
 
     assert (data_dir / "server.json").exists()  # SIGKILL gave it no chance to clean up ...
-    assert (
-        read_server_info(data_dir) is None
-    )  # ... but the kernel released its lock, so nobody trusts the file
+    assert read_server_info(data_dir) is None  # ... but the kernel released its lock, so nobody trusts the file
     app = build(Settings(data_dir=data_dir))
     app.close()

@@ -64,9 +64,7 @@ def test_two_people_are_found_and_told_apart(app, faces_dir):
     ingest_file(app, images / "obama.jpg")
     ingest_file(app, images / "biden.jpg")
 
-    left, right = lookup_image(
-        app, (faces_dir / "face_recognition_ageitgey/examples/two_people.jpg").read_bytes()
-    )
+    left, right = lookup_image(app, (faces_dir / "face_recognition_ageitgey/examples/two_people.jpg").read_bytes())
 
     assert [Path(m.source_url).name for m in left.matches] == ["obama.jpg"]
     assert [Path(m.source_url).name for m in right.matches] == ["biden.jpg"]

@@ -49,9 +49,7 @@ def unit_vectors(n: int, seed: int = 0, dim: int = DIM) -> np.ndarray:
 def face_point(sha256: str, face_index: int, vector: np.ndarray, **payload: object) -> FacePoint:
     """A point the way ingestion makes one: a uuid5 id from (object, frame, face, model)."""
     point_id = str(uuid.uuid5(ID_NAMESPACE, f"{sha256}:0:{face_index}:test"))
-    return FacePoint(
-        point_id, vector, {"sha256": sha256, "kind": "image", "face_index": face_index, **payload}
-    )
+    return FacePoint(point_id, vector, {"sha256": sha256, "kind": "image", "face_index": face_index, **payload})
 
 
 def faces_of(sha256: str, vectors: np.ndarray, first: int = 0) -> list[FacePoint]:

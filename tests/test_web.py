@@ -21,22 +21,16 @@ def client(app):
 
 def upload(client, path, **fields):
     with path.open("rb") as handle:
-        return client.post(
-            "/objects", data={"file": (handle, path.name), **fields}, content_type="multipart/form-data"
-        )
+        return client.post("/objects", data={"file": (handle, path.name), **fields}, content_type="multipart/form-data")
 
 
 def lookup(client, path, **fields):
     with path.open("rb") as handle:
-        return client.post(
-            "/lookup", data={"image": (handle, path.name), **fields}, content_type="multipart/form-data"
-        )
+        return client.post("/lookup", data={"image": (handle, path.name), **fields}, content_type="multipart/form-data")
 
 
 def test_upload_then_lookup_finds_the_person_with_boxes_and_scores(client, faces_dir):
-    created = upload(
-        client, faces_dir / TEST_IMAGES / "obama.jpg", source_url="https://example.org/obama.jpg"
-    )
+    created = upload(client, faces_dir / TEST_IMAGES / "obama.jpg", source_url="https://example.org/obama.jpg")
     assert created.status_code == 201
     (obj,) = created.get_json()["objects"]
     assert obj["faces"] == 1
@@ -52,9 +46,7 @@ def test_upload_then_lookup_finds_the_person_with_boxes_and_scores(client, faces
 
 
 def test_lookup_can_return_the_photo_with_boxes_drawn(client, faces_dir):
-    response = lookup(
-        client, faces_dir / "face_recognition_ageitgey/examples/two_people.jpg", annotate="true"
-    )
+    response = lookup(client, faces_dir / "face_recognition_ageitgey/examples/two_people.jpg", annotate="true")
 
     body = response.get_json()
     assert len(body["faces"]) == 2

@@ -115,9 +115,7 @@ def cmd_lookup(args, settings: Settings) -> int:
         try:
             top_k = args.top_k or settings.top_k
             threshold = app.match_threshold if args.threshold is None else args.threshold
-            body = lookup_json(
-                lookup_image(app, path.read_bytes(), top_k=top_k, threshold=threshold), threshold, top_k
-            )
+            body = lookup_json(lookup_image(app, path.read_bytes(), top_k=top_k, threshold=threshold), threshold, top_k)
         finally:
             app.close()
     if args.json:
@@ -169,9 +167,7 @@ def cmd_serve(args, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lookingglass", description="Find every face; see where a person appears."
-    )
+    parser = argparse.ArgumentParser(prog="lookingglass", description="Find every face; see where a person appears.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the web UI and JSON API (owns the data dir while it runs)")
@@ -197,9 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_forget)
 
-    p = sub.add_parser(
-        "eval", help="pair verification, rank-1 identification, detection recall on labels.json"
-    )
+    p = sub.add_parser("eval", help="pair verification, rank-1 identification, detection recall on labels.json")
     p.add_argument("labels")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)

@@ -25,9 +25,7 @@ class ServerClient:
         try:
             body = response.json()
         except ValueError:
-            raise Unavailable(
-                f"the server at {self.server.url} answered {response.status_code} without JSON"
-            ) from None
+            raise Unavailable(f"the server at {self.server.url} answered {response.status_code} without JSON") from None
         if response.status_code >= 400 and "error" in body and not isinstance(body.get("objects"), list):
             error = LookingGlassError(body["error"].get("message", "error"))
             error.code = body["error"].get("code", "error")

@@ -83,6 +83,8 @@ class ImageDetection:
 
 @dataclass(frozen=True)
 class DetectionReport:
+    """Detection over a labels file: recall says whether faces get missed, no-face detections whether junk gets in."""
+
     iou_threshold: float
     labelled: int
     found: int
@@ -170,6 +172,9 @@ class Operating:
 
 @dataclass(frozen=True)
 class IdentReport:
+    """Identification over a labels file: rank-1 says whether search finds the person, the operating points where
+    to set the match threshold."""
+
     embedder: str
     photos: int
     no_face: tuple[str, ...]  # identity photos where no face was found (each counts as a rank-1 miss)

@@ -58,9 +58,7 @@ def lookup_image(
     results = []
     for face in app.models.find_faces(image.rgb):
         hits = app.faces.search(face.embedding, top_k=top_k, threshold=threshold)
-        matches = sorted(
-            (_match(h) for h in hits if h.score >= threshold), key=lambda m: m.score, reverse=True
-        )
+        matches = sorted((_match(h) for h in hits if h.score >= threshold), key=lambda m: m.score, reverse=True)
         results.append(FaceMatches(face=face, matches=matches))
     return results
 

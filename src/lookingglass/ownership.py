@@ -48,9 +48,7 @@ class DataDirLock:
             hint = ""
             server = read_server_info(self.data_dir)
             if server is not None:
-                hint = (
-                    f"; `lookingglass serve` is running at {server.url} — CLI commands use it automatically"
-                )
+                hint = f"; `lookingglass serve` is running at {server.url} — CLI commands use it automatically"
             raise DataDirBusy(f"data directory {self.data_dir} is in use by {holder}{hint}") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} ({self.role})".encode(), 0)

@@ -16,9 +16,7 @@ class Detection:
 
     box: Box
     confidence: float
-    landmarks: tuple[
-        Point, ...
-    ]  # 5 points: right eye, left eye, nose, right mouth, left mouth (image left to right)
+    landmarks: tuple[Point, ...]  # 5 points: right eye, left eye, nose, right mouth, left mouth (image left to right)
     detector: str
 
 

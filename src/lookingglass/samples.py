@@ -42,11 +42,7 @@ def fetch_samples(dest: Path) -> list[Path]:
         with tarfile.open(archive) as tar:
             for member in tar.getmembers():
                 name = member.name
-                if (
-                    member.isfile()
-                    and name.startswith(MEMBER_PREFIX)
-                    and "/" not in name[len(MEMBER_PREFIX) :]
-                ):
+                if member.isfile() and name.startswith(MEMBER_PREFIX) and "/" not in name[len(MEMBER_PREFIX) :]:
                     source = tar.extractfile(member)
                     if source is not None:
                         (dest / Path(name).name).write_bytes(source.read())

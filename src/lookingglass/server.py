@@ -40,9 +40,7 @@ def serve(settings: Settings) -> None:
     try:
         app.models.load()
         token = new_local_token() if app.lock is not None else None
-        server = create_server(
-            create_app(app, local_token=token), host=settings.host, port=settings.port, threads=8
-        )
+        server = create_server(create_app(app, local_token=token), host=settings.host, port=settings.port, threads=8)
         host, port = server.effective_host, server.effective_port
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
         if token is not None:

@@ -79,9 +79,7 @@ class Settings:
             qdrant_api_key=e.get("QDRANT_API_KEY") or None,
             s3_endpoint=minio_endpoint or None,
             s3_access_key=e.get("MINIO_ACCESS_KEY") or e.get("MINIO_ROOT_USER") or e.get("AWS_ACCESS_KEY_ID"),
-            s3_secret_key=e.get("MINIO_SECRET_KEY")
-            or e.get("MINIO_ROOT_PASSWORD")
-            or e.get("AWS_SECRET_ACCESS_KEY"),
+            s3_secret_key=e.get("MINIO_SECRET_KEY") or e.get("MINIO_ROOT_PASSWORD") or e.get("AWS_SECRET_ACCESS_KEY"),
             s3_bucket=e.get("MINIO_BUCKET") or e.get("S3_BUCKET") or "lookingglass",
             s3_region=e.get("MINIO_REGION") or e.get("AWS_REGION") or "us-east-1",
             s3_secure=secure,

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lookingglass.errors import BadInput, TooLarge
+from lookingglass.media.sniff import describe_bytes
 
 DEFAULT_MAX_PIXELS = 50_000_000
 # The raster formats ingestion accepts (stores.objects.sniff_media). Pillow can open many more (EPS hands the file
@@ -85,7 +86,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     except Image.DecompressionBombError as exc:
         raise TooLarge(f"image rejected as a decompression bomb: {exc}") from exc
     except UnidentifiedImageError as exc:
-        raise BadInput(f"not a recognisable image ({_describe(data)})") from exc
+        raise BadInput(f"not a recognisable image (looks like {describe_bytes(data)})") from exc
     except OSError as exc:  # truncated or corrupt data
         raise BadInput(f"corrupt or truncated image: {exc}") from exc
     except (ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, struct.error, RuntimeError) as exc:
@@ -96,12 +97,3 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         raise BadInput(f"unexpected decoded shape {rgb.shape}")
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=fmt, original_mode=original_mode)
 
-
-def _describe(data: bytes) -> str:
-    head = data[:64]
-    text = head.lstrip().lower()
-    if text.startswith((b"<!doctype html", b"<html")):
-        return "looks like HTML"
-    if all(32 <= b < 127 or b in (9, 10, 13) for b in head):
-        return "looks like plain text"
-    return f"starts with bytes {head[:8].hex()}"

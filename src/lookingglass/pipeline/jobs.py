@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from lookingglass.app import App
 from lookingglass.errors import BadInput
 from lookingglass.media.decode import decode_image
+from lookingglass.media.sniff import sniff_media
 from lookingglass.records import Face, FacePoint, IngestResult, MediaObject
-from lookingglass.stores.objects import sniff_media
 
 POINT_NAMESPACE = uuid.UUID("6f1c9a52-2f1e-4d0b-9a57-1c0ffee0face")
 
@@ -24,9 +24,7 @@ def face_point_id(sha256: str, frame: int, face_index: int, model: str) -> str:
     return str(uuid.uuid5(POINT_NAMESPACE, f"{sha256}:{frame}:{face_index}:{model}"))
 
 
-def store_bytes(
-    app: App, data: bytes, *, filename: str | None = None, metadata: dict | None = None
-) -> MediaObject:
+def store_bytes(app: App, data: bytes, *, filename: str | None = None, metadata: dict | None = None) -> MediaObject:
     """Put bytes in the object store (deduplicated by content; source URLs are merged)."""
     ext, content_type, kind = sniff_media(data, filename)
     if len(data) > app.settings.max_upload_bytes:

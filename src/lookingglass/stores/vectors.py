@@ -75,9 +75,7 @@ def connect_qdrant(settings: Settings) -> qdrant_client.QdrantClient:
     from qdrant_client import QdrantClient
 
     if settings.qdrant_url:
-        return QdrantClient(
-            url=settings.qdrant_url, api_key=settings.qdrant_api_key, check_compatibility=False
-        )
+        return QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key, check_compatibility=False)
     return QdrantClient(
         host=settings.qdrant_host,
         port=settings.qdrant_port,
@@ -97,9 +95,7 @@ def _as_vector(vector: np.ndarray, dim: int) -> np.ndarray:
 def _check_filters(filters: dict | None) -> dict:
     for key, value in (filters or {}).items():
         if not isinstance(value, str | int):  # bool is an int
-            raise BadInput(
-                f"filter {key!r}: exact match needs a str, int or bool, got {type(value).__name__}"
-            )
+            raise BadInput(f"filter {key!r}: exact match needs a str, int or bool, got {type(value).__name__}")
     return filters or {}
 
 
@@ -163,8 +159,7 @@ class EdgeVectorIndex:
 
     def _filter(self, filters: dict | None) -> Any:
         conditions = [
-            qe.FieldCondition(key, match=qe.MatchValue(value))
-            for key, value in _check_filters(filters).items()
+            qe.FieldCondition(key, match=qe.MatchValue(value)) for key, value in _check_filters(filters).items()
         ]
         return qe.Filter(must=conditions) if conditions else None
 
@@ -271,9 +266,7 @@ class QdrantServerIndex:
             vectors = info.config.params.vectors
             size = getattr(vectors, "size", None)
             if size is not None and size != dim:
-                raise Unavailable(
-                    f"Qdrant collection {name} at {self.url} holds {size}-d vectors, not {dim}-d"
-                )
+                raise Unavailable(f"Qdrant collection {name} at {self.url} holds {size}-d vectors, not {dim}-d")
             for key in INDEXED_KEYS:
                 if key not in (info.payload_schema or {}):
                     client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
@@ -289,8 +282,7 @@ class QdrantServerIndex:
     def _filter(self, filters: dict | None) -> Any:
         m = self._models
         conditions = [
-            m.FieldCondition(key=key, match=m.MatchValue(value=value))
-            for key, value in _check_filters(filters).items()
+            m.FieldCondition(key=key, match=m.MatchValue(value=value)) for key, value in _check_filters(filters).items()
         ]
         return m.Filter(must=conditions) if conditions else None
 
@@ -328,9 +320,7 @@ class QdrantServerIndex:
         with self._reachable():
             n = self._client.count(self.name, count_filter=where, exact=True).count
             if n:
-                self._client.delete(
-                    self.name, points_selector=self._models.FilterSelector(filter=where), wait=True
-                )
+                self._client.delete(self.name, points_selector=self._models.FilterSelector(filter=where), wait=True)
         return n
 
     def count(self, filters: dict | None = None) -> int:

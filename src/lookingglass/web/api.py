@@ -69,9 +69,7 @@ def upload_objects():
         try:
             obj = store_bytes(app, data, filename=upload.filename, metadata=dict(metadata))
             result = process_object(app, obj.sha256)
-            results.append(
-                {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "faces": result.faces}
-            )
+            results.append({"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "faces": result.faces})
         except BadInput as exc:
             results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
     status = 201 if any("sha256" in r for r in results) else 400

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-views = Blueprint(
-    "views", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
-)
+views = Blueprint("views", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
 
 @views.get("/")
