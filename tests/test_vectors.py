@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -252,6 +254,50 @@ def test_edge_optimize_builds_hnsw_once_past_the_engines_indexing_threshold(tmp_
         assert idx.pending_optimize == 0
         assert idx.health()["indexed_vectors"] == 20_500
         assert idx.search(vectors[123], top_k=1)[0].payload["face_index"] == 123
+
+
+@pytest.mark.slow
+def test_edge_builds_the_index_aside_while_it_keeps_serving_and_loses_no_update(tmp_path: Path) -> None:
+    """optimize() freezes the process (the engine keeps the GIL), so the owner builds on a copy in a child."""
+    vectors = unit_vectors(20_600, dim=128)
+    with EdgeVectorIndex(tmp_path, "faces_sface_128", 128) as idx:
+        idx.upsert(faces_of("a" * 64, vectors[:20_500]))
+        outcome: list[bool] = []
+        builder = threading.Thread(target=lambda: outcome.append(idx.optimize_aside()))
+        builder.start()
+        while not idx._aside("building").exists() and builder.is_alive():
+            time.sleep(0.01)
+
+        # Meanwhile this process keeps answering and accepting writes.
+        served_during_build = 0
+        while builder.is_alive():
+            assert idx.search(vectors[7], top_k=1)[0].payload["face_index"] == 7
+            served_during_build += 1
+            if served_during_build == 3:
+                idx.upsert(faces_of("b" * 64, vectors[20_500:], first=0))
+                idx.upsert([face_point("c" * 64, 0, vectors[20_599])])
+                assert idx.delete_where("sha256", "c" * 64) == 1
+            time.sleep(0.02)
+        builder.join()
+
+        assert outcome == [True]
+        assert served_during_build >= 3, "the build finished before we could check it kept serving"
+        assert idx.health()["indexed_vectors"] >= 20_500  # the built index was swapped in
+        assert idx.count() == 20_600  # the 100 'b' faces written during the build were replayed ...
+        assert idx.count({"sha256": "c" * 64}) == 0  # ... and so was the delete
+        assert idx.search(vectors[20_550], top_k=1)[0].payload["sha256"] == "b" * 64
+        assert not idx._aside("building").exists() and not idx._aside("old").exists()
+
+
+def test_edge_repairs_a_swap_interrupted_between_its_two_renames(tmp_path: Path) -> None:
+    vectors = unit_vectors(3)
+    with EdgeVectorIndex(tmp_path, NAME, DIM) as idx:
+        idx.upsert(faces_of("a" * 64, vectors))
+    (tmp_path / NAME).rename(tmp_path / f".{NAME}.old")  # the crash: live shard moved away, new one not yet in
+
+    with EdgeVectorIndex(tmp_path, NAME, DIM) as reopened:
+        assert reopened.count() == 3
+    assert not (tmp_path / f".{NAME}.old").exists()
 
 
 def test_edge_closed_index_is_unavailable(tmp_path: Path) -> None:

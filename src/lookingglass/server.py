@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
 from lookingglass.app import App, build
 from lookingglass.ownership import new_local_token, remove_server_info, write_server_info
@@ -15,15 +16,26 @@ log = logging.getLogger("lookingglass.server")
 
 
 def _optimizer(app: App, stop: threading.Event, every: float = 10.0) -> None:
-    """qdrant-edge has no background optimizer: the owner rebuilds the index when enough points are unindexed."""
+    """qdrant-edge has no background optimizer: the owner rebuilds the index when enough points are unindexed.
+
+    It builds on a copy in a child process (`optimize_aside`), because the engine's optimize() holds the GIL and
+    would freeze every request for minutes; lookups meanwhile search the new points brute force.
+    """
+    optimize_aside = getattr(app.faces, "optimize_aside", None)
+    if optimize_aside is None:
+        return  # a Qdrant server optimizes by itself
     while not stop.wait(every):
-        pending = getattr(app.faces, "pending_optimize", 0)
+        pending = app.faces.pending_optimize
         if pending >= app.settings.optimize_threshold:
-            log.info("optimizing vector index (%d new points)", pending)
+            log.info("building the vector index aside (%d new points)", pending)
+            started = time.monotonic()
             try:
-                app.faces.optimize()
+                swapped = optimize_aside()
+                log.info(
+                    "vector index %s in %.1f s", "swapped in" if swapped else "unchanged", time.monotonic() - started
+                )
             except Exception:
-                log.exception("vector index optimize failed; lookups still work (brute force)")
+                log.exception("vector index build failed; lookups still work (brute force)")
 
 
 def _stop_on_sigterm(signum, frame) -> None:

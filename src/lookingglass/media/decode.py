@@ -96,4 +96,3 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise BadInput(f"unexpected decoded shape {rgb.shape}")
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=fmt, original_mode=original_mode)
-

@@ -9,6 +9,10 @@ Two adapters share one contract (tests/test_vectors.py):
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -128,25 +132,42 @@ class EdgeVectorIndex:
         self.dim = dim
         self.path = Path(path) / name
         self._lock = threading.Lock()
-        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
-        try:
-            if (self.path / "edge_config.json").exists() or (self.path / "segments").exists():
-                # Passing the config makes the engine check the stored vector size and distance against ours.
-                self._shard = qe.EdgeShard.load(str(self.path), config)
-            else:
-                self._shard = qe.EdgeShard.create(str(self.path), config)
-        except Exception as e:  # the engine raises plain Exception with a message
-            if "WouldBlock" in str(e):
-                raise DataDirBusy(
-                    f"vector index {self.path} is open in another process (qdrant-edge holds an exclusive "
-                    "lock on its WAL); stop that process or go through its HTTP API"
-                ) from e
-            raise Unavailable(f"cannot open vector index {self.path}: {e}") from e
+        self._journal: list[Any] | None = None  # updates made while a copy is being optimized aside
+        old = self._aside("old")
+        if old.exists() and not self.path.exists():  # a crash between the two renames of a swap: put it back
+            os.rename(old, self.path)
+        self._shard = self._load(self.path, self.dim)
+        shutil.rmtree(old, ignore_errors=True)  # only now: the load proved nobody else owns this directory
+        shutil.rmtree(self._aside("building"), ignore_errors=True)
         schema = self._shard.info().payload_schema
         for key in INDEXED_KEYS:
             if key not in schema:
                 self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
         self.pending_optimize = self._unindexed()
+
+    @staticmethod
+    def _load(path: Path, dim: int) -> Any:
+        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
+        try:
+            if (path / "edge_config.json").exists() or (path / "segments").exists():
+                # Passing the config makes the engine check the stored vector size and distance against ours.
+                return qe.EdgeShard.load(str(path), config)
+            return qe.EdgeShard.create(str(path), config)
+        except Exception as e:  # the engine raises plain Exception with a message
+            if "WouldBlock" in str(e):
+                raise DataDirBusy(
+                    f"vector index {path} is open in another process (qdrant-edge holds an exclusive "
+                    "lock on its WAL); stop that process or go through its HTTP API"
+                ) from e
+            raise Unavailable(f"cannot open vector index {path}: {e}") from e
+
+    def _aside(self, suffix: str) -> Path:
+        return self.path.with_name(f".{self.name}.{suffix}")
+
+    def _apply(self, shard: Any, operation: Any) -> None:
+        shard.update(operation)
+        if self._journal is not None:
+            self._journal.append(operation)
 
     def _unindexed(self) -> int:
         info = self._shard.info()
@@ -169,7 +190,7 @@ class EdgeVectorIndex:
         with self._lock:
             shard = self._open_shard()
             for start in range(0, len(converted), UPSERT_BATCH):
-                shard.update(qe.UpdateOperation.upsert_points(converted[start : start + UPSERT_BATCH]))
+                self._apply(shard, qe.UpdateOperation.upsert_points(converted[start : start + UPSERT_BATCH]))
             self.pending_optimize += len(converted)
 
     def search(
@@ -192,7 +213,7 @@ class EdgeVectorIndex:
             shard = self._open_shard()
             n = shard.count(qe.CountRequest(exact=True, filter=where))
             if n:
-                shard.update(qe.UpdateOperation.delete_points_by_filter(where))
+                self._apply(shard, qe.UpdateOperation.delete_points_by_filter(where))
         return n
 
     def count(self, filters: dict | None = None) -> int:
@@ -211,6 +232,51 @@ class EdgeVectorIndex:
             changed = shard.optimize()
             self.pending_optimize = self._unindexed()
         return changed
+
+    def optimize_aside(self, timeout: float | None = None) -> bool:
+        """Build the index on a copy in a child process while this one keeps serving, then swap it in.
+
+        `optimize()` keeps the GIL for its whole run (17 min at 1M faces), so in a server it would freeze every
+        request. Here the lock is held only to copy the shard and, at the end, to swap directories and replay
+        the updates made meanwhile; searches in between run brute force on the live shard. Returns False when
+        the engine found nothing to index. A crash mid-swap is repaired on the next open.
+        """
+        building = self._aside("building")
+        shutil.rmtree(building, ignore_errors=True)
+        with self._lock:
+            self._open_shard().flush()
+            shutil.copytree(self.path, building)
+            self._journal = []
+        try:
+            child = subprocess.run(
+                [sys.executable, "-m", "lookingglass.stores.vectors", "optimize", str(building), str(self.dim)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            if child.returncode not in (0, 3):
+                raise Unavailable(f"optimizing {self.path} aside failed: {child.stderr.strip()[-500:]}")
+        except BaseException:
+            with self._lock:
+                self._journal = None
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        with self._lock:
+            journal, self._journal = self._journal, None
+            if child.returncode == 3 or self._shard is None:  # nothing indexed, or closed meanwhile
+                shutil.rmtree(building, ignore_errors=True)
+                return False
+            self._shard.close()
+            self._shard = None
+            old = self._aside("old")
+            os.rename(self.path, old)
+            os.rename(building, self.path)
+            self._shard = self._load(self.path, self.dim)
+            for operation in journal:
+                self._shard.update(operation)
+            shutil.rmtree(old, ignore_errors=True)
+            self.pending_optimize = self._unindexed()
+        return True
 
     def health(self) -> dict:
         with self._lock:
@@ -354,3 +420,19 @@ class QdrantServerIndex:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _optimize_main(argv: list[str]) -> int:
+    """`python -m lookingglass.stores.vectors optimize PATH DIM`: the child side of `optimize_aside`."""
+    if len(argv) != 3 or argv[0] != "optimize":
+        print("usage: python -m lookingglass.stores.vectors optimize PATH DIM", file=sys.stderr)
+        return 2
+    shard = EdgeVectorIndex._load(Path(argv[1]), int(argv[2]))
+    changed = shard.optimize()
+    shard.flush()
+    shard.close()
+    return 0 if changed else 3
+
+
+if __name__ == "__main__":
+    sys.exit(_optimize_main(sys.argv[1:]))
