@@ -203,6 +203,36 @@ def test_concurrent_puts_of_the_same_bytes_keep_every_source(store: ObjectStore)
     assert sorted(stored) == sorted(urls)
 
 
+def test_annotate_overwrites_the_fields_it_names_and_keeps_the_rest(store: ObjectStore) -> None:
+    obj = store.put(png_bytes(), ext="png", content_type="image/png", kind="image", metadata={"source_urls": ["a"]})
+
+    store.annotate(obj.sha256, {"processed": {"sface": {"faces": 2}}})
+    again = store.annotate(obj.sha256, {"processed": {"sface": {"faces": 3}}})
+
+    assert again.metadata["processed"] == {"sface": {"faces": 3}}
+    assert store.get(obj.sha256).metadata["source_urls"] == ["a"]
+    assert store.get(obj.sha256).metadata["processed"] == {"sface": {"faces": 3}}
+    with pytest.raises(NotFound):
+        store.annotate("0" * 64, {"x": 1})
+
+
+def test_raw_keys_and_refs_for_files_dropped_into_the_store(store: ObjectStore) -> None:
+    obj = store.put(png_bytes(), ext="png", content_type="image/png", kind="image")
+    store.write_ref("k1", {"key": "incoming/a.png", "sha256": obj.sha256})
+
+    assert store.read_ref("k1") == {"key": "incoming/a.png", "sha256": obj.sha256}
+    assert store.read_key(obj.key) == png_bytes()
+    assert obj.key in list(store.iter_keys("media/"))
+    assert list(store.iter_keys("nothing-here/")) == []
+    store.delete_ref("k1")
+    assert store.read_ref("k1") is None
+    with pytest.raises(NotFound):
+        store.read_key("incoming/missing.png")
+    for bad in ("../etc/passwd", "/abs", "a/../../b", ""):
+        with pytest.raises(BadInput):
+            store.read_key(bad)
+
+
 def test_delete_removes_bytes_and_sidecar(store: ObjectStore) -> None:
     obj = store.put(jpeg_bytes(), ext="jpg", content_type="image/jpeg", kind="image")
     keep = store.put(png_bytes(), ext="png", content_type="image/png", kind="image")

@@ -1,6 +1,12 @@
 """The one place that picks adapters: `build(settings)` returns the wired ports.
 
-Application code (jobs, web, CLI) receives an `App` and never asks which adapter it got.
+Application code (jobs, web, CLI) receives an `App` and never asks which adapter it got. Two roles:
+- owner (`serve`, or a CLI command when no server runs): opens every store; with embedded stores it holds the
+  data-dir lock (DESIGN.md §7).
+- worker (`lookingglass worker`): stateless compute. It reads objects and writes faces directly when the stores are
+  servers; with embedded stores its writes travel through the `index` queue to the owner (`faces` is None here).
+
+Jobs are plain functions; they find the process's App through `current()`.
 """
 
 from __future__ import annotations
@@ -8,7 +14,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from lookingglass.errors import BadInput
 from lookingglass.ownership import DataDirLock
+from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue
 from lookingglass.settings import Settings
 from lookingglass.stores.objects import ObjectStore, open_object_store
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
@@ -20,7 +28,9 @@ from lookingglass.vision.faces import FaceModels
 class App:
     settings: Settings
     objects: ObjectStore
-    faces: VectorIndex
+    faces: VectorIndex | None  # None in a worker whose stores are embedded (the owner writes)
+    queue: Queue
+    role: str = "owner"
     lock: DataDirLock | None = None
     _models: FaceModels | None = field(default=None, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -43,11 +53,25 @@ class App:
             return self.settings.match_threshold
         return EMBEDDERS[self.settings.embedder].default_threshold
 
+    @property
+    def writes_directly(self) -> bool:
+        """Whether this process may write the vector index itself (else: through the `index` queue)."""
+        return self.faces is not None
+
     def health(self) -> dict:
-        return {"objects": _probe(self.objects.health), "faces": _probe(self.faces.health)}
+        checks = {"objects": _probe(self.objects.health), "queue": _probe(self.queue.health)}
+        if self.faces is not None:
+            checks["faces"] = _probe(self.faces.health)
+        return checks
 
     def close(self) -> None:
-        self.faces.close()
+        global _current
+        if _current is self:
+            _current = None
+        if self.queue is not None:
+            self.queue.close()
+        if self.faces is not None:
+            self.faces.close()
         if self.lock is not None:
             self.lock.close()
             self.lock = None
@@ -60,21 +84,66 @@ def _probe(check) -> dict:
         return {"ok": False, "error": str(exc)}
 
 
-def build(settings: Settings, role: str = "cli") -> App:
-    """Open the stores the settings select. Embedded stores take the data-dir lock first (DESIGN.md §7)."""
+def _embedder(settings: Settings):
     embedder = EMBEDDERS.get(settings.embedder)
     if embedder is None:
-        from lookingglass.errors import BadInput
-
         raise BadInput(f"unknown LG_EMBEDDER '{settings.embedder}'; choose one of {sorted(EMBEDDERS)}")
-    lock = None
-    if not (settings.distributed_vectors and settings.distributed_objects):
-        lock = DataDirLock(settings.data_dir, role).acquire()
+    return embedder
+
+
+def _queue(settings: Settings) -> Queue:
+    if settings.redis_url:
+        return RQQueue(settings.redis_url)
+    return InlineQueue(workers=settings.inline_workers)
+
+
+def build(settings: Settings, role: str = "cli") -> App:
+    """The owner's App: every store opened; embedded stores take the data-dir lock first."""
+    embedder = _embedder(settings)
+    lock = DataDirLock(settings.data_dir, role).acquire() if settings.embedded_stores else None
     try:
         objects = open_object_store(settings)
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
+        queue = _queue(settings)
     except BaseException:
         if lock is not None:
             lock.close()
         raise
-    return App(settings=settings, objects=objects, faces=faces, lock=lock)
+    return use(App(settings=settings, objects=objects, faces=faces, queue=queue, role="owner", lock=lock))
+
+
+def build_worker(settings: Settings) -> App:
+    """A worker's App: no lock; the vector index only when it is a server."""
+    embedder = _embedder(settings)
+    if not settings.redis_url:
+        raise BadInput("a worker needs REDIS_URL: without it, jobs run inside `serve` or the CLI")
+    faces = None
+    if settings.distributed_vectors:
+        faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
+    return use(
+        App(
+            settings=settings,
+            objects=open_object_store(settings),
+            faces=faces,
+            queue=RQQueue(settings.redis_url),
+            role="worker",
+        )
+    )
+
+
+_current: App | None = None
+
+
+def use(app: App) -> App:
+    """Make `app` the one jobs in this process run against."""
+    global _current
+    _current = app
+    return app
+
+
+def current() -> App:
+    """The App jobs run against: the owner's or the worker's; built as a worker from env if nothing was set up
+    (a plain `rq worker` process)."""
+    if _current is None:
+        return build_worker(Settings.from_env())
+    return _current

@@ -43,9 +43,15 @@ def iter_files(paths: list[str]) -> Iterator[Path]:
 
 
 def cmd_ingest(args, settings: Settings) -> int:
+    """Store files and get them processed: in this process (embedded), by `serve` when it owns the data dir, or by
+    workers (REDIS_URL: store and enqueue only; `--wait` waits for them)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    if args.bucket:
+        return cmd_reconcile(args, settings)
+    if not args.paths:
+        raise BadInput("name files or folders to ingest (or --bucket to reconcile the object store)")
     files = list(iter_files(args.paths))
     console = Console(stderr=True)
     server = _server(settings)
@@ -54,37 +60,55 @@ def cmd_ingest(args, settings: Settings) -> int:
         from lookingglass.app import build
 
         app = build(settings)
-        app.models.load()
-    objects = faces = 0
+        if app.queue.backend == "inline":
+            app.models.load()
+    objects = faces = queued = 0
     errors: list[tuple[Path, str]] = []
+    pending: list[tuple[Path, object]] = []
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(
-            TextColumn("[bold]ingest"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[faces]} faces"),
-            console=console,
-            disable=args.quiet,
-        ) as progress:
-            task = progress.add_task("ingest", total=len(files), faces=0)
+        with Progress(*columns, TextColumn("{task.fields[faces]} faces"), console=console, disable=args.quiet) as bar:
+            task = bar.add_task("ingest", total=len(files), faces=0)
             for path in files:
                 try:
                     if server is not None:
                         result = server.ingest_file(path)
                         if "error" in result:
                             raise BadInput(result["error"]["message"])
-                        found = result["faces"]
-                    else:
-                        from lookingglass.pipeline.jobs import ingest_file
+                        objects += 1
+                        if "faces" in result:
+                            faces += result["faces"]
+                        else:
+                            queued += 1
+                        bar.update(task, advance=1, faces=faces)
+                        continue
+                    from lookingglass.pipeline.jobs import store_bytes, submit
 
-                        found = ingest_file(app, path).faces
-                    objects += 1
-                    faces += found
+                    obj = store_bytes(
+                        app, path.read_bytes(), filename=path.name, metadata={"source_urls": [path.resolve().as_uri()]}
+                    )
+                    pending.append((path, submit(app, obj.sha256)))
                 except (LookingGlassError, OSError) as exc:
                     errors.append((path, getattr(exc, "message", None) or str(exc)))
-                progress.update(task, advance=1, faces=faces)
-        if app is not None and getattr(app.faces, "pending_optimize", 0) >= settings.optimize_threshold:
+                    bar.update(task, advance=1)
+            if app is not None and (app.queue.backend == "inline" or args.wait):
+                bar.update(task, description="process")
+                for path, handle in pending:
+                    try:
+                        faces += handle.result().get("faces", 0)
+                        objects += 1
+                    except (LookingGlassError, OSError, TimeoutError) as exc:
+                        errors.append((path, getattr(exc, "message", None) or str(exc)))
+                    bar.update(task, advance=1, faces=faces)
+            else:
+                objects += len(pending)
+                queued += len(pending)
+                bar.update(task, advance=len(pending))
+        if (
+            app is not None
+            and app.faces is not None
+            and getattr(app.faces, "pending_optimize", 0) >= settings.optimize_threshold
+        ):
             console.print("building the vector index ...")
             app.faces.optimize()
     finally:
@@ -92,12 +116,76 @@ def cmd_ingest(args, settings: Settings) -> int:
             app.close()
     for path, message in errors:
         console.print(f"[red]skipped[/red] {path}: {message}", highlight=False)
-    summary = {"files": len(files), "objects": objects, "faces": faces, "errors": len(errors)}
+    summary = {"files": len(files), "objects": objects, "faces": faces, "queued": queued, "errors": len(errors)}
     if args.json:
         print(json.dumps({**summary, "error_details": [{"path": str(p), "message": m} for p, m in errors]}))
+    elif queued:
+        print(f"{objects} objects stored, {queued} queued for the workers, {len(errors)} errors ({len(files)} files)")
     else:
         print(f"{objects} objects indexed, {faces} faces, {len(errors)} errors ({len(files)} files)")
     return 0 if objects or not files else 1
+
+
+def cmd_reconcile(args, settings: Settings) -> int:
+    """List the object store and queue whatever is not processed: missed notifications are never permanent."""
+    from lookingglass.app import build
+    from lookingglass.pipeline.jobs import reconcile
+
+    app = build(settings)
+    try:
+        result = reconcile()
+        if app.queue.backend == "inline":
+            app.queue.close()  # waits for the queued work
+    finally:
+        app.close()
+    print(
+        json.dumps(result)
+        if getattr(args, "json", False)
+        else f"queued {result['queued_objects']} objects and {result['queued_keys']} new keys"
+    )
+    return 0
+
+
+def cmd_worker(args, settings: Settings) -> int:
+    from lookingglass.app import build_worker
+    from lookingglass.pipeline.queue import QUEUE_NAMES, redis_connection
+    from lookingglass.pipeline.worker import LookingGlassWorker, is_registered
+
+    if args.check:
+        import socket
+
+        connection = redis_connection(settings.redis_url or "redis://localhost:6379/0")
+        return 0 if is_registered(connection, socket.gethostname() + ".") else 1
+    app = build_worker(settings)
+    queues = [q.strip() for q in (args.queues or "").split(",") if q.strip()]
+    if not queues:
+        # `index` writes the stores: a worker takes it only when the stores are servers (else the owner does).
+        queues = [q for q in QUEUE_NAMES if q != "index" or not settings.embedded_stores]
+    unknown = set(queues) - set(QUEUE_NAMES)
+    if unknown:
+        raise BadInput(f"unknown queues {sorted(unknown)}; queues are {', '.join(QUEUE_NAMES)}")
+    app.models.load()  # once per process, before the first job
+    worker = LookingGlassWorker(queues, connection=app.queue.connection)
+    print(f"worker {worker.name} on {', '.join(queues)}", flush=True)
+    worker.work(burst=args.burst, logging_level="INFO")
+    return 0
+
+
+def cmd_scheduler(args, settings: Settings) -> int:
+    from lookingglass.pipeline.queue import redis_connection
+    from lookingglass.pipeline.schedule import SCHEDULE, cron_scheduler
+
+    if not settings.redis_url:
+        raise BadInput("the scheduler needs REDIS_URL (embedded, `serve` runs the schedule on a timer)")
+    connection = redis_connection(settings.redis_url)
+    if args.check:
+        from rq.cron import CronScheduler
+
+        return 0 if any(s.name.startswith("lookingglass-scheduler") for s in CronScheduler.all(connection)) else 1
+    scheduler = cron_scheduler(connection)
+    print("scheduler: " + ", ".join(f"{p.name} ({p.cron} UTC)" for p in SCHEDULE), flush=True)
+    scheduler.start()
+    return 0
 
 
 def cmd_lookup(args, settings: Settings) -> int:
@@ -137,12 +225,12 @@ def cmd_forget(args, settings: Settings) -> int:
         body = server.forget(args.sha256)
     else:
         from lookingglass.app import build
-        from lookingglass.pipeline.jobs import forget_object
+        from lookingglass.pipeline.jobs import forget
 
         app = build(settings)
         try:
             app.objects.get(args.sha256)
-            body = {"sha256": args.sha256, "deleted": True, "faces_removed": forget_object(app, args.sha256)}
+            body = forget(app, args.sha256)
         finally:
             app.close()
     print(json.dumps(body) if args.json else f"forgot {args.sha256}: {body['faces_removed']} faces removed")
@@ -176,10 +264,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("ingest", help="store files/folders and index their faces")
-    p.add_argument("paths", nargs="+")
+    p.add_argument("paths", nargs="*")
+    p.add_argument("--bucket", action="store_true", help="reconcile: queue what the object store holds unprocessed")
+    p.add_argument("--wait", action="store_true", help="with workers (REDIS_URL): wait until they are done")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("reconcile", help="queue whatever the object store holds that is not processed yet")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("worker", help="run a queue worker (needs REDIS_URL); loads the models once")
+    p.add_argument("--queues", help="comma-separated (default: faces,video,pages,maintenance[,index])")
+    p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    p.add_argument("--check", action="store_true", help="exit 0 when a worker of this host is registered (healthcheck)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="enqueue the periodic jobs (daily reconcile) on RQ (needs REDIS_URL)")
+    p.add_argument("--check", action="store_true", help="exit 0 when a scheduler is registered (healthcheck)")
+    p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("lookup", help="find where the faces in a photo appear")
     p.add_argument("image")

@@ -1,4 +1,10 @@
-"""`lookingglass serve`: own the data dir, serve the app, keep the vector index built in the background."""
+"""`lookingglass serve`: own the data dir, serve the app, and do the owner's background work.
+
+Background work of the owner process:
+- keep the embedded vector index built (off the request path, see `_optimizer`);
+- with REDIS_URL and embedded stores: consume the `index` queue, where workers send the faces they computed;
+- without REDIS_URL: run the periodic jobs on a timer (with Redis, `lookingglass scheduler` does that).
+"""
 
 from __future__ import annotations
 
@@ -31,24 +37,35 @@ def _optimizer(app: App, stop: threading.Event, every: float = 10.0) -> None:
             started = time.monotonic()
             try:
                 swapped = optimize_aside()
-                log.info(
-                    "vector index %s in %.1f s", "swapped in" if swapped else "unchanged", time.monotonic() - started
-                )
+                took = time.monotonic() - started
+                log.info("vector index %s in %.1f s", "swapped in" if swapped else "unchanged", took)
             except Exception:
                 log.exception("vector index build failed; lookups still work (brute force)")
 
 
-def _stop_on_sigterm(signum, frame) -> None:
-    raise KeyboardInterrupt  # unwinds serve() so server.json is removed and the index flushed
+def _index_consumer(app: App, stop: threading.Event) -> None:
+    """Run the `index` queue here, the one process allowed to write the embedded stores."""
+    from lookingglass.pipeline.worker import ThreadWorker
+
+    while not stop.is_set():
+        worker = ThreadWorker(["index"], connection=app.queue.connection, name=f"owner-index-{time.time_ns()}")
+        try:
+            worker.work(logging_level="WARNING")  # returns only on a stop request; Redis outages are retried inside
+        except Exception:
+            log.exception("index consumer failed; restarting it")
+        stop.wait(1.0)
 
 
 def serve(settings: Settings) -> None:
     from waitress import create_server
 
+    from lookingglass.pipeline.schedule import TimerScheduler
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     app = build(settings, role="serve")
     stop = threading.Event()
+    scheduler = None
     try:
         app.models.load()
         token = new_local_token() if app.lock is not None else None
@@ -58,11 +75,21 @@ def serve(settings: Settings) -> None:
         if token is not None:
             write_server_info(settings.data_dir, url, token)
         threading.Thread(target=_optimizer, args=(app, stop), daemon=True, name="optimizer").start()
+        if settings.redis_url and settings.embedded_stores:
+            threading.Thread(target=_index_consumer, args=(app, stop), daemon=True, name="index-queue").start()
+        if not settings.redis_url:
+            scheduler = TimerScheduler(app.queue).start()
         print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
+        if scheduler is not None:
+            scheduler.stop()
         remove_server_info(settings.data_dir)
         app.close()
+
+
+def _stop_on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # unwinds serve() so server.json is removed and the index flushed

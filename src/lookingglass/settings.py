@@ -40,6 +40,11 @@ class Settings:
     s3_bucket: str = "lookingglass"
     s3_region: str = "us-east-1"
     s3_secure: bool = False
+    # Queue: Redis + RQ workers when set; an in-process thread pool otherwise.
+    redis_url: str | None = None
+    inline_workers: int = 2
+    # Bucket notifications: the shared secret `POST /events/minio` requires (Authorization: Bearer ...).
+    events_token: str | None = None
     # Serving
     host: str = "127.0.0.1"
     port: int = 5000
@@ -52,6 +57,11 @@ class Settings:
     @property
     def distributed_objects(self) -> bool:
         return bool(self.s3_endpoint)
+
+    @property
+    def embedded_stores(self) -> bool:
+        """Whether some store lives in LG_DATA_DIR, so one owner process must do all writes (DESIGN.md §7)."""
+        return not (self.distributed_vectors and self.distributed_objects)
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -83,6 +93,9 @@ class Settings:
             s3_bucket=e.get("MINIO_BUCKET") or e.get("S3_BUCKET") or "lookingglass",
             s3_region=e.get("MINIO_REGION") or e.get("AWS_REGION") or "us-east-1",
             s3_secure=secure,
+            redis_url=e.get("REDIS_URL") or None,
+            inline_workers=int(e.get("LG_INLINE_WORKERS") or 2),
+            events_token=e.get("LG_EVENTS_TOKEN") or e.get("MINIO_WEBHOOK_TOKEN") or None,
             host=e.get("LG_HOST") or "127.0.0.1",
             port=int(e.get("LG_PORT") or 5000),
             optimize_threshold=int(e.get("LG_OPTIMIZE_THRESHOLD") or 20_000),

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,6 +45,9 @@ class ObjectStore(Protocol):
     def read(self, sha256: str) -> bytes:
         """The object's bytes; raises NotFound."""
 
+    def annotate(self, sha256: str, updates: dict) -> MediaObject:
+        """Set top-level metadata fields (overwriting them), e.g. what processing found; raises NotFound."""
+
     def delete(self, sha256: str) -> bool:
         """Remove bytes and metadata; False when it was not there."""
 
@@ -51,6 +55,19 @@ class ObjectStore(Protocol):
 
     def list(self) -> Iterator[MediaObject]:
         """Every stored object (for reconcile and eval)."""
+
+    def read_key(self, key: str) -> bytes:
+        """Bytes at a raw key that someone dropped into the store (e.g. `incoming/a.jpg`); raises NotFound."""
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Every raw key under `prefix` (for reconcile to find files nobody told us about)."""
+
+    def write_ref(self, name: str, doc: dict) -> None:
+        """A small JSON document under `refs/` (e.g. which object a raw key became)."""
+
+    def read_ref(self, name: str) -> dict | None: ...
+
+    def delete_ref(self, name: str) -> None: ...
 
     def health(self) -> dict:
         """{"backend": name, "ok": bool, ...}"""
@@ -95,6 +112,24 @@ def media_key(sha256: str, ext: str) -> str:
 
 def meta_key(sha256: str) -> str:
     return f"meta/{sha256[:2]}/{sha256}.json"
+
+
+_RAW_KEY = re.compile(r"[^\x00-\x1f]{1,1024}")
+
+
+def check_raw_key(key: str) -> str:
+    """A raw key inside the store: relative, no `..` segments (so a local store can't be walked out of)."""
+    if not isinstance(key, str) or not _RAW_KEY.fullmatch(key) or key.startswith("/"):
+        raise BadInput(f"invalid object key {key!r}")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise BadInput(f"invalid object key {key!r}")
+    return key
+
+
+def ref_key(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", name):
+        raise BadInput(f"invalid ref name {name!r}")
+    return f"refs/{name}.json"
 
 
 def _check_put_args(kind: str, metadata: dict | None) -> dict:
@@ -271,6 +306,17 @@ class LocalObjectStore:
     def exists(self, sha256: str) -> bool:
         return self._meta_path(check_sha256(sha256)).is_file()
 
+    def annotate(self, sha256: str, updates: dict) -> MediaObject:
+        sha = check_sha256(sha256)
+        updates = _check_put_args("image", updates)
+        with self._lock:
+            prev = self._load(sha)
+            if prev is None:
+                raise NotFound(f"no object {sha}")
+            obj = replace(prev, metadata={**prev.metadata, **updates})
+            _atomic_write(self._meta_path(sha), _encode_sidecar(obj))
+        return obj
+
     def delete(self, sha256: str) -> bool:
         sha = check_sha256(sha256)
         found = False
@@ -296,6 +342,32 @@ class LocalObjectStore:
                     yield _from_sidecar(sidecar.read_bytes(), str(sidecar))
                 except FileNotFoundError:  # deleted while we were listing
                     continue
+
+    def read_key(self, key: str) -> bytes:
+        try:
+            return (self.root / check_raw_key(key)).read_bytes()
+        except (FileNotFoundError, IsADirectoryError) as exc:
+            raise NotFound(f"no key {key}") from exc
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    yield key
+
+    def write_ref(self, name: str, doc: dict) -> None:
+        _atomic_write(self.root / ref_key(name), json.dumps(doc, sort_keys=True).encode())
+
+    def read_ref(self, name: str) -> dict | None:
+        try:
+            return json.loads((self.root / ref_key(name)).read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def delete_ref(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / ref_key(name)).unlink()
 
     def health(self) -> dict:
         ok = self.root.is_dir() and os.access(self.root, os.W_OK)
@@ -395,6 +467,20 @@ class S3ObjectStore:
     def exists(self, sha256: str) -> bool:
         return self._head(meta_key(check_sha256(sha256)))
 
+    def annotate(self, sha256: str, updates: dict) -> MediaObject:
+        sha = check_sha256(sha256)
+        updates = _check_put_args("image", updates)
+        for attempt in range(_MERGE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+            prev, etag = self._load_versioned(sha)
+            if prev is None:
+                raise NotFound(f"no object {sha}")
+            obj = replace(prev, metadata={**prev.metadata, **updates})
+            if self._save_sidecar(obj, prev, etag):
+                return obj
+        raise Unavailable(f"S3 endpoint {self.endpoint}: gave up updating metadata of {sha} under contention")
+
     def delete(self, sha256: str) -> bool:
         sha = check_sha256(sha256)
         # delete_object succeeds on missing keys, so ask first to know what was there.
@@ -424,6 +510,39 @@ class S3ObjectStore:
                 body = self._call("get_object", key, Bucket=self.bucket, Key=key)
                 if body is not None:  # None: deleted while we were listing
                     yield _from_sidecar(self._read_body(body, key), key)
+
+    def read_key(self, key: str) -> bytes:
+        key = check_raw_key(key)
+        body = self._call("get_object", key, Bucket=self.bucket, Key=key)
+        if body is None:
+            raise NotFound(f"no key {key} in bucket {self.bucket}")
+        return self._read_body(body, key)
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = iter(paginator.paginate(Bucket=self.bucket, Prefix=prefix))
+        while True:
+            try:
+                page = self._guard(lambda: next(pages, None), "list_objects_v2", prefix)
+            except NotFound:
+                return
+            if page is None:
+                return
+            for item in page.get("Contents", []):
+                yield item["Key"]
+
+    def write_ref(self, name: str, doc: dict) -> None:
+        self._ensure_bucket()
+        self._write(ref_key(name), json.dumps(doc, sort_keys=True).encode(), "application/json")
+
+    def read_ref(self, name: str) -> dict | None:
+        key = ref_key(name)
+        body = self._call("get_object", key, Bucket=self.bucket, Key=key)
+        return None if body is None else json.loads(self._read_body(body, key))
+
+    def delete_ref(self, name: str) -> None:
+        key = ref_key(name)
+        self._call("delete_object", key, Bucket=self.bucket, Key=key)
 
     def health(self) -> dict:
         out: dict = {"backend": self.backend, "endpoint": self.endpoint, "bucket": self.bucket}

@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 from lookingglass.app import App
 from lookingglass.errors import BadInput
 from lookingglass.lookup import annotate, lookup_image, lookup_json
-from lookingglass.pipeline.jobs import forget_object, process_object, store_bytes
+from lookingglass.pipeline.jobs import forget, store_bytes, submit
+from lookingglass.pipeline.queue import POLICIES
 
 api = Blueprint("api", __name__)
 
@@ -50,7 +51,11 @@ def lookup():
 
 @api.post("/objects")
 def upload_objects():
-    """Store one or more uploaded files (field `file`, repeatable) and index their faces."""
+    """Store uploaded files (field `file`, repeatable) and queue their processing.
+
+    Embedded (inline queue): processed before the answer, so each result carries `faces` (201).
+    With workers (REDIS_URL): the answer comes once the files are stored and queued (202), with job ids.
+    """
     from lookingglass.web import require_local_token
 
     app = _app()
@@ -63,17 +68,20 @@ def upload_objects():
         if source_url.startswith("file://"):
             require_local_token()  # only the local CLI may claim a path on this machine
         metadata["source_urls"] = [source_url]
+    inline = app.queue.backend == "inline"
     results = []
     for upload in uploads:
-        data = upload.read()
         try:
-            obj = store_bytes(app, data, filename=upload.filename, metadata=dict(metadata))
-            result = process_object(app, obj.sha256)
-            results.append({"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "faces": result.faces})
+            obj = store_bytes(app, upload.read(), filename=upload.filename, metadata=dict(metadata))
+            handle = submit(app, obj.sha256)
+            result = {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "job": handle.id}
+            if inline:
+                result["faces"] = handle.result(timeout=POLICIES["faces"].timeout)["faces"]
+            results.append(result)
         except BadInput as exc:
             results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
-    status = 201 if any("sha256" in r for r in results) else 400
-    return jsonify({"objects": results}), status
+    stored = any("sha256" in r for r in results)
+    return jsonify({"objects": results}), (201 if inline else 202) if stored else 400
 
 
 @api.get("/objects/<sha256>")
@@ -107,8 +115,7 @@ def object_content(sha256: str):
 def delete_object(sha256: str):
     app = _app()
     app.objects.get(sha256)  # 404 when unknown
-    removed = forget_object(app, sha256)
-    return jsonify({"sha256": sha256, "deleted": True, "faces_removed": removed})
+    return jsonify(forget(app, sha256))  # the server is the owner: it writes the index itself
 
 
 @api.get("/health")
@@ -124,3 +131,31 @@ def health():
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
     return jsonify(body), 200 if ok else 503
+
+
+@api.get("/queue/stats")
+def queue_stats():
+    return jsonify(_app().queue.stats())
+
+
+@api.post("/events/minio")
+def minio_events():
+    """Bucket notifications (MinIO webhook target, Ceph RGW push endpoint): a shared token is required."""
+    import hmac
+
+    from lookingglass.errors import Unauthorized, Unavailable
+    from lookingglass.pipeline.events import dispatch, parse_events
+
+    app = _app()
+    expected = app.settings.events_token
+    if not expected:
+        raise Unavailable(
+            "bucket notifications are off: set LG_EVENTS_TOKEN (and the same token in the bucket's target)"
+        )
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or request.args.get("token", "")
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized("wrong or missing events token")
+    doc = request.get_json(force=True, silent=True)
+    if doc is None:
+        raise BadInput("the notification body must be JSON")
+    return jsonify({"events": dispatch(app, parse_events(doc))})

@@ -1,0 +1,373 @@
+"""Queue port: where jobs wait. Two adapters run the same plain job functions.
+
+- `InlineQueue` (embedded default): a thread pool in this process.
+- `RQQueue` (REDIS_URL set): Redis + RQ; `lookingglass worker` processes run the jobs.
+
+Queues are split by cost so a long video never holds up photos; each has its own timeout and retry policy.
+Retries, timeouts and failure bookkeeping are properties of the queue, never of the job (jobs stay plain functions).
+A job that fails on bad input (`BadInput`) is not retried: the same bytes would fail the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from lookingglass.errors import BadInput, Unavailable
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    timeout: int  # seconds a job may run
+    retries: int  # extra attempts after a failure
+    backoff: tuple[int, ...]  # seconds before each retry
+
+
+POLICIES: dict[str, QueuePolicy] = {
+    "faces": QueuePolicy(timeout=300, retries=3, backoff=(5, 30, 120)),
+    "video": QueuePolicy(timeout=3 * 3600, retries=2, backoff=(30, 300)),
+    "pages": QueuePolicy(timeout=600, retries=3, backoff=(10, 60, 300)),
+    "maintenance": QueuePolicy(timeout=3600, retries=1, backoff=(300,)),
+    "index": QueuePolicy(timeout=120, retries=5, backoff=(1, 5, 15, 60, 120)),
+}
+QUEUE_NAMES = tuple(POLICIES)
+
+
+def job_path(func: Callable) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
+def resolve_job(path: str) -> Callable:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class JobHandle(Protocol):
+    id: str
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the job (inline only; RQ jobs are waited for by polling their status)."""
+
+
+class Queue(Protocol):
+    backend: str
+
+    def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> JobHandle: ...
+
+    def stats(self) -> dict: ...
+
+    def health(self) -> dict: ...
+
+    def close(self) -> None: ...
+
+
+def _policy(queue: str) -> QueuePolicy:
+    policy = POLICIES.get(queue)
+    if policy is None:
+        raise BadInput(f"unknown queue '{queue}'; queues are {', '.join(QUEUE_NAMES)}")
+    return policy
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Embedded: a thread pool in this process.
+
+
+@dataclass
+class _InlineJob:
+    id: str
+    queue: str
+    description: str
+    future: Future
+    enqueued_at: float
+
+    def result(self, timeout: float | None = None) -> Any:
+        return self.future.result(timeout)
+
+
+class InlineQueue:
+    """Runs jobs in this process: the embedded shape. Same policies as RQ (timeout is advisory: threads can't be
+    killed, so an overrun is recorded as a failure when the job finally ends)."""
+
+    backend = "inline"
+
+    def __init__(self, workers: int = 2, keep_failures: int = 200) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lg-job")
+        self._lock = threading.Lock()
+        self._counts: dict[str, Counter] = {name: Counter() for name in QUEUE_NAMES}
+        self._waiting: dict[str, dict[str, float]] = {name: {} for name in QUEUE_NAMES}
+        self._running: dict[str, str] = {}
+        self._failures: deque[dict] = deque(maxlen=keep_failures)
+        self._ids = 0
+        self.workers = workers
+
+    def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> _InlineJob:
+        policy = _policy(queue)
+        with self._lock:
+            self._ids += 1
+            job_id = job_id or f"inline-{self._ids}"
+            self._waiting[queue][job_id] = time.time()
+            self._counts[queue]["queued"] += 1
+        description = f"{job_path(func)}{args!r}"
+        future = self._pool.submit(self._run, queue, job_id, description, policy, func, args)
+        return _InlineJob(job_id, queue, description, future, time.time())
+
+    def _run(self, queue: str, job_id: str, description: str, policy: QueuePolicy, func: Callable, args: tuple):
+        with self._lock:
+            self._waiting[queue].pop(job_id, None)
+            self._counts[queue]["queued"] -= 1
+            self._counts[queue]["started"] += 1
+            self._running[threading.current_thread().name] = description
+        attempt = 0
+        try:
+            while True:
+                try:
+                    result = func(*args)
+                    with self._lock:
+                        self._counts[queue]["finished"] += 1
+                    return result
+                except BadInput as exc:
+                    self._fail(queue, job_id, description, exc)
+                    raise
+                except Exception as exc:
+                    if attempt >= policy.retries:
+                        self._fail(queue, job_id, description, exc)
+                        raise
+                    time.sleep(min(policy.backoff[min(attempt, len(policy.backoff) - 1)], 5))
+                    attempt += 1
+        finally:
+            with self._lock:
+                self._counts[queue]["started"] -= 1
+                self._running.pop(threading.current_thread().name, None)
+
+    def _fail(self, queue: str, job_id: str, description: str, exc: BaseException) -> None:
+        with self._lock:
+            self._counts[queue]["failed"] += 1
+            self._failures.append(
+                {
+                    "id": job_id,
+                    "queue": queue,
+                    "description": description,
+                    "reason": _reason(exc),
+                    "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+
+    def stats(self) -> dict:
+        now = time.time()
+        with self._lock:
+            queues = {}
+            for name in QUEUE_NAMES:
+                waiting = self._waiting[name]
+                counts = self._counts[name]
+                queues[name] = {
+                    "queued": max(0, counts["queued"]),
+                    "started": counts["started"],
+                    "finished": counts["finished"],
+                    "failed": counts["failed"],
+                    "deferred": 0,
+                    "scheduled": 0,
+                    "oldest_queued_age_s": round(now - min(waiting.values()), 3) if waiting else None,
+                }
+            workers = [
+                {"name": f"inline-{i}", "state": "busy" if i < len(self._running) else "idle"}
+                for i in range(self.workers)
+            ]
+            running = list(self._running.values())
+            for worker, job in zip(workers, running, strict=False):
+                worker["current_job"] = job
+            return {"backend": self.backend, "queues": queues, "workers": workers, "failed": list(self._failures)}
+
+    def health(self) -> dict:
+        return {"backend": self.backend, "ok": True, "workers": self.workers}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Distributed: Redis + RQ.
+
+
+def run_job(path: str, *args: Any) -> Any:
+    """What RQ actually runs: the job named by `path`, so a bad input is marked not worth retrying."""
+    try:
+        return resolve_job(path)(*args)
+    except BadInput:
+        from rq import get_current_job
+
+        job = get_current_job()
+        if job is not None:
+            job.retries_left = 0  # RQ retries only while retries_left > 0; this read of bytes will never succeed
+        raise
+
+
+@dataclass
+class _RQJob:
+    id: str
+    queue: str
+    connection: Any
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Poll until the job finishes (used by the CLI's `--wait` and by tests)."""
+        from rq.job import Job, JobStatus
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            job = Job.fetch(self.id, connection=self.connection)
+            status = job.get_status(refresh=True)
+            if status == JobStatus.FINISHED:
+                return job.return_value()
+            if status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED):
+                raise Unavailable(f"job {self.id} {status.value}: {_last_line(job.exc_info)}")
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"job {self.id} still {status.value}")
+            time.sleep(0.1)
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no reason recorded"
+
+
+def redis_connection(url: str):
+    from redis import Redis
+
+    return Redis.from_url(url, health_check_interval=10, socket_connect_timeout=5, retry_on_timeout=True)
+
+
+class RQQueue:
+    """Redis + RQ. Job ids are deterministic where the caller gives one, so an event delivered twice while its job
+    is still waiting does not queue the work twice (and a repeat that does run is idempotent anyway)."""
+
+    backend = "rq"
+
+    def __init__(self, url: str) -> None:
+        from rq import Queue as RQ
+
+        self.url = url
+        self.connection = redis_connection(url)
+        self._queues = {name: RQ(name, connection=self.connection) for name in QUEUE_NAMES}
+
+    def queue(self, name: str):
+        _policy(name)
+        return self._queues[name]
+
+    def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> _RQJob:
+        from redis.exceptions import RedisError
+        from rq import Retry
+        from rq.job import Job, JobStatus
+
+        policy = _policy(queue)
+        rq_queue = self._queues[queue]
+        try:
+            if job_id is not None:
+                try:
+                    existing = Job.fetch(job_id, connection=self.connection)
+                    if existing.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
+                        return _RQJob(job_id, queue, self.connection)  # the same work is already waiting
+                except Exception:  # NoSuchJobError, or a job hash from an older version: enqueue afresh
+                    pass
+            job = rq_queue.enqueue(
+                run_job,
+                job_path(func),
+                *args,
+                job_id=job_id,
+                description=f"{func.__name__}{args!r}"[:300],
+                job_timeout=policy.timeout,
+                retry=Retry(max=policy.retries, interval=list(policy.backoff)),
+                result_ttl=24 * 3600,
+                failure_ttl=30 * 24 * 3600,
+            )
+        except RedisError as exc:
+            raise Unavailable(f"Redis at {self.url} refused the job: {exc}") from exc
+        return _RQJob(job.id, queue, self.connection)
+
+    def stats(self) -> dict:
+        from rq import Worker
+        from rq.job import Job
+
+        queues = {}
+        failed = []
+        for name, q in self._queues.items():
+            oldest_age = None
+            first = q.get_job_ids(0, 0)
+            if first:
+                job = Job.fetch(first[0], connection=self.connection) if q.fetch_job(first[0]) else None
+                if job is not None and job.enqueued_at is not None:
+                    oldest_age = round((datetime.now(UTC) - job.enqueued_at.replace(tzinfo=UTC)).total_seconds(), 3)
+            queues[name] = {
+                "queued": q.count,
+                "started": q.started_job_registry.count,
+                "finished": q.finished_job_registry.count,
+                "failed": q.failed_job_registry.count,
+                "deferred": q.deferred_job_registry.count,
+                "scheduled": q.scheduled_job_registry.count,
+                "oldest_queued_age_s": oldest_age,
+            }
+            for job_id in q.failed_job_registry.get_job_ids(0, 49):
+                job = q.fetch_job(job_id)
+                if job is not None:
+                    failed.append(
+                        {
+                            "id": job.id,
+                            "queue": name,
+                            "description": job.description,
+                            "reason": _last_line(job.exc_info),
+                            "ended_at": job.ended_at.isoformat(timespec="seconds") if job.ended_at else None,
+                        }
+                    )
+        workers = []
+        for worker in Worker.all(connection=self.connection):
+            job = worker.get_current_job()
+            workers.append(
+                {
+                    "name": worker.name,
+                    "state": str(worker.get_state()),
+                    "queues": worker.queue_names(),
+                    "current_job": job.description if job is not None else None,
+                    "last_heartbeat": worker.last_heartbeat.isoformat(timespec="seconds")
+                    if worker.last_heartbeat
+                    else None,
+                    "successful_jobs": worker.successful_job_count,
+                    "failed_jobs": worker.failed_job_count,
+                }
+            )
+        return {"backend": self.backend, "queues": queues, "workers": workers, "failed": failed}
+
+    def health(self) -> dict:
+        started = time.perf_counter()
+        try:
+            self.connection.ping()
+        except Exception as exc:
+            return {"backend": self.backend, "ok": False, "url": _safe_url(self.url), "error": str(exc)}
+        return {
+            "backend": self.backend,
+            "ok": True,
+            "url": _safe_url(self.url),
+            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for health output."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
