@@ -58,9 +58,11 @@ fi
 mc admin service restart "$ALIAS"
 wait_ready
 
-# put: s3:ObjectCreated:*, delete: s3:ObjectRemoved:*. Replace this ARN's rules, so re-runs with other prefixes work.
-mc event rm "$ALIAS/$BUCKET" "$ARN" --force >/dev/null 2>&1 || true
-if [ -z "$PREFIXES" ]; then
+# put: s3:ObjectCreated:*, delete: s3:ObjectRemoved:*. Left alone when this ARN already has rules on the bucket (a
+# re-run); to change them: mc event rm ALIAS/BUCKET --force, then run this again.
+if mc event ls "$ALIAS/$BUCKET" "$ARN" 2>/dev/null | grep -q "$ARN"; then
+    echo "minio-setup: $BUCKET already notifies $ARN"
+elif [ -z "$PREFIXES" ]; then
     mc event add "$ALIAS/$BUCKET" "$ARN" --event put,delete
 else
     for prefix in $PREFIXES; do

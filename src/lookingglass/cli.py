@@ -135,7 +135,7 @@ def cmd_reconcile(args, settings: Settings) -> int:
     try:
         result = reconcile()
         if app.queue.backend == "inline":
-            app.queue.close()  # waits for the queued work
+            app.queue.drain()  # embedded: the work happens now, in this process
     finally:
         app.close()
     print(

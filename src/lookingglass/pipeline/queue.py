@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -109,6 +109,7 @@ class InlineQueue:
         self._running: dict[str, str] = {}
         self._failures: deque[dict] = deque(maxlen=keep_failures)
         self._ids = 0
+        self._futures: set[Future] = set()
         self.workers = workers
 
     def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> _InlineJob:
@@ -120,7 +121,27 @@ class InlineQueue:
             self._counts[queue]["queued"] += 1
         description = f"{job_path(func)}{args!r}"
         future = self._pool.submit(self._run, queue, job_id, description, policy, func, args)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget_future)
         return _InlineJob(job_id, queue, description, future, time.time())
+
+    def _forget_future(self, future: Future) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until every job given so far (and any job those jobs queued) has ended."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                futures = list(self._futures)
+            if not futures:
+                return
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            wait(futures, timeout=remaining)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("inline queue still busy")
 
     def _run(self, queue: str, job_id: str, description: str, policy: QueuePolicy, func: Callable, args: tuple):
         with self._lock:
@@ -143,7 +164,7 @@ class InlineQueue:
                     if attempt >= policy.retries:
                         self._fail(queue, job_id, description, exc)
                         raise
-                    time.sleep(min(policy.backoff[min(attempt, len(policy.backoff) - 1)], 5))
+                    time.sleep(min(policy.backoff[min(attempt, len(policy.backoff) - 1)], 2))  # in-process: short
                     attempt += 1
         finally:
             with self._lock:
