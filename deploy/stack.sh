@@ -63,10 +63,12 @@ names=()
 stopping=0
 
 start() { # start NAME LOGFILE COMMAND...: run in the background, output appended to the log
+    # In a session of its own: a terminal's Ctrl-C reaches only this script, which then stops each process once, in
+    # order (RQ treats a second signal as "abandon the job now", and Redis must outlive the workers).
     local name="$1" log="$2"
     shift 2
     echo "=== $(date -u +%FT%TZ) $*" >>"$log"
-    "$@" >>"$log" 2>&1 &
+    setsid "$@" >>"$log" 2>&1 &
     pids+=("$!")
     names+=("$name")
 }

@@ -27,7 +27,7 @@ fail() {
     echo "minio-setup: $*" >&2
     exit 1
 }
-[ -n "$ACCESS_KEY" ] && [ -n "$SECRET_KEY" ] || fail "set MINIO_ACCESS_KEY and MINIO_SECRET_KEY"
+if [ -z "$ACCESS_KEY" ] || [ -z "$SECRET_KEY" ]; then fail "set MINIO_ACCESS_KEY and MINIO_SECRET_KEY"; fi
 [ -n "${LG_EVENTS_TOKEN:-}" ] || fail "set LG_EVENTS_TOKEN (the shared secret /events/minio checks)"
 command -v mc >/dev/null 2>&1 || fail "mc (the MinIO client) is not on PATH"
 rm -f "$DONE_MARKER"

@@ -154,8 +154,14 @@ def cmd_worker(args, settings: Settings) -> int:
     if args.check:
         import socket
 
-        connection = redis_connection(settings.redis_url or "redis://localhost:6379/0")
-        return 0 if is_registered(connection, socket.gethostname() + ".") else 1
+        from redis.exceptions import RedisError
+
+        try:
+            connection = redis_connection(settings.redis_url or "redis://localhost:6379/0")
+            return 0 if is_registered(connection, socket.gethostname() + ".") else 1
+        except RedisError as exc:
+            print(f"lookingglass: Redis unreachable: {exc}", file=sys.stderr)
+            return 1
     app = build_worker(settings)
     queues = [q.strip() for q in (args.queues or "").split(",") if q.strip()]
     if not queues:
@@ -167,7 +173,9 @@ def cmd_worker(args, settings: Settings) -> int:
     app.models.load()  # once per process, before the first job
     worker = LookingGlassWorker(queues, connection=app.queue.connection)
     print(f"worker {worker.name} on {', '.join(queues)}", flush=True)
-    worker.work(burst=args.burst, logging_level="INFO")
+    # with_scheduler: retries with backoff (and abandoned jobs' retries) wait in RQ's scheduled registry until a
+    # scheduler moves them back to their queue; one worker per queue takes the lock and runs it in a child process.
+    worker.work(burst=args.burst, logging_level="INFO", with_scheduler=True)
     return 0
 
 
@@ -179,9 +187,14 @@ def cmd_scheduler(args, settings: Settings) -> int:
         raise BadInput("the scheduler needs REDIS_URL (embedded, `serve` runs the schedule on a timer)")
     connection = redis_connection(settings.redis_url)
     if args.check:
+        from redis.exceptions import RedisError
         from rq.cron import CronScheduler
 
-        return 0 if any(s.name.startswith("lookingglass-scheduler") for s in CronScheduler.all(connection)) else 1
+        try:
+            return 0 if any(s.name.startswith("lookingglass-scheduler") for s in CronScheduler.all(connection)) else 1
+        except RedisError as exc:
+            print(f"lookingglass: Redis unreachable: {exc}", file=sys.stderr)
+            return 1
     scheduler = cron_scheduler(connection)
     print("scheduler: " + ", ".join(f"{p.name} ({p.cron} UTC)" for p in SCHEDULE), flush=True)
     scheduler.start()

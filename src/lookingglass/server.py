@@ -9,6 +9,7 @@ Background work of the owner process:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -47,13 +48,15 @@ def _index_consumer(app: App, stop: threading.Event) -> None:
     """Run the `index` queue here, the one process allowed to write the embedded stores."""
     from lookingglass.pipeline.worker import ThreadWorker
 
+    worker = ThreadWorker(["index"], connection=app.queue.connection, name=f"owner-index-{os.getpid()}")
     while not stop.is_set():
-        worker = ThreadWorker(["index"], connection=app.queue.connection, name=f"owner-index-{time.time_ns()}")
         try:
-            worker.work(logging_level="WARNING")  # returns only on a stop request; Redis outages are retried inside
+            # Returns after 2 s without work, so a stop request is seen promptly and shutdown never has to close
+            # Redis under a blocked dequeue; Redis outages are retried inside.
+            worker.work(max_idle_time=2, logging_level="WARNING")
         except Exception:
             log.exception("index consumer failed; restarting it")
-        stop.wait(1.0)
+            stop.wait(1.0)
 
 
 def serve(settings: Settings) -> None:
@@ -66,6 +69,7 @@ def serve(settings: Settings) -> None:
     app = build(settings, role="serve")
     stop = threading.Event()
     scheduler = None
+    index_thread = None
     try:
         app.models.load()
         token = new_local_token() if app.lock is not None else None
@@ -76,7 +80,8 @@ def serve(settings: Settings) -> None:
             write_server_info(settings.data_dir, url, token)
         threading.Thread(target=_optimizer, args=(app, stop), daemon=True, name="optimizer").start()
         if settings.redis_url and settings.embedded_stores:
-            threading.Thread(target=_index_consumer, args=(app, stop), daemon=True, name="index-queue").start()
+            index_thread = threading.Thread(target=_index_consumer, args=(app, stop), daemon=True, name="index-queue")
+            index_thread.start()
         if not settings.redis_url:
             scheduler = TimerScheduler(app.queue).start()
         print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
@@ -87,6 +92,8 @@ def serve(settings: Settings) -> None:
         stop.set()
         if scheduler is not None:
             scheduler.stop()
+        if index_thread is not None:
+            index_thread.join(timeout=10)
         remove_server_info(settings.data_dir)
         app.close()
 

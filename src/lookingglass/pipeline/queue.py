@@ -11,6 +11,7 @@ A job that fails on bad input (`BadInput`) is not retried: the same bytes would 
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -261,6 +262,11 @@ def _last_line(text: str | None) -> str:
     return lines[-1].strip() if lines else "no reason recorded"
 
 
+def rq_job_id(job_id: str) -> str:
+    """RQ (2.x) accepts only letters, digits, `_` and `-` in a job id; ours read like `process_object.<sha>`."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", job_id)
+
+
 def redis_connection(url: str):
     from redis import Redis
 
@@ -291,6 +297,8 @@ class RQQueue:
 
         policy = _policy(queue)
         rq_queue = self._queues[queue]
+        if job_id is not None:
+            job_id = rq_job_id(job_id)
         try:
             if job_id is not None:
                 try:
