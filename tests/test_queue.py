@@ -93,3 +93,86 @@ def test_reconcile_processes_what_was_stored_but_never_processed(app, faces_dir)
     assert first["queued_objects"] == 1
     assert app.faces.count({"sha256": obj.sha256}) == 1
     assert second["queued_objects"] == 0  # processed objects are not queued again
+
+
+# --- The same port on Redis + RQ (a real redis-server; the worker runs in this process, in burst mode).
+
+
+@pytest.fixture
+def rq_queue(tmp_path):
+    from lookingglass.pipeline.queue import RQQueue
+    from redis_server import RedisServer, redis_available
+
+    if not redis_available():
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path / "redis").start()
+    queue = RQQueue(server.url)
+    yield queue
+    queue.close()
+    server.stop()
+
+
+def run_burst(queue, *names: str) -> None:
+    from lookingglass.pipeline.worker import LookingGlassWorker
+
+    LookingGlassWorker(list(names), connection=queue.connection).work(burst=True, logging_level="WARNING")
+
+
+def test_rq_runs_the_same_plain_job_functions(rq_queue):
+    handle = rq_queue.enqueue("index", flaky, "on-rq", 0)
+    run_burst(rq_queue, "index")
+
+    assert handle.result(timeout=10) == "on-rq"
+    assert rq_queue.stats()["queues"]["index"]["finished"] == 1
+
+
+def test_rq_does_not_retry_bad_input_and_keeps_the_reason(rq_queue):
+    handle = rq_queue.enqueue("faces", poison, "rq-poison.jpg")
+    run_burst(rq_queue, "faces")
+
+    with pytest.raises(Exception, match="failed"):
+        handle.result(timeout=10)
+    stats = rq_queue.stats()
+    assert attempts["rq-poison.jpg"] == 1
+    assert stats["queues"]["faces"]["failed"] == 1
+    assert stats["queues"]["faces"]["scheduled"] == 0  # no retry waiting
+    (failure,) = stats["failed"]
+    assert "BadInput: rq-poison.jpg is not an image" in failure["reason"]
+
+
+def test_rq_queues_work_once_while_the_same_job_id_is_waiting(rq_queue):
+    first = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_object.dedup")
+    second = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_object.dedup")
+
+    assert first.id == second.id
+    assert rq_queue.stats()["queues"]["faces"]["queued"] == 1
+    assert rq_queue.stats()["queues"]["faces"]["oldest_queued_age_s"] >= 0
+
+
+def test_rq_health_reports_latency_and_hides_passwords(rq_queue):
+    from lookingglass.pipeline.queue import _safe_url
+
+    health = rq_queue.health()
+
+    assert health["ok"] is True and health["latency_ms"] >= 0
+    assert _safe_url("redis://user:hunter2@redis:6379/0") == "redis://user:***@redis:6379/0"
+
+
+def test_the_periodic_jobs_are_registered_for_rq_cron(rq_queue):
+    from lookingglass.pipeline.schedule import SCHEDULE, cron_scheduler
+
+    scheduler = cron_scheduler(rq_queue.connection)
+
+    assert [job.name for job in scheduler.get_jobs()] == [p.name for p in SCHEDULE]
+    assert {job.queue_name for job in scheduler.get_jobs()} == {"maintenance"}
+
+
+def test_the_embedded_timer_knows_when_each_job_is_next_due():
+    from datetime import UTC, datetime
+
+    from lookingglass.pipeline.schedule import TimerScheduler
+
+    timer = TimerScheduler(InlineQueue(workers=1))
+    due = timer.next_runs(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+
+    assert due["reconcile"] == datetime(2026, 11, 26, 3, 30, tzinfo=UTC)

@@ -251,10 +251,15 @@ class _RQJob:
             if status == JobStatus.FINISHED:
                 return job.return_value()
             if status in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED):
-                raise Unavailable(f"job {self.id} {status.value}: {_last_line(job.exc_info)}")
+                raise Unavailable(f"job {self.id} {status.value}: {_failure_reason(job)}")
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"job {self.id} still {status.value}")
             time.sleep(0.1)
+
+
+def _failure_reason(job) -> str:
+    result = job.latest_result()
+    return _last_line(result.exc_string if result is not None else None)
 
 
 def _last_line(text: str | None) -> str:
@@ -352,7 +357,7 @@ class RQQueue:
                             "id": job.id,
                             "queue": name,
                             "description": job.description,
-                            "reason": _last_line(job.exc_info),
+                            "reason": _failure_reason(job),
                             "ended_at": job.ended_at.isoformat(timespec="seconds") if job.ended_at else None,
                         }
                     )
