@@ -10,6 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from rq import Queue
+
+from lookingglass.pipeline.queue import redis_connection
+from redis_server import RedisServer, redis_available
+
 TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 
 
@@ -105,3 +111,33 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path):
     for result in (missing, unknown, malformed):
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_with_redis_ingest_stores_and_queues_and_a_worker_computes(tmp_path, faces_dir):
+    """REDIS_URL set, no server running: ingest stores and enqueues only; a worker does the compute and, the stores
+    being embedded, hands the faces to the owner through the index queue."""
+
+    if not redis_available():
+        pytest.skip("redis-server not installed (apt-get install redis-server)")
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        env = {**os.environ, "LG_DATA_DIR": str(tmp_path / "data"), "REDIS_URL": redis.url}
+
+        def run(*args):
+            return subprocess.run(
+                [sys.executable, "-m", "lookingglass.cli", *args], env=env, capture_output=True, text=True, timeout=300
+            )
+
+        ingested = run("ingest", "--json", "--quiet", str(faces_dir / TEST_IMAGES / "obama.jpg"))
+        refused = run("worker", "--queues", "index", "--burst")
+        worked = run("worker", "--burst")
+
+        summary = json.loads(ingested.stdout)
+        assert summary["objects"] == 1 and summary["queued"] == 1 and summary["faces"] == 0
+        assert refused.returncode == 2 and "belongs to `lookingglass serve`" in refused.stderr
+        assert worked.returncode == 0, worked.stderr
+        index = Queue("index", connection=redis_connection(redis.url))
+        assert index.count == 1  # the faces wait for the owner
+        assert index.jobs[0].args[0].endswith("store_faces")
+    finally:
+        redis.stop()

@@ -151,6 +151,8 @@ def test_health_reports_each_backend(client):
     assert body["ok"] is True
     assert body["backends"]["faces"]["backend"] == "qdrant-edge"
     assert body["backends"]["objects"]["backend"] == "local"
+    assert body["backends"]["queue"]["backend"] == "inline"
+    assert all(check["latency_ms"] >= 0 for check in body["backends"].values())
 
 
 def test_the_search_page_is_served_with_its_script_and_no_third_party_assets(client):

@@ -12,6 +12,7 @@ Jobs are plain functions; they find the process's App through `current()`.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from lookingglass.errors import BadInput
@@ -78,10 +79,14 @@ class App:
 
 
 def _probe(check) -> dict:
+    """Run one backend's health check, timed; a check that raises reports failure instead of failing."""
+    started = time.perf_counter()
     try:
-        return check()
-    except Exception as exc:  # a health check reports failure instead of failing
-        return {"ok": False, "error": str(exc)}
+        result = dict(check())
+    except Exception as exc:
+        result = {"ok": False, "error": str(exc)}
+    result.setdefault("latency_ms", round((time.perf_counter() - started) * 1000, 2))
+    return result
 
 
 def _embedder(settings: Settings):

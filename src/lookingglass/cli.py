@@ -170,6 +170,8 @@ def cmd_worker(args, settings: Settings) -> int:
     unknown = set(queues) - set(QUEUE_NAMES)
     if unknown:
         raise BadInput(f"unknown queues {sorted(unknown)}; queues are {', '.join(QUEUE_NAMES)}")
+    if "index" in queues and settings.embedded_stores:
+        raise BadInput("the index queue belongs to `lookingglass serve` while the stores are embedded (DESIGN.md §7)")
     app.models.load()  # once per process, before the first job
     worker = LookingGlassWorker(queues, connection=app.queue.connection)
     print(f"worker {worker.name} on {', '.join(queues)}", flush=True)

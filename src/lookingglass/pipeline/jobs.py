@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from lookingglass.app import App, current
-from lookingglass.errors import BadInput, NotFound, TooLarge
+from lookingglass.errors import BadInput, NotFound, TooLarge, Unavailable
 from lookingglass.media.decode import decode_image
 from lookingglass.media.sniff import sniff_media
 from lookingglass.records import Face, FacePoint, MediaObject
@@ -106,8 +106,8 @@ def store_faces(sha256: str, model: str, points: list[dict]) -> dict:
 
 
 def store(app: App, sha256: str, model: str, points: list[dict]) -> dict:
-    if app.faces is None:
-        raise BadInput("store_faces must run where the vector index is open (the owner or a server-backed worker)")
+    if app.faces is None:  # retryable: the owner may simply not be consuming yet
+        raise Unavailable("store_faces must run where the vector index is open (the owner or a server-backed worker)")
     app.faces.delete_where("sha256", sha256)
     if not app.objects.exists(sha256):  # removed while it was being processed: leave nothing behind
         return {"sha256": sha256, "faces": 0, "skipped": "object is no longer stored"}
@@ -130,7 +130,7 @@ def forget_object(sha256: str) -> dict:
 
 def forget(app: App, sha256: str) -> dict:
     if app.faces is None:
-        raise BadInput("forget_object must run where the vector index is open")
+        raise Unavailable("forget_object must run where the vector index is open")
     removed = app.faces.delete_where("sha256", sha256)
     deleted = app.objects.delete(sha256)
     return {"sha256": sha256, "deleted": deleted, "faces_removed": removed}
