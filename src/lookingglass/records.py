@@ -101,3 +101,52 @@ class IngestResult:
     key: str
     faces: int
     skipped_optout: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class VideoFrame:
+    """One sampled frame, already rotated to display orientation."""
+
+    index: int  # position in the stream (decode order of frames)
+    timestamp: float  # seconds from the start
+    rgb: np.ndarray  # HxWx3 uint8
+    scene_cut: bool = False  # sampled because the picture changed a lot, not because of the sampling rate
+
+
+@dataclass(frozen=True, eq=False)
+class TrackedFace:
+    """A face seen in one sampled frame, with how good a keyframe it would make."""
+
+    timestamp: float
+    frame_index: int
+    face: Face
+    quality: float  # higher is better: sharp, frontal, confident
+
+
+@dataclass(frozen=True, eq=False)
+class Track:
+    """One person's face followed over time in a video."""
+
+    track_id: int
+    start: float
+    end: float
+    faces: tuple[TrackedFace, ...]
+    keyframes: tuple[TrackedFace, ...]  # the best few, best first
+    mean_embedding: np.ndarray  # L2-normalised
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of transcribed speech."""
+
+    start: float
+    end: float
+    text: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[Segment, ...]
