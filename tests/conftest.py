@@ -19,6 +19,21 @@ def faces_root() -> Path:
     return Path(os.environ.get("LG_TEST_FACES") or REPO.parent / "shared" / "data" / "faces")
 
 
+SERVER_ENV = (
+    "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET", "MINIO_ENDPOINT", "MINIO_ACCESS_KEY",
+    "MINIO_SECRET_KEY", "MINIO_BUCKET", "QDRANT_URL", "QDRANT_HOST", "QDRANT_API_KEY", "REDIS_URL",
+)  # fmt: skip
+SERVER_TEST_MODULES = {"test_objects", "test_vectors", "test_s3_events", "test_text_index"}
+
+
+@pytest.fixture(autouse=True)
+def _embedded_unless_a_server_test(request, monkeypatch):
+    """Server env vars are for the server contract tests; every other test (and the CLI it spawns) runs embedded."""
+    if request.module.__name__.rsplit(".", 1)[-1] not in SERVER_TEST_MODULES:
+        for name in SERVER_ENV:
+            monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     root = faces_root()

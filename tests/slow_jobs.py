@@ -4,6 +4,7 @@ PYTHONPATH), plain functions over plain arguments like the real jobs in `looking
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from lookingglass.pipeline import jobs
 
@@ -15,5 +16,14 @@ def slow_process(sha256: str, seconds: float) -> dict:
 
 
 def nothing() -> None:
-    """An empty job: what one round trip through the queue costs."""
+    """An empty job: it only has to run."""
     return None
+
+
+def fail_once(marker: str) -> str:
+    """Fails the first time (creating `marker`), succeeds after: a transient failure that a retry cures."""
+    path = Path(marker)
+    if not path.exists():
+        path.write_text("failed once")
+        raise RuntimeError(f"transient failure (first attempt, {marker})")
+    return "ok on retry"

@@ -59,6 +59,28 @@ def _index_consumer(app: App, stop: threading.Event) -> None:
             stop.wait(1.0)
 
 
+def _index_retries(app: App, stop: threading.Event, every: float = 1.0) -> None:
+    """Put the `index` queue's retries back on it once their backoff is over.
+
+    RQ parks a retry with a backoff in the queue's scheduled registry until a scheduler moves it; the workers'
+    schedulers cover only the queues they consume, and `index` is consumed here. RQ's scheduler forks; this runs
+    its lock-and-enqueue step in a thread instead (no fork of a process full of threads).
+    """
+    from rq.scheduler import RQScheduler
+
+    scheduler = RQScheduler(["index"], connection=app.queue.connection, name=f"owner-index-{os.getpid()}")
+    while not stop.wait(every):
+        try:
+            if scheduler.acquire_locks():
+                scheduler.enqueue_scheduled_jobs()
+        except Exception as exc:  # Redis away for a moment: the next round tries again
+            log.warning("index retries not moved: %s", exc)
+    try:
+        scheduler.release_locks()
+    except Exception as exc:
+        log.warning("index scheduler lock not released (it expires by itself): %s", exc)
+
+
 def serve(settings: Settings) -> None:
     from waitress import create_server
 
@@ -82,6 +104,7 @@ def serve(settings: Settings) -> None:
         if settings.redis_url and settings.embedded_stores:
             index_thread = threading.Thread(target=_index_consumer, args=(app, stop), daemon=True, name="index-queue")
             index_thread.start()
+            threading.Thread(target=_index_retries, args=(app, stop), daemon=True, name="index-retries").start()
         if not settings.redis_url:
             scheduler = TimerScheduler(app.queue).start()
         print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)

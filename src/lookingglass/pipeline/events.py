@@ -1,8 +1,9 @@
 """Bucket notifications → jobs. MinIO and Ceph RGW both send S3 event records; we accept what they send.
 
 Tolerated: a single record or a batch (`Records: [...]`), MinIO's extra top-level `EventName`/`Key`, URL-encoded keys
-(`+` for space, `%2F`), test events (`s3:TestEvent`, or no records at all), other buckets' events (ignored), and
-event names with or without the `s3:` prefix. Created objects become processing jobs, removed ones cleanup jobs.
+(`+` for space, `%2F`; AWS and MinIO encode keys, Ceph RGW sends them raw, marked by `eventSource` "ceph:s3"), test
+events (`s3:TestEvent`, or no records at all), other buckets' events (ignored), and event names with or without the
+`s3:` prefix. Created objects become processing jobs, removed ones cleanup jobs.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def parse_events(doc: object) -> list[ObjectEvent]:
         if not isinstance(key, str) or not key:
             raise BadInput(f"record {name} has no s3.object.key")
         bucket = str((s3.get("bucket") or {}).get("name") or "")
-        events.append(ObjectEvent(action=action, bucket=bucket, key=unquote_plus(key), name=name))
+        if not str(record.get("eventSource") or "").startswith("ceph:"):  # RGW's keys are not URL-encoded
+            key = unquote_plus(key)
+        events.append(ObjectEvent(action=action, bucket=bucket, key=key, name=name))
     return events
 
 

@@ -300,6 +300,7 @@ class RQQueue:
         from rq import Retry
         from rq.job import Job, JobStatus
 
+        waiting_or_running = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED)
         policy = _policy(queue)
         rq_queue = self._queues[queue]
         if job_id is not None:
@@ -308,8 +309,8 @@ class RQQueue:
             if job_id is not None:
                 try:
                     existing = Job.fetch(job_id, connection=self.connection)
-                    if existing.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED):
-                        return _RQJob(job_id, queue, self.connection)  # the same work is already waiting
+                    if existing.get_status(refresh=True) in waiting_or_running:
+                        return _RQJob(job_id, queue, self.connection)  # the same work is waiting or running
                 except Exception:  # NoSuchJobError, or a job hash from an older version: enqueue afresh
                     pass
             job = rq_queue.enqueue(
