@@ -74,7 +74,7 @@ def test_delete_removes_the_object_and_its_faces(client, faces_dir):
     again = client.delete(f"/objects/{sha}")
     after = lookup(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()
 
-    assert deleted.get_json() == {"sha256": sha, "deleted": True, "faces_removed": 1}
+    assert deleted.get_json() == {"sha256": sha, "deleted": True, "faces_removed": 1, "segments_removed": 0}
     assert again.status_code == 404
     assert after["faces"][0]["matches"] == []
 

@@ -20,6 +20,7 @@ from lookingglass.ownership import DataDirLock
 from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue
 from lookingglass.settings import Settings
 from lookingglass.stores.objects import ObjectStore, open_object_store
+from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import FaceModels
@@ -31,6 +32,7 @@ class App:
     objects: ObjectStore
     faces: VectorIndex | None  # None in a worker whose stores are embedded (the owner writes)
     queue: Queue
+    text: TextIndex | None = None  # transcript segments (and page text); None where `faces` is None
     role: str = "owner"
     lock: DataDirLock | None = None
     _models: FaceModels | None = field(default=None, repr=False)
@@ -63,6 +65,8 @@ class App:
         checks = {"objects": _probe(self.objects.health), "queue": _probe(self.queue.health)}
         if self.faces is not None:
             checks["faces"] = _probe(self.faces.health)
+        if self.text is not None:
+            checks["text"] = _probe(self.text.health)
         return checks
 
     def close(self) -> None:
@@ -73,6 +77,8 @@ class App:
             self.queue.close()
         if self.faces is not None:
             self.faces.close()
+        if self.text is not None:
+            self.text.close()
         if self.lock is not None:
             self.lock.close()
             self.lock = None
@@ -106,15 +112,21 @@ def build(settings: Settings, role: str = "cli") -> App:
     """The owner's App: every store opened; embedded stores take the data-dir lock first."""
     embedder = _embedder(settings)
     lock = DataDirLock(settings.data_dir, role).acquire() if settings.embedded_stores else None
+    opened: list = []
     try:
         objects = open_object_store(settings)
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
+        opened.append(faces)
+        text = open_text_index(settings)
+        opened.append(text)
         queue = _queue(settings)
     except BaseException:
+        for store in reversed(opened):
+            store.close()
         if lock is not None:
             lock.close()
         raise
-    return use(App(settings=settings, objects=objects, faces=faces, queue=queue, role="owner", lock=lock))
+    return use(App(settings=settings, objects=objects, faces=faces, queue=queue, text=text, role="owner", lock=lock))
 
 
 def build_worker(settings: Settings) -> App:
@@ -122,14 +134,16 @@ def build_worker(settings: Settings) -> App:
     embedder = _embedder(settings)
     if not settings.redis_url:
         raise BadInput("a worker needs REDIS_URL: without it, jobs run inside `serve` or the CLI")
-    faces = None
+    faces = text = None
     if settings.distributed_vectors:
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
+        text = open_text_index(settings)
     return use(
         App(
             settings=settings,
             objects=open_object_store(settings),
             faces=faces,
+            text=text,
             queue=RQQueue(settings.redis_url),
             role="worker",
         )

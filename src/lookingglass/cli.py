@@ -234,6 +234,37 @@ def cmd_lookup(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_search(args, settings: Settings) -> int:
+    server = _server(settings)
+    if server is not None:
+        body = server.search(args.query, args.kind, args.limit)
+    else:
+        from lookingglass.app import build
+        from lookingglass.search import search_text
+
+        app = build(settings)
+        try:
+            body = search_text(app, args.query, kind=args.kind, limit=args.limit, html=False)
+        finally:
+            app.close()
+    if args.json:
+        print(json.dumps(body))
+        return 0
+    if not body["hits"]:
+        print("no matches")
+    for hit in body["hits"]:
+        where = hit["source_url"] or hit["sha256"][:12]
+        if hit.get("start") is not None:
+            where += f" @ {hit['start']:.1f}-{hit['end']:.1f} s"
+        snippet = hit["snippet"]
+        if server is not None:  # the API's snippet is HTML
+            import html
+
+            snippet = html.unescape(snippet.replace("<mark>", "**").replace("</mark>", "**"))
+        print(f"{hit['score']:.2f}  {where}\n      {snippet}")
+    return 0
+
+
 def cmd_forget(args, settings: Settings) -> int:
     server = _server(settings)
     if server is not None:
@@ -306,6 +337,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, dest="top_k")
     p.add_argument("--threshold", type=float, help="minimum cosine similarity (default: the embedder's)")
     p.set_defaults(func=cmd_lookup)
+
+    p = sub.add_parser("search", help="search what was said in videos (and page text): words or \"a phrase\"")
+    p.add_argument("query")
+    p.add_argument("--kind", choices=["transcript", "page"])
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("forget", help="remove an object and every face derived from it")
     p.add_argument("sha256")

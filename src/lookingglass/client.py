@@ -46,6 +46,10 @@ class ServerClient:
         with path.open("rb") as handle:
             return self._call("POST", "/lookup", files={"image": (path.name, handle)}, data=data)
 
+    def search(self, query: str, kind: str | None, limit: int) -> dict:
+        params = {k: v for k, v in {"q": query, "kind": kind, "limit": limit}.items() if v is not None}
+        return self._call("GET", "/search", params=params)
+
     def forget(self, sha256: str) -> dict:
         return self._call("DELETE", f"/objects/{sha256}")
 

@@ -132,8 +132,9 @@ def forget(app: App, sha256: str) -> dict:
     if app.faces is None:
         raise Unavailable("forget_object must run where the vector index is open")
     removed = app.faces.delete_where("sha256", sha256)
+    segments = app.text.delete_where("sha256", sha256) if app.text is not None else 0
     deleted = app.objects.delete(sha256)
-    return {"sha256": sha256, "deleted": deleted, "faces_removed": removed}
+    return {"sha256": sha256, "deleted": deleted, "faces_removed": removed, "segments_removed": segments}
 
 
 def _key_ref(key: str) -> str:
