@@ -226,6 +226,13 @@ def test_raw_keys_and_refs_for_files_dropped_into_the_store(store: ObjectStore) 
     assert list(store.iter_keys("nothing-here/")) == []
     store.delete_ref("k1")
     assert store.read_ref("k1") is None
+    store.write_key(f"thumbs/{obj.sha256}/0.jpg", b"jpeg", "image/jpeg")
+    store.write_key(f"thumbs/{obj.sha256}/1.jpg", b"jpeg", "image/jpeg")
+    assert store.read_key(f"thumbs/{obj.sha256}/1.jpg") == b"jpeg"
+    assert store.delete_prefix(f"thumbs/{obj.sha256}/") == 2
+    with pytest.raises(BadInput):
+        store.delete_prefix("/")
+    assert list(store.iter_keys("thumbs/")) == []
     with pytest.raises(NotFound):
         store.read_key("incoming/missing.png")
     for bad in ("../etc/passwd", "/abs", "a/../../b", ""):

@@ -37,6 +37,7 @@ class App:
     lock: DataDirLock | None = None
     _models: FaceModels | None = field(default=None, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _transcriber: object | None = field(default=None, repr=False)
 
     @property
     def models(self) -> FaceModels:
@@ -49,6 +50,16 @@ class App:
                     detector_threshold=self.settings.detector_threshold,
                 )
             return self._models
+
+    @property
+    def transcriber(self):
+        """Speech-to-text model, created on first use (the video queue's workers are the ones that pay for it)."""
+        with self._models_lock:
+            if self._transcriber is None:
+                from lookingglass.media.speech import Transcriber
+
+                self._transcriber = Transcriber(self.settings.whisper_model)
+            return self._transcriber
 
     @property
     def match_threshold(self) -> float:

@@ -15,7 +15,11 @@ from pathlib import Path
 from lookingglass.errors import BadInput, LookingGlassError
 from lookingglass.settings import Settings
 
-MEDIA_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
+MEDIA_SUFFIXES = {
+    ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",  # images
+    ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi",  # videos
+    ".mp3", ".wav", ".m4a", ".ogg", ".flac", ".opus",  # audio
+}  # fmt: skip
 
 
 def _server(settings: Settings):
@@ -87,7 +91,7 @@ def cmd_ingest(args, settings: Settings) -> int:
                     obj = store_bytes(
                         app, path.read_bytes(), filename=path.name, metadata={"source_urls": [path.resolve().as_uri()]}
                     )
-                    pending.append((path, submit(app, obj.sha256)))
+                    pending.append((path, submit(app, obj.sha256, obj.kind)))
                 except (LookingGlassError, OSError) as exc:
                     errors.append((path, getattr(exc, "message", None) or str(exc)))
                     bar.update(task, advance=1)
@@ -338,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="minimum cosine similarity (default: the embedder's)")
     p.set_defaults(func=cmd_lookup)
 
-    p = sub.add_parser("search", help="search what was said in videos (and page text): words or \"a phrase\"")
+    p = sub.add_parser("search", help='search what was said in videos (and page text): words or "a phrase"')
     p.add_argument("query")
     p.add_argument("--kind", choices=["transcript", "page"])
     p.add_argument("--limit", type=int, default=20)

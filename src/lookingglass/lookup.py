@@ -30,7 +30,7 @@ class FaceMatches:
         }
 
 
-def _match(hit: Hit) -> Match:
+def _match(hit: Hit, grouped: int = 1) -> Match:
     p = hit.payload
     return Match(
         score=hit.score,
@@ -41,7 +41,24 @@ def _match(hit: Hit) -> Match:
         kind=p.get("kind", "image"),
         timestamp=p.get("timestamp"),
         face_id=hit.id,
+        track_id=p.get("track_id"),
+        start=p.get("start"),
+        end=p.get("end"),
+        grouped=grouped,
     )
+
+
+def group_tracks(hits: list[Hit]) -> list[Match]:
+    """One match per video face track (its best keyframe), so a long video cannot flood the list; best first."""
+    best: dict[tuple, Hit] = {}
+    counts: dict[tuple, int] = {}
+    for hit in hits:
+        track = hit.payload.get("track_id")
+        key = (hit.payload["sha256"], track) if track is not None else ("face", hit.id)
+        counts[key] = counts.get(key, 0) + 1
+        if key not in best or hit.score > best[key].score:
+            best[key] = hit
+    return sorted((_match(hit, counts[key]) for key, hit in best.items()), key=lambda m: m.score, reverse=True)
 
 
 def lookup_image(
@@ -57,8 +74,9 @@ def lookup_image(
     image = decode_image(data, max_pixels=app.settings.max_image_pixels)
     results = []
     for face in app.models.find_faces(image.rgb):
-        hits = app.faces.search(face.embedding, top_k=top_k, threshold=threshold)
-        matches = sorted((_match(h) for h in hits if h.score >= threshold), key=lambda m: m.score, reverse=True)
+        # Ask for more than top_k: keyframes of one track collapse into one match.
+        hits = app.faces.search(face.embedding, top_k=min(top_k * 4, 1000), threshold=threshold)
+        matches = group_tracks([h for h in hits if h.score >= threshold])[:top_k]
         results.append(FaceMatches(face=face, matches=matches))
     return results
 

@@ -79,6 +79,10 @@ class Match:
     timestamp: float | None
     page_url: str | None = None
     face_id: str | None = None
+    track_id: int | None = None  # video: the face track this keyframe belongs to
+    start: float | None = None  # video: when the track starts and ends (seconds)
+    end: float | None = None
+    grouped: int = 1  # how many matching keyframes of the same track this match stands for
 
     def to_json(self) -> dict:
         return {
@@ -89,6 +93,10 @@ class Match:
             "box": [round(v, 2) for v in self.box],
             "kind": self.kind,
             "timestamp": self.timestamp,
+            "track_id": self.track_id,
+            "start": self.start,
+            "end": self.end,
+            "grouped": self.grouped,
             "face_id": self.face_id,
         }
 

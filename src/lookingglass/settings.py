@@ -40,6 +40,9 @@ class Settings:
     s3_bucket: str = "lookingglass"
     s3_region: str = "us-east-1"
     s3_secure: bool = False
+    # Video and speech
+    video_fps: float = 3.0  # frames sampled per second (plus scene cuts)
+    whisper_model: Path | None = None  # a faster-whisper model folder; None: the pinned Whisper tiny.en
     # Queue: Redis + RQ workers when set; an in-process thread pool otherwise.
     redis_url: str | None = None
     inline_workers: int = 2
@@ -93,6 +96,8 @@ class Settings:
             s3_bucket=e.get("MINIO_BUCKET") or e.get("S3_BUCKET") or "lookingglass",
             s3_region=e.get("MINIO_REGION") or e.get("AWS_REGION") or "us-east-1",
             s3_secure=secure,
+            video_fps=float(e.get("LG_VIDEO_FPS") or 3.0),
+            whisper_model=Path(e["LG_WHISPER_MODEL"]) if e.get("LG_WHISPER_MODEL") else None,
             redis_url=e.get("REDIS_URL") or None,
             inline_workers=int(e.get("LG_INLINE_WORKERS") or 2),
             events_token=e.get("LG_EVENTS_TOKEN") or e.get("MINIO_WEBHOOK_TOKEN") or None,

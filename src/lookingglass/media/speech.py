@@ -200,9 +200,13 @@ def verify_model_folder(model_dir: Path | None = None) -> Path:
         if not folder.is_dir():
             raise ModelIntegrityError(f"Whisper model folder {folder} does not exist (LG_WHISPER_MODEL)")
         sums = _read_sha256sums(folder)
-        expected, source = (sums, f"{folder / 'SHA256SUMS'}") if sums else (WHISPER_TINY_EN.sha256, "")
-        if not source:
-            source = f"the pinned {WHISPER_TINY_EN.name} (no SHA256SUMS in the folder)"
+        if sums:
+            expected, source = sums, str(folder / "SHA256SUMS")
+        else:
+            expected, source = (
+                WHISPER_TINY_EN.sha256,
+                f"the pinned {WHISPER_TINY_EN.name} (the folder has no SHA256SUMS)",
+            )
     vocabulary = [name for name in _VOCABULARY_FILES if (folder / name).is_file()]
     for name in _REQUIRED_FILES:
         if not (folder / name).is_file():

@@ -7,9 +7,9 @@
 
 Every failure to read a file is a `BadInput` with a message a person can act on; no raw `av` exception escapes.
 
-Time: every timestamp is in seconds from the start of the *container* (the clock a player shows, and the one the
-audio track and so the transcript use). A video stream may start later than that: `VideoInfo.video_start` says by
-how much (0.84 s in the Hamilton clip, whose audio starts first).
+Time: every timestamp is in seconds from the start of the *container* (ffmpeg's clock, and the one the decoded audio,
+so a transcript, counts from). A video stream may start later than that: `VideoInfo.video_start` says by how much
+(0.84 s in the Hamilton clip, whose audio starts first).
 
 Frames come out in display orientation (the stream's display matrix applied, the way `ffmpeg` autorotates:
 quarter turns and mirroring) with square pixels, shrunk so the longest side is at most `max_side` and never enlarged.
@@ -270,21 +270,11 @@ def probe(path: str | Path) -> VideoInfo:
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> av.VideoFrame | None:
-    errors = 0
+    frames = _decoded(container, stream, lambda message: None)
     try:
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError:
-                errors += 1
-                if errors > _MAX_DECODE_ERRORS:
-                    return None
-                continue
-            if frames:
-                return frames[0]
-    except av.error.FFmpegError:
-        return None
-    return None
+        return next(frames, None)
+    finally:
+        frames.close()
 
 
 # -- sampling -----------------------------------------------------------------------------------------------------
@@ -569,19 +559,20 @@ def frames_at(path: str | Path, timestamps: Iterable[float], max_side: int = 128
                 container.seek(int((wanted[i] + clock.origin) / clock.time_base), stream=stream, backward=True)
             except av.error.FFmpegError:
                 container.seek(0, stream=stream, backward=True)
+            first_of_pass = i
             previous: tuple[av.VideoFrame, float] | None = None
             for frame in _decoded(container, stream, warn):
                 t = clock.seconds(frame)
                 while i < len(wanted) and t > wanted[i] + 1e-4:
                     keep(wanted[i], *(previous or (frame, t)))
                     i += 1
-                if i == len(wanted) or wanted[i] - t > _SEEK_INSTEAD_S:
+                if i == len(wanted) or (i > first_of_pass and wanted[i] - t > _SEEK_INSTEAD_S):
                     break
                 previous = (frame, t)
             else:  # end of stream: the remaining times get the last frame
-                while i < len(wanted) and previous is not None:
-                    keep(wanted[i], *previous)
-                    i += 1
+                for target in wanted[i:]:
+                    if previous is not None:
+                        keep(target, *previous)
                 break
     return found
 

@@ -10,7 +10,11 @@ are embedded sends its result to the owner through the `index` queue (`store_fac
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import json
+import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +26,13 @@ from lookingglass.app import App, current
 from lookingglass.errors import BadInput, NotFound, TooLarge, Unavailable
 from lookingglass.media.decode import decode_image
 from lookingglass.media.sniff import sniff_media
-from lookingglass.records import Face, FacePoint, MediaObject
+from lookingglass.records import Face, FacePoint, MediaObject, Track
+from lookingglass.stores.text import TextDoc
 
 POINT_NAMESPACE = uuid.UUID("6f1c9a52-2f1e-4d0b-9a57-1c0ffee0face")
-OWN_PREFIXES = ("media/", "meta/", "refs/")  # keys LookingGlass writes itself; anything else was dropped in
+VIDEO_MAX_SIDE = 1280  # frames are analysed at most this large; boxes are scaled back to the video's pixels
+DERIVED_PREFIXES = ("thumbs/", "transcripts/")  # <prefix><sha256>...: made from an object, removed with it
+OWN_PREFIXES = ("media/", "meta/", "refs/", *DERIVED_PREFIXES)  # keys we write; anything else was dropped in
 
 
 def face_point_id(sha256: str, frame: int, face_index: int, model: str) -> str:
@@ -47,8 +54,13 @@ def store_bytes(app: App, data: bytes, *, filename: str | None = None, metadata:
     return app.objects.put(data, ext=ext, content_type=content_type, kind=kind, metadata=metadata or {})
 
 
-def submit(app: App, sha256: str):
-    """Queue an object's processing; the job id makes a second submission while the first waits a no-op."""
+def submit(app: App, sha256: str, kind: str | None = None):
+    """Queue an object's processing on the queue for its kind (a long video never holds up photos); the job id
+    makes a second submission while the first waits a no-op."""
+    if kind is None:
+        kind = app.objects.get(sha256).kind
+    if kind in ("video", "audio"):
+        return app.queue.enqueue("video", process_media, sha256, job_id=f"process_media.{sha256}")
     return app.queue.enqueue("faces", process_object, sha256, job_id=f"process_object.{sha256}")
 
 
@@ -78,12 +90,20 @@ def process_object(sha256: str) -> dict:
 def process(app: App, sha256: str) -> dict:
     try:
         obj = app.objects.get(sha256)
-        data = app.objects.read(sha256)
     except NotFound:
         return {"sha256": sha256, "skipped": "object is no longer stored"}
+    if obj.kind in ("video", "audio"):
+        return process_media_now(app, sha256)
     if obj.kind != "image":
-        raise BadInput(f"{obj.kind} objects are not processed yet (only images): {sha256}")
-    image = decode_image(data, max_pixels=app.settings.max_image_pixels)
+        raise BadInput(f"{obj.kind} objects have no faces to find: {sha256}")
+    try:
+        data = app.objects.read(sha256)
+        image = decode_image(data, max_pixels=app.settings.max_image_pixels)
+    except NotFound:
+        return {"sha256": sha256, "skipped": "object is no longer stored"}
+    except BadInput as exc:
+        _record_error(app, sha256, exc)
+        raise
     faces = app.models.find_faces(image.rgb)
     model = app.models.embedder.name
     points = [
@@ -94,18 +114,35 @@ def process(app: App, sha256: str) -> dict:
         }
         for i, face in enumerate(faces)
     ]
+    return _hand_over(app, sha256, model, points, None, {})
+
+
+def _hand_over(app: App, sha256: str, model: str, points: list[dict], segments: list[dict] | None, facts: dict):
+    """Write the results here when this process may, else send them to the owner through the `index` queue."""
     if app.writes_directly:
-        return store(app, sha256, model, points)
-    app.queue.enqueue("index", store_faces, sha256, model, points, job_id=f"store_faces.{sha256}.{model}")
+        return store(app, sha256, model, points, segments, facts)
+    app.queue.enqueue(
+        "index", store_faces, sha256, model, points, segments, facts, job_id=f"store_faces.{sha256}.{model}"
+    )
     return {"sha256": sha256, "faces": len(points), "stored_by": "owner via index queue"}
 
 
-def store_faces(sha256: str, model: str, points: list[dict]) -> dict:
-    """Job: replace an object's faces in the vector index (where it is writable). Follows `process_object`."""
-    return store(current(), sha256, model, points)
+def _record_error(app: App, sha256: str, exc: BadInput) -> None:
+    """Bad bytes are a fact about the object: keep the reason on it (and the queue's failure registry has it too)."""
+    with contextlib.suppress(NotFound, Unavailable):
+        app.objects.annotate(sha256, {"processing_error": {"message": exc.message, "at": _now()}})
 
 
-def store(app: App, sha256: str, model: str, points: list[dict]) -> dict:
+def store_faces(
+    sha256: str, model: str, points: list[dict], segments: list[dict] | None = None, facts: dict | None = None
+) -> dict:
+    """Job: replace an object's faces (and transcript segments) in the indexes, where they are writable."""
+    return store(current(), sha256, model, points, segments, facts)
+
+
+def store(
+    app: App, sha256: str, model: str, points: list[dict], segments: list[dict] | None = None, facts: dict | None = None
+) -> dict:
     if app.faces is None:  # retryable: the owner may simply not be consuming yet
         raise Unavailable("store_faces must run where the vector index is open (the owner or a server-backed worker)")
     app.faces.delete_where("sha256", sha256)
@@ -115,8 +152,12 @@ def store(app: App, sha256: str, model: str, points: list[dict]) -> dict:
         app.faces.upsert(
             [FacePoint(id=p["id"], vector=np.asarray(p["vector"], np.float32), payload=p["payload"]) for p in points]
         )
+    if segments is not None and app.text is not None:
+        app.text.delete_where("sha256", sha256)
+        app.text.upsert([TextDoc(id=d["id"], text=d["text"], payload=d["payload"]) for d in segments])
     try:
-        app.objects.annotate(sha256, {"processed": {model: {"faces": len(points), "at": _now()}}})
+        processed = {model: {"faces": len(points), "at": _now(), **(facts or {})}}
+        app.objects.annotate(sha256, {"processed": processed, "processing_error": None})
     except NotFound:  # removed between the check and now: undo
         app.faces.delete_where("sha256", sha256)
         return {"sha256": sha256, "faces": 0, "skipped": "object is no longer stored"}
@@ -133,6 +174,8 @@ def forget(app: App, sha256: str) -> dict:
         raise Unavailable("forget_object must run where the vector index is open")
     removed = app.faces.delete_where("sha256", sha256)
     segments = app.text.delete_where("sha256", sha256) if app.text is not None else 0
+    for prefix in DERIVED_PREFIXES:  # thumbs/<sha>/..., transcripts/<sha>.json
+        app.objects.delete_prefix(f"{prefix}{sha256}")
     deleted = app.objects.delete(sha256)
     return {"sha256": sha256, "deleted": deleted, "faces_removed": removed, "segments_removed": segments}
 
@@ -187,8 +230,8 @@ def reconcile() -> dict:
     app = current()
     queued_objects = queued_keys = 0
     for obj in app.objects.list():
-        if obj.kind == "image" and not is_processed(app, obj):
-            submit(app, obj.sha256)
+        if obj.kind in ("image", "video", "audio") and not is_processed(app, obj):
+            submit(app, obj.sha256, obj.kind)
             queued_objects += 1
     for key in app.objects.iter_keys():
         if key.startswith(OWN_PREFIXES) or app.objects.read_ref(_key_ref(key)) is not None:
@@ -196,6 +239,141 @@ def reconcile() -> dict:
         app.queue.enqueue("faces", ingest_key, key, job_id=f"ingest_key.{_key_ref(key)}")
         queued_keys += 1
     return {"queued_objects": queued_objects, "queued_keys": queued_keys, "at": _now()}
+
+
+def process_media(sha256: str) -> dict:
+    """Job (video queue): faces tracked over time in a video, and what was said in it (video or audio)."""
+    return process_media_now(current(), sha256)
+
+
+def process_media_now(app: App, sha256: str) -> dict:
+    from lookingglass.media.tracking import FaceTracker
+    from lookingglass.media.video import frames_at, probe, sample_frames
+
+    try:
+        obj = app.objects.get(sha256)
+    except NotFound:
+        return {"sha256": sha256, "skipped": "object is no longer stored"}
+    model = app.models.embedder.name
+    points: list[dict] = []
+    facts: dict = {"warnings": []}
+    with _local_file(app, obj) as path:
+        try:
+            if obj.kind == "video":
+                info = probe(path)
+                facts.update(duration=info.duration, has_audio=info.has_audio, rotation=info.rotation)
+                sampler = sample_frames(path, fps=app.settings.video_fps, max_side=VIDEO_MAX_SIDE)
+                tracker = FaceTracker(app.models.embedder.default_threshold)
+                for frame in sampler:
+                    tracker.update(frame, app.models.find_faces(frame.rgb))
+                facts["warnings"] += list(sampler.warnings)
+                tracks = tracker.finish()
+                longest = max(info.width, info.height, 1)
+                scale = longest / min(longest, VIDEO_MAX_SIDE)  # frames were shrunk to VIDEO_MAX_SIDE
+                points = _track_points(obj, tracks, model, scale)
+                facts["tracks"] = len(tracks)
+                _store_thumbnails(app, obj, tracks, path, frames_at, scale)
+                speech = info.has_audio
+            else:
+                speech = True
+            segments = _transcribe(app, obj, path, facts) if speech else []
+        except BadInput as exc:
+            _record_error(app, sha256, exc)
+            raise
+    return _hand_over(app, sha256, model, points, segments, facts)
+
+
+@contextlib.contextmanager
+def _local_file(app: App, obj: MediaObject):
+    """A path PyAV can open: the stored file itself when the store is a local directory, else a temporary copy."""
+    local = getattr(app.objects, "path", None)
+    if local is not None:
+        yield str(local(obj.sha256))
+        return
+    with tempfile.NamedTemporaryFile(suffix="." + obj.key.rsplit(".", 1)[-1]) as handle:
+        handle.write(app.objects.read(obj.sha256))
+        handle.flush()
+        yield handle.name
+
+
+def _track_points(obj: MediaObject, tracks: list[Track], model: str, scale: float) -> list[dict]:
+    """One point per track keyframe (a few per track, not one per frame), boxes in the video's display pixels."""
+    points = []
+    for track in tracks:
+        for kf in track.keyframes:
+            det = kf.face.detection
+            payload = _face_payload(obj, kf.face, track.track_id, model, 0, 0)
+            payload.update(
+                box=[round(v * scale, 2) for v in det.box],
+                landmarks=[[round(x * scale, 2), round(y * scale, 2)] for x, y in det.landmarks],
+                frame=kf.frame_index,
+                timestamp=round(kf.timestamp, 3),
+                track_id=track.track_id,
+                start=round(track.start, 3),
+                end=round(track.end, 3),
+                quality=round(kf.quality, 4),
+                thumbnail=f"thumbs/{obj.sha256}/{track.track_id}-{kf.frame_index}.jpg",
+            )
+            points.append(
+                {
+                    "id": face_point_id(obj.sha256, kf.frame_index, track.track_id, model),
+                    "vector": [float(v) for v in kf.face.embedding],
+                    "payload": payload,
+                }
+            )
+    return points
+
+
+def _store_thumbnails(app: App, obj: MediaObject, tracks: list[Track], path: str, frames_at, scale: float) -> None:
+    """A small JPEG of each keyframe's face, so results show the moment without decoding the video again."""
+    from PIL import Image
+
+    wanted = {kf.timestamp: (track.track_id, kf) for track in tracks for kf in track.keyframes}
+    if not wanted:
+        return
+    app.objects.delete_prefix(f"thumbs/{obj.sha256}/")
+    for timestamp, frame in frames_at(path, list(wanted), max_side=VIDEO_MAX_SIDE).items():
+        track_id, kf = wanted[timestamp]
+        x1, y1, x2, y2 = kf.face.box
+        pad = 0.35 * max(x2 - x1, y2 - y1)
+        h, w = frame.rgb.shape[:2]
+        crop = frame.rgb[max(0, int(y1 - pad)) : min(h, int(y2 + pad)), max(0, int(x1 - pad)) : min(w, int(x2 + pad))]
+        if crop.size == 0:
+            continue
+        image = Image.fromarray(crop)
+        image.thumbnail((160, 160))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=85)
+        app.objects.write_key(f"thumbs/{obj.sha256}/{track_id}-{kf.frame_index}.jpg", buffer.getvalue(), "image/jpeg")
+
+
+def _transcribe(app: App, obj: MediaObject, path: str, facts: dict) -> list[dict]:
+    """Speech to text; the transcript JSON is kept beside the media, its segments go to the text index."""
+    transcript = app.transcriber.transcribe(path)
+    doc = {
+        "sha256": obj.sha256,
+        "language": transcript.language,
+        "language_probability": transcript.language_probability,
+        "duration": transcript.duration,
+        "model": app.transcriber.name,
+        "segments": [{"start": s.start, "end": s.end, "text": s.text} for s in transcript.segments],
+    }
+    app.objects.write_key(f"transcripts/{obj.sha256}.json", json.dumps(doc).encode(), "application/json")
+    facts.update(language=transcript.language, segments=len(transcript.segments))
+    return [
+        {
+            "id": d.id,
+            "text": d.text,
+            "payload": d.payload,
+        }
+        for d in (
+            TextDoc.make(
+                obj.sha256, i, seg.text, kind="transcript", source_url=obj.source_url, start=seg.start, end=seg.end
+            )
+            for i, seg in enumerate(transcript.segments)
+            if seg.text.strip()
+        )
+    ]
 
 
 def _face_payload(obj: MediaObject, face: Face, index: int, model: str, width: int, height: int) -> dict:

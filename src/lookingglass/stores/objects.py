@@ -62,6 +62,12 @@ class ObjectStore(Protocol):
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Every raw key under `prefix` (for reconcile to find files nobody told us about)."""
 
+    def write_key(self, key: str, data: bytes, content_type: str) -> None:
+        """Bytes derived from an object (thumbnails, transcripts) at a raw key, e.g. `thumbs/<sha>/1.jpg`."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every raw key starting with `prefix` (what was derived from a forgotten object); how many."""
+
     def write_ref(self, name: str, doc: dict) -> None:
         """A small JSON document under `refs/` (e.g. which object a raw key became)."""
 
@@ -124,6 +130,12 @@ def check_raw_key(key: str) -> str:
     if any(part in ("", ".", "..") for part in key.split("/")):
         raise BadInput(f"invalid object key {key!r}")
     return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A key prefix for bulk deletes: a non-empty raw key, or one followed by '/'; never the whole store."""
+    check_raw_key(prefix[:-1] if prefix.endswith("/") else prefix)
+    return prefix
 
 
 def ref_key(name: str) -> str:
@@ -356,6 +368,17 @@ class LocalObjectStore:
                 if key.startswith(prefix):
                     yield key
 
+    def write_key(self, key: str, data: bytes, content_type: str) -> None:
+        _atomic_write(self.root / check_raw_key(key), data)
+
+    def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        for key in list(self.iter_keys(check_prefix(prefix))):
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / key).unlink()
+                removed += 1
+        return removed
+
     def write_ref(self, name: str, doc: dict) -> None:
         _atomic_write(self.root / ref_key(name), json.dumps(doc, sort_keys=True).encode())
 
@@ -530,6 +553,16 @@ class S3ObjectStore:
                 return
             for item in page.get("Contents", []):
                 yield item["Key"]
+
+    def write_key(self, key: str, data: bytes, content_type: str) -> None:
+        self._ensure_bucket()
+        self._write(check_raw_key(key), data, content_type)
+
+    def delete_prefix(self, prefix: str) -> int:
+        keys = list(self.iter_keys(check_prefix(prefix)))
+        for key in keys:
+            self._call("delete_object", key, Bucket=self.bucket, Key=key)
+        return len(keys)
 
     def write_ref(self, name: str, doc: dict) -> None:
         self._ensure_bucket()

@@ -73,15 +73,22 @@ def upload_objects():
     for upload in uploads:
         try:
             obj = store_bytes(app, upload.read(), filename=upload.filename, metadata=dict(metadata))
-            handle = submit(app, obj.sha256)
-            result = {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "job": handle.id}
-            if inline:
-                result["faces"] = handle.result(timeout=POLICIES["faces"].timeout)["faces"]
+            handle = submit(app, obj.sha256, obj.kind)
+            result = {
+                "filename": upload.filename,
+                "sha256": obj.sha256,
+                "key": obj.key,
+                "kind": obj.kind,
+                "job": handle.id,
+            }
+            if inline and obj.kind == "image":  # photos are quick; videos are answered 202 and processed meanwhile
+                result["faces"] = handle.result(timeout=POLICIES["faces"].timeout).get("faces", 0)
             results.append(result)
         except BadInput as exc:
             results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
-    stored = any("sha256" in r for r in results)
-    return jsonify({"objects": results}), (201 if inline else 202) if stored else 400
+    stored = [r for r in results if "sha256" in r]
+    done = stored and all("faces" in r for r in stored)
+    return jsonify({"objects": results}), (201 if done else 202) if stored else 400
 
 
 @api.get("/objects/<sha256>")

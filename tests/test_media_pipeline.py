@@ -1,0 +1,125 @@
+"""Videos and speech through the whole pipeline: ingest → faces tracked over time and a searchable transcript."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lookingglass.errors import BadInput
+from lookingglass.lookup import lookup_image
+from lookingglass.media.video import probe
+from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.web import create_app
+from test_audio import SR, write_media
+from test_speech import ESPEAK, speak
+
+CLIP = "face_recognition_ageitgey/examples/short_hamilton_clip.mp4"
+MIRANDA = "face_recognition_ageitgey/examples/lin-manuel-miranda.png"
+needs_espeak = pytest.mark.skipif(ESPEAK is None, reason="espeak-ng not installed (apt-get install espeak-ng)")
+
+
+def miranda_spans(faces_dir, labels) -> list[tuple[float, float]]:
+    """labels.json's frame spans where Miranda faces the camera, in seconds of the file (video starts late)."""
+    info = probe(faces_dir / CLIP)
+    fps = labels["video"][CLIP]["fps"]
+    return [
+        (info.video_start + 0 / fps, info.video_start + 19 / fps),
+        (info.video_start + 82 / fps, info.video_start + 210 / fps),
+    ]
+
+
+def test_a_person_is_found_inside_a_video_with_times_in_the_right_span(app, faces_dir, labels):
+    result = ingest_file(app, faces_dir / CLIP)
+
+    (face,) = lookup_image(app, (faces_dir / MIRANDA).read_bytes())
+    video = [m for m in face.matches if m.kind == "video"]
+    slack = 1 / 3  # one sampling interval at 3 fps
+    spans = miranda_spans(faces_dir, labels)
+
+    assert result["faces"] > 0
+    assert video, "Miranda was not found in the video"
+    assert all(m.sha256 == result["sha256"] for m in video)
+    for match in video:
+        assert any(a - slack <= match.timestamp <= b + slack for a, b in spans), match
+        assert match.start <= match.timestamp <= match.end
+    assert len({m.track_id for m in video}) == len(video)  # one match per track, not one per keyframe
+    processed = app.objects.get(result["sha256"]).metadata["processed"]["sface"]
+    assert processed["tracks"] >= 2 and processed["has_audio"] is True
+    thumbnails = list(app.objects.iter_keys(f"thumbs/{result['sha256']}/"))
+    assert thumbnails and app.objects.read_key(thumbnails[0])[:2] == b"\xff\xd8"  # JPEG
+
+
+def test_lookup_json_for_video_matches_carries_timestamp_start_and_end(app, faces_dir):
+    ingest_file(app, faces_dir / CLIP)
+    client = create_app(app).test_client()
+
+    with (faces_dir / MIRANDA).open("rb") as handle:
+        body = client.post("/lookup", data={"image": (handle, "m.png")}, content_type="multipart/form-data").get_json()
+
+    match = next(m for m in body["faces"][0]["matches"] if m["kind"] == "video")
+    assert isinstance(match["timestamp"], float)
+    assert match["start"] <= match["timestamp"] <= match["end"]
+    assert match["track_id"] is not None and match["grouped"] >= 1
+
+
+@needs_espeak
+def test_what_is_said_in_a_video_is_searchable_with_the_right_time_range(app, tmp_path):
+    speech = speak("Hamilton was the first treasury secretary of the United States.", tmp_path / "s.wav")
+    audio = np.concatenate([np.zeros(2 * SR, dtype=np.float32), speech])  # two seconds of silence first
+    video = write_media(tmp_path / "talk.mp4", audio, video_seconds=len(audio) / SR + 0.5)
+
+    result = ingest_file(app, video)
+    client = create_app(app).test_client()
+    hits = client.get("/search", query_string={"q": "treasury secretary"}).get_json()["hits"]
+    phrase = client.get("/search", query_string={"q": '"treasury secretary"', "kind": "transcript"}).get_json()
+
+    (hit,) = hits
+    assert hit["sha256"] == result["sha256"] and hit["kind"] == "transcript"
+    assert "<mark>treasury</mark>" in hit["snippet"].lower()
+    assert 1.5 <= hit["start"] < hit["end"] <= len(audio) / SR + 0.5
+    assert phrase["hits"][0]["sha256"] == result["sha256"]
+    transcript = json.loads(app.objects.read_key(f"transcripts/{result['sha256']}.json"))
+    assert transcript["language"] == "en" and transcript["segments"]
+
+    forgotten = client.delete(f"/objects/{result['sha256']}").get_json()
+    assert forgotten["segments_removed"] >= 1
+    assert client.get("/search", query_string={"q": "treasury"}).get_json()["hits"] == []
+    assert list(app.objects.iter_keys(f"transcripts/{result['sha256']}")) == []
+
+
+def test_a_video_without_audio_gets_faces_and_no_transcript(app, tmp_path):
+    video = write_media(tmp_path / "silent.mp4", None, video_seconds=2)
+
+    result = ingest_file(app, video)
+
+    processed = app.objects.get(result["sha256"]).metadata["processed"]["sface"]
+    assert processed["has_audio"] is False and "segments" not in processed
+
+
+@needs_espeak
+def test_an_audio_file_is_transcribed(app, tmp_path):
+    from test_audio import write_wav
+
+    wav = write_wav(tmp_path / "memo.wav", speak("The lazy dog sleeps all day.", tmp_path / "x.wav"), SR)
+
+    result = ingest_file(app, wav)
+
+    assert app.objects.get(result["sha256"]).kind == "audio"
+    assert app.text.search("lazy dog", limit=5)[0].payload["sha256"] == result["sha256"]
+
+
+def test_a_truncated_video_is_an_error_recorded_on_the_object(app, faces_dir, tmp_path):
+    data = (faces_dir / CLIP).read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])
+
+    try:
+        result = ingest_file(app, cut)
+    except BadInput:
+        sha = __import__("hashlib").sha256(cut.read_bytes()).hexdigest()
+        assert app.objects.get(sha).metadata["processing_error"]["message"]
+    else:  # the index came first: what decodes is used, and the cut is a warning
+        processed = app.objects.get(result["sha256"]).metadata["processed"]["sface"]
+        assert processed["warnings"]
