@@ -59,6 +59,8 @@ def test_lookup_json_for_video_matches_carries_timestamp_start_and_end(app, face
         body = client.post("/lookup", data={"image": (handle, "m.png")}, content_type="multipart/form-data").get_json()
 
     match = next(m for m in body["faces"][0]["matches"] if m["kind"] == "video")
+    thumbnail = client.get(f"/faces/{match['face_id']}/thumbnail")
+    assert thumbnail.status_code == 200 and thumbnail.data[:2] == b"\xff\xd8"
     assert isinstance(match["timestamp"], float)
     assert match["start"] <= match["timestamp"] <= match["end"]
     assert match["track_id"] is not None and match["grouped"] >= 1

@@ -176,3 +176,26 @@ def test_the_embedded_timer_knows_when_each_job_is_next_due():
     due = timer.next_runs(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
 
     assert due["reconcile"] == datetime(2026, 11, 26, 3, 30, tzinfo=UTC)
+
+
+def reports_then_waits(gate: threading.Event) -> str:
+    from lookingglass.pipeline.queue import report_progress
+
+    report_progress(0.25, "faces")
+    gate.wait(10)
+    return "done"
+
+
+def test_a_running_job_shows_its_progress_in_the_stats(queue):
+    gate = threading.Event()
+    handle = queue.enqueue("video", reports_then_waits, gate)
+    for _ in range(200):
+        busy = [w for w in queue.stats()["workers"] if w.get("progress")]
+        if busy:
+            break
+        threading.Event().wait(0.01)
+    gate.set()
+
+    assert busy[0]["progress"] == {"fraction": 0.25, "stage": "faces"}
+    assert handle.result(timeout=10) == "done"
+    assert not any(w.get("progress") for w in queue.stats()["workers"])

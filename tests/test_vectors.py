@@ -154,6 +154,14 @@ def test_delete_where_removes_exactly_one_objects_points(index: VectorIndex) -> 
     assert index.delete_where("sha256", "a" * 64) == 0  # forgetting twice is harmless
 
 
+def test_a_point_payload_can_be_read_by_id(index: VectorIndex) -> None:
+    point = face_point("a" * 64, 0, unit_vectors(1)[0], thumbnail="thumbs/x.jpg")
+    index.upsert([point])
+
+    assert index.payload(point.id)["thumbnail"] == "thumbs/x.jpg"
+    assert index.payload(str(uuid.uuid4())) is None
+
+
 def test_search_on_an_empty_collection_returns_nothing(index: VectorIndex) -> None:
     assert index.count() == 0
     assert index.search(unit_vectors(1)[0], top_k=10) == []

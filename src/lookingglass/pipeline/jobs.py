@@ -26,6 +26,7 @@ from lookingglass.app import App, current
 from lookingglass.errors import BadInput, NotFound, TooLarge, Unavailable
 from lookingglass.media.decode import decode_image
 from lookingglass.media.sniff import sniff_media
+from lookingglass.pipeline.queue import report_progress
 from lookingglass.records import Face, FacePoint, MediaObject, Track
 from lookingglass.stores.text import TextDoc
 
@@ -262,7 +263,12 @@ def process_media_now(app: App, sha256: str) -> dict:
             if obj.kind == "video":
                 info = probe(path)
                 facts.update(duration=info.duration, has_audio=info.has_audio, rotation=info.rotation)
-                sampler = sample_frames(path, fps=app.settings.video_fps, max_side=VIDEO_MAX_SIDE)
+                sampler = sample_frames(
+                    path,
+                    fps=app.settings.video_fps,
+                    max_side=VIDEO_MAX_SIDE,
+                    progress=lambda f: report_progress(f * (0.6 if info.has_audio else 1.0), "faces"),
+                )
                 tracker = FaceTracker(app.models.embedder.default_threshold)
                 for frame in sampler:
                     tracker.update(frame, app.models.find_faces(frame.rgb))
@@ -349,7 +355,8 @@ def _store_thumbnails(app: App, obj: MediaObject, tracks: list[Track], path: str
 
 def _transcribe(app: App, obj: MediaObject, path: str, facts: dict) -> list[dict]:
     """Speech to text; the transcript JSON is kept beside the media, its segments go to the text index."""
-    transcript = app.transcriber.transcribe(path)
+    base = 0.6 if obj.kind == "video" else 0.0  # video: faces took the first 60 %
+    transcript = app.transcriber.transcribe(path, progress=lambda f: report_progress(base + f * (1 - base), "speech"))
     doc = {
         "sha256": obj.sha256,
         "language": transcript.language,

@@ -10,6 +10,7 @@ A job that fails on bad input (`BadInput`) is not retried: the same bytes would 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import threading
@@ -76,6 +77,31 @@ def _policy(queue: str) -> QueuePolicy:
     return policy
 
 
+_running = threading.local()  # the inline job this thread is running, for progress reports
+
+
+def report_progress(fraction: float, stage: str = "") -> None:
+    """Jobs call this during long work (a 2-hour video); `GET /queue/stats` shows it with the running job.
+
+    The queue decides where it goes: RQ job meta in a worker, the in-process queue's table otherwise; a call outside
+    any job does nothing. Jobs stay plain functions: this is the only thing they may say to the queue.
+    """
+    fraction = round(min(max(float(fraction), 0.0), 1.0), 3)
+    report = _running.__dict__.get("report")
+    if report is not None:
+        report(fraction, stage)
+        return
+    try:
+        from rq import get_current_job
+    except ImportError:
+        return
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = {"fraction": fraction, "stage": stage}
+        with contextlib.suppress(Exception):  # progress is best effort: never fail a job over it
+            job.save_meta()
+
+
 def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -108,6 +134,7 @@ class InlineQueue:
         self._counts: dict[str, Counter] = {name: Counter() for name in QUEUE_NAMES}
         self._waiting: dict[str, dict[str, float]] = {name: {} for name in QUEUE_NAMES}
         self._running: dict[str, str] = {}
+        self._progress: dict[str, dict] = {}
         self._failures: deque[dict] = deque(maxlen=keep_failures)
         self._ids = 0
         self._futures: set[Future] = set()
@@ -150,6 +177,13 @@ class InlineQueue:
             self._counts[queue]["queued"] -= 1
             self._counts[queue]["started"] += 1
             self._running[threading.current_thread().name] = description
+        thread = threading.current_thread().name
+
+        def report(fraction: float, stage: str) -> None:
+            with self._lock:
+                self._progress[thread] = {"fraction": fraction, "stage": stage}
+
+        _running.report = report
         attempt = 0
         try:
             while True:
@@ -168,9 +202,11 @@ class InlineQueue:
                     time.sleep(min(policy.backoff[min(attempt, len(policy.backoff) - 1)], 2))  # in-process: short
                     attempt += 1
         finally:
+            _running.report = None
             with self._lock:
                 self._counts[queue]["started"] -= 1
-                self._running.pop(threading.current_thread().name, None)
+                self._running.pop(thread, None)
+                self._progress.pop(thread, None)
 
     def _fail(self, queue: str, job_id: str, description: str, exc: BaseException) -> None:
         with self._lock:
@@ -205,9 +241,10 @@ class InlineQueue:
                 {"name": f"inline-{i}", "state": "busy" if i < len(self._running) else "idle"}
                 for i in range(self.workers)
             ]
-            running = list(self._running.values())
-            for worker, job in zip(workers, running, strict=False):
-                worker["current_job"] = job
+            for worker, thread in zip(workers, list(self._running), strict=False):
+                worker["current_job"] = self._running[thread]
+                if thread in self._progress:
+                    worker["progress"] = self._progress[thread]
             return {"backend": self.backend, "queues": queues, "workers": workers, "failed": list(self._failures)}
 
     def health(self) -> dict:
@@ -371,6 +408,7 @@ class RQQueue:
                     "state": str(worker.get_state()),
                     "queues": worker.queue_names(),
                     "current_job": job.description if job is not None else None,
+                    "progress": job.meta.get("progress") if job is not None else None,
                     "last_heartbeat": worker.last_heartbeat.isoformat(timespec="seconds")
                     if worker.last_heartbeat
                     else None,

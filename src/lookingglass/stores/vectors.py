@@ -49,6 +49,9 @@ class VectorIndex(Protocol):
     ) -> list[Hit]:
         """Best first; `threshold`: minimum cosine score; `filters`: {payload_key: value}, exact match."""
 
+    def payload(self, point_id: str) -> dict | None:
+        """One point's payload, or None when there is no such point."""
+
     def delete_where(self, key: str, value: str) -> int:
         """Delete every point whose payload[key] == value; returns how many were deleted."""
 
@@ -206,6 +209,11 @@ class EdgeVectorIndex:
         with self._lock:
             found = self._open_shard().query(request)
         return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
+
+    def payload(self, point_id: str) -> dict | None:
+        with self._lock:
+            found = self._open_shard().retrieve([_point_uuid(point_id)], with_payload=True, with_vector=False)
+        return dict(found[0].payload or {}) if found else None
 
     def delete_where(self, key: str, value: str) -> int:
         where = self._filter({key: value})
@@ -380,6 +388,11 @@ class QdrantServerIndex:
                 with_payload=True,
             ).points
         return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
+
+    def payload(self, point_id: str) -> dict | None:
+        with self._reachable():
+            found = self._client.retrieve(self.name, ids=[str(_point_uuid(point_id))], with_payload=True)
+        return dict(found[0].payload or {}) if found else None
 
     def delete_where(self, key: str, value: str) -> int:
         where = self._filter({key: value})

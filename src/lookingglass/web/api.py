@@ -118,6 +118,18 @@ def object_content(sha256: str):
     )
 
 
+@api.get("/faces/<face_id>/thumbnail")
+def face_thumbnail(face_id: str):
+    """The small JPEG stored for a video keyframe (its payload names it)."""
+    from lookingglass.errors import NotFound
+
+    app = _app()
+    key = (app.faces.payload(face_id) or {}).get("thumbnail")
+    if not key:
+        raise NotFound(f"no thumbnail for face {face_id}")
+    return app.objects.read_key(key), 200, {"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=3600"}
+
+
 @api.delete("/objects/<sha256>")
 def delete_object(sha256: str):
     app = _app()

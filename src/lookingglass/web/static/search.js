@@ -52,11 +52,17 @@
       if (!face.matches.length) item.appendChild(el("span", {}, "no matches at this threshold"));
       face.matches.forEach((m) => {
         const row = el("div", { class: "match" });
-        const thumb = el("img", { src: `/objects/${m.sha256}/content`, alt: "matched photo", loading: "lazy" });
+        const src = m.kind === "video" ? `/faces/${m.face_id}/thumbnail` : `/objects/${m.sha256}/content`;
+        const thumb = el("img", { src, alt: "matched face", loading: "lazy" });
         const bar = el("div", { class: "bar", title: `similarity ${m.score.toFixed(3)}` });
         const fill = el("span"); fill.style.width = `${Math.max(0, Math.min(1, m.score)) * 100}%`; bar.appendChild(fill);
-        row.append(thumb, bar, el("span", {}, `${(m.score * 100).toFixed(1)}%`), el("span", {}, m.kind));
-        if (m.source_url) row.appendChild(el("a", { href: m.source_url, rel: "noopener noreferrer" }, m.source_url));
+        const at = m.kind === "video" && m.timestamp !== null ? ` at ${m.timestamp.toFixed(1)} s` : "";
+        row.append(thumb, bar, el("span", {}, `${(m.score * 100).toFixed(1)}%`), el("span", {}, m.kind + at));
+        if (m.source_url) {
+          // A video link opens the video at the moment the face was seen (media fragment #t=seconds).
+          const href = at ? `${m.source_url}#t=${m.timestamp.toFixed(1)}` : m.source_url;
+          row.appendChild(el("a", { href, rel: "noopener noreferrer" }, m.source_url));
+        }
         item.appendChild(row);
       });
       list.appendChild(item);
@@ -77,5 +83,28 @@
     } catch (err) {
       setStatus(`Search failed: ${err}`, true);
     }
+  });
+
+  // Text search over what was said in videos: snippets come from the server HTML-escaped, matches in <mark>.
+  const textForm = document.getElementById("text-form");
+  const hitsList = document.getElementById("hits");
+  textForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const q = document.getElementById("q").value.trim();
+    hitsList.replaceChildren();
+    if (!q) return;
+    const response = await fetch(`/search?${new URLSearchParams({ q, limit: "20" })}`);
+    const body = await response.json();
+    if (!response.ok) { hitsList.appendChild(el("li", { class: "error" }, body.error.message)); return; }
+    if (!body.hits.length) hitsList.appendChild(el("li", {}, "Nothing matched."));
+    body.hits.forEach((hit) => {
+      const item = el("li");
+      const text = el("p");
+      text.innerHTML = hit.snippet;  // server-escaped, only <mark> added
+      const when = hit.start !== null ? ` ${hit.start.toFixed(1)}–${hit.end.toFixed(1)} s` : "";
+      const href = hit.source_url ? `${hit.source_url}${hit.start !== null ? `#t=${hit.start.toFixed(1)}` : ""}` : null;
+      item.append(text, href ? el("a", { href, rel: "noopener noreferrer" }, `${hit.source_url}${when}`) : el("span", {}, when));
+      hitsList.appendChild(item);
+    });
   });
 })();
