@@ -23,7 +23,6 @@ from qdrant_client import QdrantClient
 from lookingglass.errors import BadInput, DataDirBusy, Unavailable
 from lookingglass.settings import Settings
 from lookingglass.stores.text import (
-    BM25_AVG_LEN,
     EdgeTextIndex,
     QdrantServerTextIndex,
     TextDoc,
@@ -31,10 +30,10 @@ from lookingglass.stores.text import (
     TextIndex,
     doc_id,
     open_text_index,
-    parse_query,
 )
 from lookingglass.stores.vectors import connect_qdrant
 from lookingglass.text.snippets import snippet, snippet_plain
+from lookingglass.text.terms import BM25_AVG_LEN, parse_query
 
 # qdrant-client's local mode accepts payload indexes but warns that they do nothing there.
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")

@@ -19,14 +19,12 @@ engine's phrase filter on the stored text (exact words: no stemming, stopwords c
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +32,7 @@ import qdrant_edge as qe
 
 from lookingglass.errors import BadInput, DataDirBusy, Unavailable
 from lookingglass.stores.vectors import connect_qdrant
+from lookingglass.text.terms import document_vector, parse_query, query_vector
 
 if TYPE_CHECKING:  # qdrant-client takes ~0.8 s to import; only distributed mode pays for it
     import qdrant_client
@@ -47,17 +46,7 @@ INDEXED_KEYS = ("sha256", "kind")
 REQUIRED_KEYS = ("kind", "sha256")
 UPSERT_BATCH = 512
 MAX_LIMIT = 1000
-MAX_QUERY_CHARS = 1000
-# BM25's expected document length in (non-stopword) tokens. Whisper segments run ~6–20 such tokens; pages should be
-# indexed as passages of similar size. Baked into stored vectors: changing it means re-indexing every document.
-BM25_AVG_LEN = 32.0
 DOC_NAMESPACE = uuid.UUID("3c1d6a52-9f0e-4f7b-8d2a-6b5e4a7c1f93")
-
-# Words as the engine's `word` tokenizer cuts them: runs of letters and digits (so "don't" is "don", "t").
-WORD = re.compile(r"[^\W_]+")
-_PHRASE = re.compile(r'"([^"]*)"')
-
-_BM25 = qe.Bm25(qe.Bm25Config(avg_len=BM25_AVG_LEN, language="english"))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -120,58 +109,6 @@ class TextHit:
             "start": p.get("start"),
             "end": p.get("end"),
         }
-
-
-# ----------------------------------------------------------------------------------------------------
-# Queries and terms: one analyzer for indexing, searching and highlighting.
-
-
-@dataclass(frozen=True)
-class ParsedQuery:
-    """`text`: every word of the query, phrases included (what BM25 ranks by); `phrases`: each one must appear
-    as consecutive words, given lowercased and joined by single spaces."""
-
-    text: str
-    phrases: tuple[str, ...]
-
-
-def parse_query(query: str) -> ParsedQuery:
-    """Split a query into words to rank by and "quoted phrases" to require. A stray quote is ignored.
-
-    Raises BadInput for a blank query, one without any word (only punctuation), or one over MAX_QUERY_CHARS.
-    """
-    if not isinstance(query, str) or not query.strip():
-        raise BadInput("the search query is empty")
-    if len(query) > MAX_QUERY_CHARS:
-        raise BadInput(f"the search query is {len(query)} characters long, at most {MAX_QUERY_CHARS} are allowed")
-    words = WORD.findall(query)
-    if not words:
-        raise BadInput(f"the search query {query!r} has no words to search for")
-    phrases = []
-    for quoted in _PHRASE.findall(query):
-        tokens = [w.lower() for w in WORD.findall(quoted)]
-        if tokens and " ".join(tokens) not in phrases:
-            phrases.append(" ".join(tokens))
-    return ParsedQuery(text=" ".join(words), phrases=tuple(phrases))
-
-
-def term_ids(text: str) -> frozenset[int]:
-    """The index's terms in `text` (lowercased, stopwords dropped, stemmed, hashed): what a query matches on."""
-    return frozenset(_BM25.embed_query(text).indices)
-
-
-@lru_cache(maxsize=65536)
-def word_term_ids(word: str) -> frozenset[int]:
-    """The terms of one word (empty for a stopword); cached, for highlighting long texts word by word."""
-    return term_ids(word.lower())
-
-
-def _query_vector(text: str) -> Any:
-    return _BM25.embed_query(text)
-
-
-def _document_vector(text: str) -> Any:
-    return _BM25.embed_document(text)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -324,9 +261,7 @@ class EdgeTextIndex:
 
     def upsert(self, docs: Sequence[TextDoc]) -> None:
         """Insert or overwrite by id; ids must be UUID strings (the engine takes UUIDs or unsigned ints)."""
-        points = [
-            qe.Point(_doc_uuid(d.id), {SPARSE_VECTOR: _document_vector(d.text)}, _stored_payload(d)) for d in docs
-        ]
+        points = [qe.Point(_doc_uuid(d.id), {SPARSE_VECTOR: document_vector(d.text)}, _stored_payload(d)) for d in docs]
         with self._lock:
             shard = self._open_shard()
             for batch in _batches(points):
@@ -336,7 +271,7 @@ class EdgeTextIndex:
         parsed = parse_query(query)
         where = self._filter(_conditions(kind, filters), parsed.phrases)
         limit = _check_limit(limit)
-        vector = _query_vector(parsed.text)
+        vector = query_vector(parsed.text)
         with self._lock:
             shard = self._open_shard()
             if vector.indices:
@@ -476,7 +411,7 @@ class QdrantServerTextIndex:
         structs = [
             m.PointStruct(
                 id=str(_doc_uuid(d.id)),
-                vector={SPARSE_VECTOR: self._sparse(_document_vector(d.text))},
+                vector={SPARSE_VECTOR: self._sparse(document_vector(d.text))},
                 payload=_stored_payload(d),
             )
             for d in docs
@@ -489,7 +424,7 @@ class QdrantServerTextIndex:
         parsed = parse_query(query)
         where = self._filter(_conditions(kind, filters), parsed.phrases)
         limit = _check_limit(limit)
-        vector = _query_vector(parsed.text)
+        vector = query_vector(parsed.text)
         with self._reachable():
             if vector.indices:
                 found = self._client.query_points(

@@ -15,7 +15,7 @@ import html
 from dataclasses import dataclass
 
 from lookingglass.errors import BadInput
-from lookingglass.stores.text import WORD, parse_query, term_ids, word_term_ids
+from lookingglass.text.terms import WORD, parse_query, term_ids, word_term_ids
 
 ELLIPSIS = "…"
 
