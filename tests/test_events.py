@@ -129,10 +129,11 @@ def test_removed_before_created_leaves_nothing_behind(app, events_client, faces_
     obj = store_bytes(app, data, filename="obama2.jpg")
     app.objects.delete(obj.sha256)  # the object is gone from the bucket ...
 
-    post(events_client, minio_doc(record("s3:ObjectRemoved:Delete", obj.key)))  # ... and the events arrive reversed
-    post(events_client, minio_doc(record("s3:ObjectCreated:Put", obj.key)))
+    removed = post(events_client, minio_doc(record("s3:ObjectRemoved:Delete", obj.key)))  # ... events reversed
+    created = post(events_client, minio_doc(record("s3:ObjectCreated:Put", obj.key)))
     app.queue.drain()
 
+    assert removed.status_code == created.status_code == 200
     assert app.faces.count({"sha256": obj.sha256}) == 0
     assert not app.objects.exists(obj.sha256)
 

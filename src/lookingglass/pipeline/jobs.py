@@ -59,7 +59,10 @@ def submit(app: App, sha256: str, kind: str | None = None):
     """Queue an object's processing on the queue for its kind (a long video never holds up photos); the job id
     makes a second submission while the first waits a no-op."""
     if kind is None:
-        kind = app.objects.get(sha256).kind
+        try:
+            kind = app.objects.get(sha256).kind
+        except NotFound:  # already gone (a late notification): the job will find nothing and say so
+            kind = "image"
     if kind in ("video", "audio"):
         return app.queue.enqueue("video", process_media, sha256, job_id=f"process_media.{sha256}")
     return app.queue.enqueue("faces", process_object, sha256, job_id=f"process_object.{sha256}")
