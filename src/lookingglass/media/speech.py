@@ -32,7 +32,7 @@ import numpy as np
 from lookingglass.errors import BadInput, ModelIntegrityError
 from lookingglass.media.audio import DEFAULT_SAMPLE_RATE, MediaPath, audio_info, iter_audio
 from lookingglass.records import Segment, Transcript
-from lookingglass.vision.models import unloadable_model
+from lookingglass.vision.models import read_sha256sums, unloadable_model
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -199,7 +199,7 @@ def verify_model_folder(model_dir: Path | None = None) -> Path:
         folder = Path(model_dir)
         if not folder.is_dir():
             raise ModelIntegrityError(f"Whisper model folder {folder} does not exist (LG_WHISPER_MODEL)")
-        sums = _read_sha256sums(folder)
+        sums = read_sha256sums(folder)
         if sums:
             expected, source = sums, str(folder / "SHA256SUMS")
         else:
@@ -269,18 +269,6 @@ def _package_dir(package: str) -> Path:
             f"model package '{package}' is not installed; run `make install` or set LG_WHISPER_MODEL"
         )
     return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _read_sha256sums(folder: Path) -> dict[str, str]:
-    sums = folder / "SHA256SUMS"
-    if not sums.is_file():
-        return {}
-    pinned: dict[str, str] = {}
-    for line in sums.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2:
-            pinned[parts[1].lstrip("*").removeprefix("./")] = parts[0].lower()
-    return pinned
 
 
 def _file_sha256(path: Path) -> str:

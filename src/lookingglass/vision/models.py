@@ -60,7 +60,8 @@ DLIB_SHAPE5 = ModelFile(
 )
 
 
-def _operator_sums(model_dir: Path) -> dict[str, str]:
+def read_sha256sums(model_dir: Path) -> dict[str, str]:
+    """The hashes an operator wrote beside their model files (`sha256sum * > SHA256SUMS`), by file name."""
     sums = model_dir / "SHA256SUMS"
     if not sums.is_file():
         return {}
@@ -94,7 +95,7 @@ def load_model_bytes(model: ModelFile, model_dir: Path | None = None) -> bytes:
     if model_dir is not None:
         candidate = model_dir / model.filename
         if candidate.is_file():
-            expected = _operator_sums(model_dir).get(model.filename, model.sha256)
+            expected = read_sha256sums(model_dir).get(model.filename, model.sha256)
             return _check(candidate.read_bytes(), expected, str(candidate))
     if model.module_bytes:
         module_name, attribute = model.module_bytes.split(":")
