@@ -19,7 +19,6 @@ engine's phrase filter on the stored text (exact words: no stemming, stopwords c
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -30,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import qdrant_edge as qe
 
-from lookingglass.errors import BadInput, DataDirBusy, Unavailable
+from lookingglass.errors import BadInput, Unavailable
+from lookingglass.stores.edge import EdgeShardIndex, open_shard
 from lookingglass.stores.vectors import connect_qdrant
 from lookingglass.text.terms import document_vector, parse_query, query_vector
 
@@ -205,7 +205,7 @@ def _batches(items: Sequence[Any], size: int = UPSERT_BATCH) -> Iterator[Sequenc
 # Embedded adapter
 
 
-class EdgeTextIndex:
+class EdgeTextIndex(EdgeShardIndex):
     """Embedded adapter on qdrant-edge: one shard directory `path/name`, owned by this process alone.
 
     Sparse vectors are indexed as they are written (the shard's `indexed_vectors` equals its points at once), so
@@ -216,17 +216,13 @@ class EdgeTextIndex:
     share one instance.
     """
 
-    backend = "qdrant-edge"
+    what = "text index"
 
     def __init__(self, path: Path, name: str = "text") -> None:
+        super().__init__(Path(path) / name)
         self.name = name
-        self.path = Path(path) / name
-        self._lock = threading.Lock()
         self._shard = self._load(self.path)
-        schema = self._shard.info().payload_schema
-        for key in INDEXED_KEYS:
-            if key not in schema:
-                self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        schema = self._ensure_keyword_indexes(INDEXED_KEYS)
         if TEXT_KEY not in schema:
             # Exact words for phrase filters: lowercase, no stemming, no stopwords (unlike the BM25 terms).
             params = qe.TextIndexParams(tokenizer=qe.TokenizerType.Word, lowercase=True, phrase_matching=True)
@@ -235,23 +231,7 @@ class EdgeTextIndex:
     @staticmethod
     def _load(path: Path) -> Any:
         config = qe.EdgeConfig(sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)})
-        try:
-            if (path / "edge_config.json").exists() or (path / "segments").exists():
-                # Passing the config makes the engine check the stored vectors (sparse, IDF) against ours.
-                return qe.EdgeShard.load(str(path), config)
-            return qe.EdgeShard.create(str(path), config)
-        except Exception as e:  # the engine raises plain Exception with a message
-            if "WouldBlock" in str(e):
-                raise DataDirBusy(
-                    f"text index {path} is open in another process (qdrant-edge holds an exclusive "
-                    "lock on its WAL); stop that process or go through its HTTP API"
-                ) from e
-            raise Unavailable(f"cannot open text index {path}: {e}") from e
-
-    def _open_shard(self) -> Any:
-        if self._shard is None:
-            raise Unavailable(f"text index {self.path} is closed")
-        return self._shard
+        return open_shard(path, config, "text index")
 
     @staticmethod
     def _filter(pairs: list[tuple[str, str | int]], phrases: Sequence[str] = ()) -> Any:
@@ -290,18 +270,10 @@ class EdgeTextIndex:
         return [_hit(r.id, 0.0, r.payload) for r in records]
 
     def delete_where(self, key: str, value: str) -> int:
-        where = self._filter(_conditions(None, {key: value}))
-        with self._lock:
-            shard = self._open_shard()
-            n = shard.count(qe.CountRequest(exact=True, filter=where))
-            if n:
-                shard.update(qe.UpdateOperation.delete_points_by_filter(where))
-        return n
+        return self._delete_where(self._filter(_conditions(None, {key: value})))
 
     def count(self, filters: dict | None = None) -> int:
-        request = qe.CountRequest(exact=True, filter=self._filter(_conditions(None, filters)))
-        with self._lock:
-            return self._open_shard().count(request)
+        return self._count_where(self._filter(_conditions(None, filters)))
 
     def optimize(self) -> bool:
         """Merge small segments and vacuum deleted documents (which also refreshes IDF). Blocks until done.
@@ -323,20 +295,6 @@ class EdgeTextIndex:
             "points": info.points_count,
             "segments": info.segments_count,
         }
-
-    def close(self) -> None:
-        """Flush and release the WAL lock so another process may own the directory. Safe to call twice."""
-        with self._lock:
-            if self._shard is not None:
-                self._shard.flush()
-                self._shard.close()
-                self._shard = None
-
-    def __enter__(self) -> EdgeTextIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 # ----------------------------------------------------------------------------------------------------

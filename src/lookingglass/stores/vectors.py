@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -24,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import qdrant_edge as qe
 
-from lookingglass.errors import BadInput, DataDirBusy, Unavailable
+from lookingglass.errors import BadInput, Unavailable
 from lookingglass.records import FacePoint, Hit
+from lookingglass.stores.edge import EdgeShardIndex, open_shard
 
 if TYPE_CHECKING:  # qdrant-client takes ~0.8 s to import; only distributed mode pays for it
     import qdrant_client
@@ -119,7 +119,7 @@ def _batches(points: Sequence[FacePoint], size: int = UPSERT_BATCH) -> Iterator[
         yield points[start : start + size]
 
 
-class EdgeVectorIndex:
+class EdgeVectorIndex(EdgeShardIndex):
     """Embedded adapter on qdrant-edge: one shard directory `path/name`, owned by this process alone.
 
     The engine has no background optimizer: new points are searched brute force until `optimize()` runs.
@@ -128,13 +128,12 @@ class EdgeVectorIndex:
     instance. The engine keeps the GIL inside each call: a long `optimize()` pauses every Python thread.
     """
 
-    backend = "qdrant-edge"
+    what = "vector index"
 
     def __init__(self, path: Path, name: str, dim: int) -> None:
+        super().__init__(Path(path) / name)
         self.name = name
         self.dim = dim
-        self.path = Path(path) / name
-        self._lock = threading.Lock()
         self._journal: list[Any] | None = None  # updates made while a copy is being optimized aside
         old = self._aside("old")
         if old.exists() and not self.path.exists():  # a crash between the two renames of a swap: put it back
@@ -142,27 +141,13 @@ class EdgeVectorIndex:
         self._shard = self._load(self.path, self.dim)
         shutil.rmtree(old, ignore_errors=True)  # only now: the load proved nobody else owns this directory
         shutil.rmtree(self._aside("building"), ignore_errors=True)
-        schema = self._shard.info().payload_schema
-        for key in INDEXED_KEYS:
-            if key not in schema:
-                self._shard.update(qe.UpdateOperation.create_field_index(key, qe.PayloadSchemaType.Keyword))
+        self._ensure_keyword_indexes(INDEXED_KEYS)
         self.pending_optimize = self._unindexed()
 
     @staticmethod
     def _load(path: Path, dim: int) -> Any:
         config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
-        try:
-            if (path / "edge_config.json").exists() or (path / "segments").exists():
-                # Passing the config makes the engine check the stored vector size and distance against ours.
-                return qe.EdgeShard.load(str(path), config)
-            return qe.EdgeShard.create(str(path), config)
-        except Exception as e:  # the engine raises plain Exception with a message
-            if "WouldBlock" in str(e):
-                raise DataDirBusy(
-                    f"vector index {path} is open in another process (qdrant-edge holds an exclusive "
-                    "lock on its WAL); stop that process or go through its HTTP API"
-                ) from e
-            raise Unavailable(f"cannot open vector index {path}: {e}") from e
+        return open_shard(path, config, "vector index")  # load checks the stored size and distance against ours
 
     def _aside(self, suffix: str) -> Path:
         return self.path.with_name(f".{self.name}.{suffix}")
@@ -175,11 +160,6 @@ class EdgeVectorIndex:
     def _unindexed(self) -> int:
         info = self._shard.info()
         return max(0, info.points_count - info.indexed_vectors_count)
-
-    def _open_shard(self) -> Any:
-        if self._shard is None:
-            raise Unavailable(f"vector index {self.path} is closed")
-        return self._shard
 
     def _filter(self, filters: dict | None) -> Any:
         conditions = [
@@ -216,18 +196,10 @@ class EdgeVectorIndex:
         return dict(found[0].payload or {}) if found else None
 
     def delete_where(self, key: str, value: str) -> int:
-        where = self._filter({key: value})
-        with self._lock:
-            shard = self._open_shard()
-            n = shard.count(qe.CountRequest(exact=True, filter=where))
-            if n:
-                self._apply(shard, qe.UpdateOperation.delete_points_by_filter(where))
-        return n
+        return self._delete_where(self._filter({key: value}))
 
     def count(self, filters: dict | None = None) -> int:
-        request = qe.CountRequest(exact=True, filter=self._filter(filters))
-        with self._lock:
-            return self._open_shard().count(request)
+        return self._count_where(self._filter(filters))
 
     def optimize(self) -> bool:
         """Build HNSW over unindexed segments. Blocks the whole process (the engine keeps the GIL) until done.
@@ -299,20 +271,6 @@ class EdgeVectorIndex:
             "indexed_vectors": info.indexed_vectors_count,
             "pending_optimize": self.pending_optimize,
         }
-
-    def close(self) -> None:
-        """Flush and release the WAL lock so another process may own the directory. Safe to call twice."""
-        with self._lock:
-            if self._shard is not None:
-                self._shard.flush()
-                self._shard.close()
-                self._shard = None
-
-    def __enter__(self) -> EdgeVectorIndex:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class QdrantServerIndex:
