@@ -82,13 +82,15 @@ def test_what_is_said_in_a_video_is_searchable_with_the_right_time_range(app, tm
     assert "<mark>treasury</mark>" in hit["snippet"].lower()
     assert 1.5 <= hit["start"] < hit["end"] <= len(audio) / SR + 0.5
     assert phrase["hits"][0]["sha256"] == result["sha256"]
-    transcript = json.loads(app.objects.read_key(f"transcripts/{result['sha256']}.json"))
+    transcript = client.get(f"/objects/{result['sha256']}/transcript").get_json()
     assert transcript["language"] == "en" and transcript["segments"]
+    assert transcript == json.loads(app.objects.read_key(f"transcripts/{result['sha256']}.json"))
 
     forgotten = client.delete(f"/objects/{result['sha256']}").get_json()
     assert forgotten["segments_removed"] >= 1
     assert client.get("/search", query_string={"q": "treasury"}).get_json()["hits"] == []
     assert list(app.objects.iter_keys(f"transcripts/{result['sha256']}")) == []
+    assert client.get(f"/objects/{result['sha256']}/transcript").status_code == 404
 
 
 def test_a_video_without_audio_gets_faces_and_no_transcript(app, tmp_path):

@@ -234,7 +234,12 @@ def cmd_lookup(args, settings: Settings) -> int:
             box = ", ".join(f"{v:.0f}" for v in face["box"])
             print(f"face {i} [{box}] confidence {face['confidence']:.2f}: {len(face['matches'])} matches")
             for m in face["matches"]:
-                print(f"  {m['score']:.3f}  {m['sha256'][:12]}  {m['source_url']}")
+                at = (
+                    f"  at {m['timestamp']:.1f} s (seen {m['start']:.1f}-{m['end']:.1f} s)"
+                    if m.get("track_id") is not None
+                    else ""
+                )
+                print(f"  {m['score']:.3f}  {m['sha256'][:12]}  {m['source_url']}{at}")
     return 0
 
 

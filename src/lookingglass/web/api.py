@@ -118,6 +118,20 @@ def object_content(sha256: str):
     )
 
 
+@api.get("/objects/<sha256>/transcript")
+def object_transcript(sha256: str):
+    """The transcript stored beside a video or audio object: language and timed segments."""
+    import json
+
+    from lookingglass.errors import NotFound
+    from lookingglass.stores.objects import check_sha256
+
+    try:
+        return jsonify(json.loads(_app().objects.read_key(f"transcripts/{check_sha256(sha256)}.json")))
+    except NotFound:
+        raise NotFound(f"no transcript for {sha256} (not a video or audio object, or not processed yet)") from None
+
+
 @api.get("/faces/<face_id>/thumbnail")
 def face_thumbnail(face_id: str):
     """The small JPEG stored for a video keyframe (its payload names it)."""
