@@ -19,10 +19,8 @@ engine's phrase filter on the stored text (exact words: no stemming, stopwords c
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,6 +29,7 @@ import qdrant_edge as qe
 
 from lookingglass.errors import BadInput, Unavailable
 from lookingglass.stores.edge import EdgeShardIndex, open_shard
+from lookingglass.stores.qdrant import QdrantCollection
 from lookingglass.stores.vectors import connect_qdrant
 from lookingglass.text.terms import document_vector, parse_query, query_vector
 
@@ -301,25 +300,16 @@ class EdgeTextIndex(EdgeShardIndex):
 # Server adapter
 
 
-class QdrantServerTextIndex:
-    """Server adapter via qdrant-client. The server persists, replicates and optimizes by itself.
+class QdrantServerTextIndex(QdrantCollection):
+    """Server adapter via qdrant-client: one collection of sparse BM25 vectors.
 
     Terms are computed here, with the same `qdrant_edge.Bm25` as the embedded adapter, and sent as sparse
     vectors: the server only applies IDF, so both adapters score alike (and no server-side inference is needed).
     """
 
-    backend = "qdrant"
-
     def __init__(self, client: qdrant_client.QdrantClient, name: str = "text") -> None:
-        from qdrant_client import models
-        from qdrant_client.http.exceptions import ApiException
-
-        self._models = models
-        self._api_errors: tuple[type[Exception], ...] = (ApiException,)
-        self._client = client
-        self.name = name
-        opts = getattr(client, "init_options", {}) or {}
-        self.url = opts.get("url") or opts.get("location") or f"{opts.get('host')}:{opts.get('port')}"
+        super().__init__(client, name)
+        models = self._models
         with self._reachable():
             if not client.collection_exists(name):
                 client.create_collection(
@@ -335,9 +325,7 @@ class QdrantServerTextIndex:
                     "modifier: it is not a text index"
                 )
             schema = info.payload_schema or {}
-            for key in INDEXED_KEYS:
-                if key not in schema:
-                    client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
+            self._ensure_keyword_indexes(schema, INDEXED_KEYS)
             if TEXT_KEY not in schema:
                 params = models.TextIndexParams(
                     type=models.TextIndexType.TEXT,
@@ -346,14 +334,6 @@ class QdrantServerTextIndex:
                     phrase_matching=True,
                 )
                 client.create_payload_index(name, TEXT_KEY, params)
-
-    @contextmanager
-    def _reachable(self) -> Iterator[None]:
-        """Turn qdrant-client transport and API errors into `Unavailable` naming the server."""
-        try:
-            yield
-        except self._api_errors as e:
-            raise Unavailable(f"Qdrant server at {self.url} failed: {e}") from e
 
     def _filter(self, pairs: list[tuple[str, str | int]], phrases: Sequence[str] = ()) -> Any:
         m = self._models
@@ -400,36 +380,7 @@ class QdrantServerTextIndex:
         return [_hit(r.id, 0.0, r.payload) for r in records]
 
     def delete_where(self, key: str, value: str) -> int:
-        where = self._filter(_conditions(None, {key: value}))
-        with self._reachable():
-            n = self._client.count(self.name, count_filter=where, exact=True).count
-            if n:
-                self._client.delete(self.name, points_selector=self._models.FilterSelector(filter=where), wait=True)
-        return n
+        return self._delete_where(self._filter(_conditions(None, {key: value})))
 
     def count(self, filters: dict | None = None) -> int:
-        where = self._filter(_conditions(None, filters))
-        with self._reachable():
-            return self._client.count(self.name, count_filter=where, exact=True).count
-
-    def optimize(self) -> bool:
-        """Nothing to do: the server's optimizer merges and vacuums in the background."""
-        return False
-
-    def health(self) -> dict:
-        started = time.perf_counter()
-        try:
-            info = self._client.get_collection(self.name)
-        except self._api_errors as e:
-            return {"backend": self.backend, "ok": False, "collection": self.name, "url": self.url, "error": str(e)}
-        return {
-            "backend": self.backend,
-            "ok": True,
-            "collection": self.name,
-            "url": self.url,
-            "points": info.points_count or 0,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
-
-    def close(self) -> None:
-        self._client.close()
+        return self._count_where(self._filter(_conditions(None, filters)))

@@ -13,10 +13,8 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +24,7 @@ import qdrant_edge as qe
 from lookingglass.errors import BadInput, Unavailable
 from lookingglass.records import FacePoint, Hit
 from lookingglass.stores.edge import EdgeShardIndex, open_shard
+from lookingglass.stores.qdrant import QdrantCollection
 
 if TYPE_CHECKING:  # qdrant-client takes ~0.8 s to import; only distributed mode pays for it
     import qdrant_client
@@ -273,22 +272,13 @@ class EdgeVectorIndex(EdgeShardIndex):
         }
 
 
-class QdrantServerIndex:
-    """Server adapter via qdrant-client. The server persists, replicates and optimizes by itself."""
-
-    backend = "qdrant"
+class QdrantServerIndex(QdrantCollection):
+    """Server adapter via qdrant-client: one collection of face vectors."""
 
     def __init__(self, client: qdrant_client.QdrantClient, name: str, dim: int) -> None:
-        from qdrant_client import models
-        from qdrant_client.http.exceptions import ApiException
-
-        self._models = models
-        self._api_errors: tuple[type[Exception], ...] = (ApiException,)
-        self._client = client
-        self.name = name
+        super().__init__(client, name)
+        models = self._models
         self.dim = dim
-        opts = getattr(client, "init_options", {}) or {}
-        self.url = opts.get("url") or opts.get("location") or f"{opts.get('host')}:{opts.get('port')}"
         with self._reachable():
             if not client.collection_exists(name):
                 client.create_collection(
@@ -299,17 +289,7 @@ class QdrantServerIndex:
             size = getattr(vectors, "size", None)
             if size is not None and size != dim:
                 raise Unavailable(f"Qdrant collection {name} at {self.url} holds {size}-d vectors, not {dim}-d")
-            for key in INDEXED_KEYS:
-                if key not in (info.payload_schema or {}):
-                    client.create_payload_index(name, key, models.PayloadSchemaType.KEYWORD)
-
-    @contextmanager
-    def _reachable(self) -> Iterator[None]:
-        """Turn qdrant-client transport and API errors into `Unavailable` naming the server."""
-        try:
-            yield
-        except self._api_errors as e:
-            raise Unavailable(f"Qdrant server at {self.url} failed: {e}") from e
+            self._ensure_keyword_indexes(info.payload_schema or {}, INDEXED_KEYS)
 
     def _filter(self, filters: dict | None) -> Any:
         m = self._models
@@ -353,44 +333,10 @@ class QdrantServerIndex:
         return dict(found[0].payload or {}) if found else None
 
     def delete_where(self, key: str, value: str) -> int:
-        where = self._filter({key: value})
-        with self._reachable():
-            n = self._client.count(self.name, count_filter=where, exact=True).count
-            if n:
-                self._client.delete(self.name, points_selector=self._models.FilterSelector(filter=where), wait=True)
-        return n
+        return self._delete_where(self._filter({key: value}))
 
     def count(self, filters: dict | None = None) -> int:
-        with self._reachable():
-            return self._client.count(self.name, count_filter=self._filter(filters), exact=True).count
-
-    def optimize(self) -> bool:
-        """Nothing to do: the server's optimizer indexes new points in the background."""
-        return False
-
-    def health(self) -> dict:
-        started = time.perf_counter()
-        try:
-            info = self._client.get_collection(self.name)
-        except self._api_errors as e:
-            return {
-                "backend": self.backend,
-                "ok": False,
-                "collection": self.name,
-                "url": self.url,
-                "error": str(e),
-            }
-        return {
-            "backend": self.backend,
-            "ok": True,
-            "collection": self.name,
-            "url": self.url,
-            "points": info.points_count or 0,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
-
-    def close(self) -> None:
-        self._client.close()
+        return self._count_where(self._filter(filters))
 
 
 def _optimize_main(argv: list[str]) -> int:
