@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -30,6 +29,7 @@ from lookingglass.media.decode import decode_image
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import similarity
 from redis_server import REDIS_SERVER, RedisServer, free_port, redis_available
+from waiting import wait_for
 
 pytestmark = [
     pytest.mark.slow,
@@ -229,17 +229,6 @@ class Stack:
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, sig)
-
-
-def wait_for(predicate: Callable, timeout: float, what, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what() if callable(what) else what}")
-        time.sleep(every)
 
 
 def shows_logs(test):

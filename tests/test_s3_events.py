@@ -11,13 +11,13 @@ RGW's HTTP push cannot send an Authorization header, so the token rides in the p
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import waiting
 from lookingglass.pipeline.events import parse_events
 from lookingglass.settings import Settings
 from lookingglass.stores.objects import S3ObjectStore, open_object_store
@@ -146,15 +147,7 @@ def _drop_bucket(s3, bucket: str) -> None:
         s3.delete_bucket(Bucket=bucket)
 
 
-def wait_for(predicate: Callable, timeout: float, what: str, every: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
+wait_for = functools.partial(waiting.wait_for, every=0.5)
 
 
 class Serve:
