@@ -101,16 +101,6 @@ class Match:
         }
 
 
-@dataclass(frozen=True)
-class IngestResult:
-    """What processing one object produced."""
-
-    sha256: str
-    key: str
-    faces: int
-    skipped_optout: int = 0
-
-
 @dataclass(frozen=True, eq=False)
 class VideoFrame:
     """One sampled frame, already rotated to display orientation."""
