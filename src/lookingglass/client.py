@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import requests
 
 from lookingglass.errors import LookingGlassError, Unavailable
 from lookingglass.ownership import ServerInfo
+from lookingglass.sightings import Sighting
 
 
 class ServerClient:
@@ -41,6 +43,16 @@ class ServerClient:
             )
         return body["objects"][0]
 
+    def store_bytes(self, data: bytes, filename: str, sighting: Sighting) -> dict:
+        """Upload one object with where it was seen; `serve` stores it and processes it (the crawler's path)."""
+        fields = {k: v for k, v in asdict(sighting).items() if v is not None}
+        body = self._call("POST", "/objects", files={"file": (filename, data)}, data=fields)
+        return body["objects"][0]
+
+    def add_sightings(self, sha256: str, sightings: list[Sighting]) -> dict:
+        payload = {"sightings": [{k: v for k, v in asdict(s).items() if v is not None} for s in sightings]}
+        return self._call("POST", f"/objects/{sha256}/sightings", json=payload)
+
     def lookup(self, path: Path, top_k: int | None, threshold: float | None) -> dict:
         data = {k: v for k, v in {"top_k": top_k, "threshold": threshold}.items() if v is not None}
         with path.open("rb") as handle:
@@ -55,3 +67,13 @@ class ServerClient:
 
     def health(self) -> dict:
         return self._call("GET", "/health")
+
+
+def running_server(settings) -> ServerClient | None:
+    """The `serve` that owns this data dir, if one runs; None when stores are all servers or nobody owns it."""
+    from lookingglass.ownership import read_server_info
+
+    if settings.distributed_vectors and settings.distributed_objects:
+        return None
+    info = read_server_info(settings.data_dir)
+    return ServerClient(info) if info else None

@@ -37,6 +37,7 @@ def _match(hit: Hit, grouped: int = 1) -> Match:
         sha256=p["sha256"],
         source_url=p.get("source_url"),
         page_url=p.get("page_url"),
+        page_title=p.get("page_title"),
         box=tuple(p["box"]),
         kind=p.get("kind", "image"),
         timestamp=p.get("timestamp"),

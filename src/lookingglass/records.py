@@ -83,6 +83,7 @@ class Match:
     start: float | None = None  # video: when the track starts and ends (seconds)
     end: float | None = None
     grouped: int = 1  # how many matching keyframes of the same track this match stands for
+    page_title: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -90,6 +91,7 @@ class Match:
             "sha256": self.sha256,
             "source_url": self.source_url,
             "page_url": self.page_url,
+            "page_title": self.page_title,
             "box": [round(v, 2) for v in self.box],
             "kind": self.kind,
             "timestamp": self.timestamp,
@@ -148,3 +150,65 @@ class Transcript:
     language_probability: float
     duration: float
     segments: tuple[Segment, ...]
+
+
+# --- the knowledge graph (pages and transcripts → entities and relations)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A text the graph was built from: a crawled page (its object's sha256) or a transcript."""
+
+    id: str  # the object's sha256
+    kind: str  # "page" | "transcript"
+    url: str | None = None
+    title: str = ""
+    fetched_at: str | None = None  # ISO-8601 UTC
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A person, organisation, place or project. `id` is stable: derived from type + canonical name."""
+
+    id: str
+    name: str  # display name (the first or most common surface form)
+    type: str  # PERSON | ORG | GPE | LOC | PROJECT (spaCy labels; PROJECT from the entity ruler)
+    key: str = ""  # canonical key the id is derived from ("microsoft" for "Microsoft Corp.")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a mention or relation was read: one sentence of one document."""
+
+    document: str  # Document.id
+    sentence: int  # index of the sentence within the document
+    text: str  # the sentence
+
+
+@dataclass(frozen=True)
+class Mention:
+    entity: str  # Entity.id
+    surface: str  # the text as written
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A typed edge (works_for, ceo_of, founded, located_in, member_of) or a `co_mentioned` edge whose weight is the
+    number of sentences naming both."""
+
+    type: str
+    source: str  # Entity.id
+    target: str  # Entity.id
+    evidence: tuple[Evidence, ...] = ()
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """Everything one document contributes to the graph; stores replace a document's earlier contribution whole."""
+
+    document: Document
+    entities: tuple[Entity, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    relations: tuple[Relation, ...] = ()

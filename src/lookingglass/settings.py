@@ -52,6 +52,22 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 5000
     optimize_threshold: int = 20_000  # unindexed points before the owner rebuilds the HNSW index
+    # Knowledge graph: Neo4j (or any Bolt server) when set; a SQLite file under LG_DATA_DIR otherwise.
+    neo4j_uri: str | None = None  # NEO4J_URI, or bolt://NEO4J_HOST:NEO4J_PORT
+    neo4j_auth: tuple[str, str] | None = None  # NEO4J_AUTH "user/password" (the Neo4j image's format)
+    neo4j_database: str | None = None
+    entity_patterns: Path | None = None  # LG_ENTITY_PATTERNS: extra entity-ruler patterns (JSONL)
+    # Crawler (DEVELOPERS.md: it says who it is and obeys robots.txt; no evasion of any kind)
+    crawl_start_url: str | None = None  # START_URL (the seed's name), used when `lookingglass crawl` gets no URL
+    crawl_mode: str = "all"  # CRAWL_MODE: image | page | all
+    crawl_contact: str = "https://github.com/lookingglass/lookingglass#crawler"  # named in the User-Agent
+    crawl_allow_private: tuple[str, ...] = ()  # hosts or CIDRs the crawler may reach although private/loopback
+    crawl_proxy: str | None = None  # one egress proxy for all crawl traffic (http://host:port)
+    crawl_max_pages: int = 1000
+    crawl_max_bytes: int = 2 * 1024**3  # the whole crawl's download budget
+    crawl_max_object_bytes: int = 25 * 1024 * 1024  # one image/video/page; larger ones are skipped
+    crawl_delay: float = 1.0  # seconds between requests to one host (robots.txt Crawl-delay wins when larger)
+    chromium: Path = Path("/usr/bin/chromium")  # Debian's Chromium, for pages that need JavaScript
 
     @property
     def distributed_vectors(self) -> bool:
@@ -60,6 +76,10 @@ class Settings:
     @property
     def distributed_objects(self) -> bool:
         return bool(self.s3_endpoint)
+
+    @property
+    def distributed_graph(self) -> bool:
+        return bool(self.neo4j_uri)
 
     @property
     def embedded_stores(self) -> bool:
@@ -77,6 +97,15 @@ class Settings:
         if minio_endpoint and "://" not in minio_endpoint:
             minio_endpoint = ("https://" if secure else "http://") + minio_endpoint
         threshold = e.get("LG_MATCH_THRESHOLD")
+        neo4j_uri = e.get("NEO4J_URI") or None
+        if not neo4j_uri and e.get("NEO4J_HOST"):
+            neo4j_uri = f"bolt://{e['NEO4J_HOST']}:{e.get('NEO4J_PORT') or 7687}"
+        neo4j_auth = None
+        if e.get("NEO4J_AUTH") and e["NEO4J_AUTH"].lower() != "none":
+            user, _, password = e["NEO4J_AUTH"].partition("/")
+            neo4j_auth = (user, password)
+        elif e.get("NEO4J_USER"):
+            neo4j_auth = (e["NEO4J_USER"], e.get("NEO4J_PASSWORD") or "")
         return cls(
             data_dir=Path(e.get("LG_DATA_DIR") or "data"),
             model_dir=Path(e["LG_MODEL_DIR"]) if e.get("LG_MODEL_DIR") else None,
@@ -104,4 +133,20 @@ class Settings:
             host=e.get("LG_HOST") or "127.0.0.1",
             port=int(e.get("LG_PORT") or 5000),
             optimize_threshold=int(e.get("LG_OPTIMIZE_THRESHOLD") or 20_000),
+            neo4j_uri=neo4j_uri,
+            neo4j_auth=neo4j_auth,
+            neo4j_database=e.get("NEO4J_DATABASE") or None,
+            entity_patterns=Path(e["LG_ENTITY_PATTERNS"]) if e.get("LG_ENTITY_PATTERNS") else None,
+            crawl_start_url=e.get("START_URL") or None,
+            crawl_mode=(e.get("CRAWL_MODE") or "all").lower(),
+            crawl_contact=e.get("LG_CRAWL_CONTACT") or cls.crawl_contact,
+            crawl_allow_private=tuple(
+                part.strip() for part in (e.get("LG_CRAWL_ALLOW_PRIVATE") or "").split(",") if part.strip()
+            ),
+            crawl_proxy=e.get("LG_CRAWL_PROXY") or None,
+            crawl_max_pages=int(e.get("LG_CRAWL_MAX_PAGES") or 1000),
+            crawl_max_bytes=int(e.get("LG_CRAWL_MAX_BYTES") or 2 * 1024**3),
+            crawl_max_object_bytes=int(e.get("LG_CRAWL_MAX_OBJECT_BYTES") or 25 * 1024 * 1024),
+            crawl_delay=float(e.get("LG_CRAWL_DELAY") or 1.0),
+            chromium=Path(e.get("LG_CHROMIUM") or "/usr/bin/chromium"),
         )

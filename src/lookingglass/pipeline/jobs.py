@@ -28,6 +28,7 @@ from lookingglass.media.decode import decode_image
 from lookingglass.media.sniff import sniff_media
 from lookingglass.pipeline.queue import report_progress
 from lookingglass.records import Face, FacePoint, MediaObject, Track
+from lookingglass.sightings import page_title_of
 from lookingglass.stores.text import TextDoc
 
 POINT_NAMESPACE = uuid.UUID("6f1c9a52-2f1e-4d0b-9a57-1c0ffee0face")
@@ -397,6 +398,7 @@ def _face_payload(obj: MediaObject, face: Face, index: int, model: str, width: i
         "source_url": source_url,
         "source_urls": obj.metadata.get("source_urls") or [],
         "page_url": page_urls[0] if page_urls else None,
+        "page_title": page_title_of(obj.metadata, page_urls[0]) if page_urls else None,
         "source_host": (urlsplit(source_url).hostname or "") if source_url else "",
         "box": [round(v, 2) for v in det.box],
         "landmarks": [[round(x, 2), round(y, 2)] for x, y in det.landmarks],

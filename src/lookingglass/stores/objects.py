@@ -45,8 +45,9 @@ class ObjectStore(Protocol):
     def read(self, sha256: str) -> bytes:
         """The object's bytes; raises NotFound."""
 
-    def annotate(self, sha256: str, updates: dict) -> MediaObject:
-        """Set top-level metadata fields (overwriting them), e.g. what processing found; raises NotFound."""
+    def annotate(self, sha256: str, updates: dict, *, merge: bool = False) -> MediaObject:
+        """Set top-level metadata fields (overwriting them), e.g. what processing found; raises NotFound.
+        `merge=True` merges instead, as a second put of the same bytes would (lists unioned: more sightings)."""
 
     def delete(self, sha256: str) -> bool:
         """Remove bytes and metadata; False when it was not there."""
@@ -196,6 +197,10 @@ def merge_metadata(old: dict, new: dict) -> dict:
     return out
 
 
+def _updated(metadata: dict, updates: dict, merge: bool) -> dict:
+    return merge_metadata(metadata, updates) if merge else {**metadata, **updates}
+
+
 def _stamp(metadata: dict, now: datetime, previous: dict | None) -> dict:
     """Record when an object was first and last stored (first_seen survives re-puts, last_seen moves)."""
     stamp = now.isoformat(timespec="seconds")
@@ -318,14 +323,14 @@ class LocalObjectStore:
     def exists(self, sha256: str) -> bool:
         return self._meta_path(check_sha256(sha256)).is_file()
 
-    def annotate(self, sha256: str, updates: dict) -> MediaObject:
+    def annotate(self, sha256: str, updates: dict, *, merge: bool = False) -> MediaObject:
         sha = check_sha256(sha256)
         updates = _check_put_args("image", updates)
         with self._lock:
             prev = self._load(sha)
             if prev is None:
                 raise NotFound(f"no object {sha}")
-            obj = replace(prev, metadata={**prev.metadata, **updates})
+            obj = replace(prev, metadata=_updated(prev.metadata, updates, merge))
             _atomic_write(self._meta_path(sha), _encode_sidecar(obj))
         return obj
 
@@ -490,7 +495,7 @@ class S3ObjectStore:
     def exists(self, sha256: str) -> bool:
         return self._head(meta_key(check_sha256(sha256)))
 
-    def annotate(self, sha256: str, updates: dict) -> MediaObject:
+    def annotate(self, sha256: str, updates: dict, *, merge: bool = False) -> MediaObject:
         sha = check_sha256(sha256)
         updates = _check_put_args("image", updates)
         for attempt in range(_MERGE_ATTEMPTS):
@@ -499,7 +504,7 @@ class S3ObjectStore:
             prev, etag = self._load_versioned(sha)
             if prev is None:
                 raise NotFound(f"no object {sha}")
-            obj = replace(prev, metadata={**prev.metadata, **updates})
+            obj = replace(prev, metadata=_updated(prev.metadata, updates, merge))
             if self._save_sidecar(obj, prev, etag):
                 return obj
         raise Unavailable(f"S3 endpoint {self.endpoint}: gave up updating metadata of {sha} under contention")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 from flask import Blueprint, current_app, jsonify, request
@@ -11,6 +12,11 @@ from lookingglass.errors import BadInput
 from lookingglass.lookup import annotate, lookup_image, lookup_json
 from lookingglass.pipeline.jobs import forget, store_bytes, submit
 from lookingglass.pipeline.queue import POLICIES
+from lookingglass.sightings import Sighting
+from lookingglass.stores.objects import merge_metadata
+
+SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "seen_at")
+SUBMITTED_KINDS = ("image", "video", "audio")  # pages: the entity graph (issue 6)
 
 api = Blueprint("api", __name__)
 
@@ -56,39 +62,63 @@ def upload_objects():
     Embedded (inline queue): processed before the answer, so each result carries `faces` (201).
     With workers (REDIS_URL): the answer comes once the files are stored and queued (202), with job ids.
     """
-    from lookingglass.web import require_local_token
 
     app = _app()
     uploads = request.files.getlist("file")
     if not uploads:
         raise BadInput("multipart field 'file' is required")
-    metadata = {}
-    source_url = request.values.get("source_url")
-    if source_url:
-        if source_url.startswith("file://"):
-            require_local_token()  # only the local CLI may claim a path on this machine
-        metadata["source_urls"] = [source_url]
+    metadata = _sighting_metadata(request.values)
     inline = app.queue.backend == "inline"
     results = []
     for upload in uploads:
         try:
-            obj = store_bytes(app, upload.read(), filename=upload.filename, metadata=dict(metadata))
+            data = upload.read()
+            new = not app.objects.exists(hashlib.sha256(data).hexdigest())
+            obj = store_bytes(app, data, filename=upload.filename, metadata=dict(metadata))
+            result = {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "kind": obj.kind, "new": new}
+            if obj.kind not in SUBMITTED_KINDS:
+                results.append(result)
+                continue
             handle = submit(app, obj.sha256, obj.kind)
-            result = {
-                "filename": upload.filename,
-                "sha256": obj.sha256,
-                "key": obj.key,
-                "kind": obj.kind,
-                "job": handle.id,
-            }
+            result["job"] = handle.id
             if inline and obj.kind == "image":  # photos are quick; videos are answered 202 and processed meanwhile
                 result["faces"] = handle.result(timeout=POLICIES["faces"].timeout).get("faces", 0)
             results.append(result)
         except BadInput as exc:
             results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
     stored = [r for r in results if "sha256" in r]
-    done = stored and all("faces" in r for r in stored)
+    done = stored and all("faces" in r or r["kind"] not in SUBMITTED_KINDS for r in stored)
     return jsonify({"objects": results}), (201 if done else 202) if stored else 400
+
+
+def _sighting_metadata(fields) -> dict:
+    """Where an uploaded object was seen (`source_url`, `page_url`, `page_title`, `alt`, `seen_at`), as metadata."""
+    from lookingglass.web import require_local_token
+
+    given = {k: fields.get(k) for k in SIGHTING_FIELDS if fields.get(k)}
+    if not given:
+        return {}
+    if any(str(v).startswith("file://") for v in given.values()):
+        require_local_token()  # only the local CLI may claim a path on this machine
+    if "source_url" not in given:
+        raise BadInput("page_url, page_title and alt describe a source_url; give one")
+    return Sighting.from_fields(given).metadata()
+
+
+@api.post("/objects/<sha256>/sightings")
+def add_sightings(sha256: str):
+    """Record more places an object was seen (the crawler's duplicates): `{"sightings": [{source_url, page_url,
+    page_title, alt}]}`. The object's bytes and faces are unchanged."""
+    app = _app()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("sightings"), list) or not body["sightings"]:
+        raise BadInput('expected JSON {"sightings": [{"source_url": ..., "page_url": ...}, ...]}')
+    app.objects.get(sha256)  # 404 when unknown
+    metadata: dict = {}
+    for fields in body["sightings"]:
+        metadata = merge_metadata(metadata, _sighting_metadata(fields if isinstance(fields, dict) else {}))
+    obj = app.objects.annotate(sha256, metadata, merge=True)
+    return jsonify({"sha256": obj.sha256, "sightings": len(obj.metadata.get("sightings") or [])})
 
 
 @api.get("/objects/<sha256>")
