@@ -149,6 +149,15 @@ class Stack:
             time.sleep(0.1)
         raise SystemExit(f"the stack did not start within {timeout} s:\n{self.logs()}")
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The local token serve wrote to server.json: the bench calls the API as the CLI on this machine does."""
+        from lookingglass.ownership import read_server_info
+
+        info = read_server_info(self.root / "data")
+        assert info is not None, "serve is not running"
+        return {"Authorization": f"Bearer {info.token}"}
+
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds so far of redis, serve and the workers (summed), from /proc."""
         ticks = os.sysconf("SC_CLK_TCK")
@@ -210,14 +219,14 @@ def throughput(workers: int, photos: list[tuple[str, bytes]], batch: int, timeou
             shas = []
             for i in range(0, len(photos), batch):
                 files = [("file", (name, data)) for name, data in photos[i : i + batch]]
-                response = requests.post(stack.url + "/objects", files=files, timeout=120)
+                response = requests.post(stack.url + "/objects", files=files, headers=stack.headers, timeout=120)
                 response.raise_for_status()
                 shas += [o["sha256"] for o in response.json()["objects"]]
             uploaded = time.perf_counter() - started
             expected = {hashlib.sha256(d).hexdigest() for _, d in photos}
             assert set(shas) == expected, "every photo stored under its own sha"
             while True:
-                stats = requests.get(stack.url + "/queue/stats", timeout=30).json()["queues"]
+                stats = requests.get(stack.url + "/queue/stats", headers=stack.headers, timeout=30).json()["queues"]
                 faces, index = stats["faces"], stats["index"]
                 if faces["failed"] or index["failed"]:
                     raise SystemExit(f"jobs failed: {stats}\n{stack.logs()}")
@@ -230,7 +239,7 @@ def throughput(workers: int, photos: list[tuple[str, bytes]], batch: int, timeou
             cpu = {k: v - cpu_before.get(k, 0.0) for k, v in stack.cpu_seconds().items()}
             total = 0
             for sha in shas:
-                record = requests.get(f"{stack.url}/objects/{sha}", timeout=30).json()
+                record = requests.get(f"{stack.url}/objects/{sha}", headers=stack.headers, timeout=30).json()
                 assert "sface" in record["metadata"].get("processed", {}), sha
                 total += record["faces"]
             log(f"{workers} worker(s): {len(shas)} photos, {total} faces in {wall:.1f} s")

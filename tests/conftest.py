@@ -66,3 +66,43 @@ def app(settings: Settings, models: FaceModels) -> App:
     wired._models = models
     yield wired
     wired.close()
+
+
+# Credentials (issue 7): every route but a few public ones needs an API key, a session or the local token.
+
+
+def api_key_headers(settings: Settings, role: str) -> dict[str, str]:
+    """A new API key with `role` in the data dir's account store, as request headers."""
+    from lookingglass.accounts import AccountStore
+
+    _, key = AccountStore.open(settings.data_dir).create_key(role, label=f"tests ({role})")
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+def analyst_headers(settings: Settings) -> dict[str, str]:
+    return api_key_headers(settings, "analyst")
+
+
+@pytest.fixture
+def admin_headers(settings: Settings) -> dict[str, str]:
+    return api_key_headers(settings, "admin")
+
+
+def authorized_client(app: App, headers: dict[str, str]):
+    """Flask's test client over `create_app(app)` that sends `headers`' Authorization with every request."""
+    from lookingglass.web import create_app
+
+    client = create_app(app).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = headers["Authorization"]
+    return client
+
+
+@pytest.fixture
+def analyst_client(app: App, analyst_headers: dict[str, str]):
+    return authorized_client(app, analyst_headers)
+
+
+@pytest.fixture
+def admin_client(app: App, admin_headers: dict[str, str]):
+    return authorized_client(app, admin_headers)

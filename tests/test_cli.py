@@ -96,7 +96,13 @@ def test_forget_removes_the_object_and_its_faces(tmp_path, faces_dir):
     forgotten = json.loads(lookingglass(data, "forget", "--json", sha).stdout)
     after = json.loads(lookingglass(data, "lookup", "--json", str(obama)).stdout)
 
-    assert forgotten == {"sha256": sha, "deleted": True, "faces_removed": 1, "segments_removed": 0}
+    assert forgotten == {
+        "sha256": sha,
+        "deleted": True,
+        "faces_removed": 1,
+        "segments_removed": 0,
+        "mentions_removed": 0,
+    }
     assert after["faces"][0]["matches"] == []
 
 

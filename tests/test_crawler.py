@@ -113,7 +113,9 @@ def test_the_crawl_delay_asked_for_in_robots_txt_is_kept(full_crawl):
     _, _, hits = full_crawl
     gaps = [b.at - a.at for a, b in itertools.pairwise(hits[1:])]  # after robots.txt was read
     assert len(gaps) > 10
-    assert min(gaps) >= CRAWL_DELAY * 0.9, gaps
+    # Measured where the site sees the requests arrive, so allow a little scheduling noise; without the delay the
+    # gaps are a few milliseconds.
+    assert min(gaps) >= CRAWL_DELAY * 0.75, gaps
 
 
 def test_the_same_photo_on_two_pages_is_stored_once_with_every_place_it_was_seen(full_crawl):
@@ -240,7 +242,12 @@ def test_with_serve_running_the_crawl_goes_through_it(site, tmp_path, faces_dir)
         assert code == 0, summary
         assert summary["processing"]["faces"] == 2  # serve processed Obama and Biden
         photo = faces_dir / TEST_IMAGES / "obama2.jpg"
-        found = requests.post(f"{info.url}/lookup", files={"image": photo.open("rb")}, timeout=60).json()
+        found = requests.post(
+            f"{info.url}/lookup",
+            files={"image": photo.open("rb")},
+            headers={"Authorization": f"Bearer {info.token}"},  # the local token: lookups need credentials
+            timeout=60,
+        ).json()
     match = found["faces"][0]["matches"][0]
     assert match["page_url"] == site.url("/people.html")
     app = build(Settings(data_dir=data_dir))  # serve has stopped: the data dir is free again

@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from lookingglass.media.decode import decode_image
+from lookingglass.ownership import read_server_info
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import similarity
 from redis_server import REDIS_SERVER, RedisServer, free_port, redis_available
@@ -148,16 +149,23 @@ class Stack:
         parts.append(f"----- redis ({self.redis.log_path}) -----\n{self.redis.log(tail)}")
         return "\n".join(parts)
 
-    # the HTTP API
+    # the HTTP API, as the CLI on this machine calls it
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The local token from server.json (a new one each time serve starts)."""
+        info = read_server_info(self.data_dir)
+        assert info is not None, "serve is not running"
+        return {"Authorization": f"Bearer {info.token}"}
 
     def upload(self, photos: list[tuple[str, bytes]]) -> list[dict]:
         files = [("file", (name, data)) for name, data in photos]
-        response = requests.post(self.url + "/objects", files=files, timeout=60)
+        response = requests.post(self.url + "/objects", files=files, headers=self.headers, timeout=60)
         assert response.status_code == 202, response.text
         return response.json()["objects"]
 
     def object(self, sha: str) -> dict | None:
-        response = requests.get(f"{self.url}/objects/{sha}", timeout=30)
+        response = requests.get(f"{self.url}/objects/{sha}", headers=self.headers, timeout=30)
         if response.status_code == 404:
             return None
         assert response.status_code == 200, response.text
@@ -169,7 +177,7 @@ class Stack:
         return obj if obj is not None and "sface" in (obj["metadata"].get("processed") or {}) else None
 
     def delete(self, sha: str) -> dict:
-        response = requests.delete(f"{self.url}/objects/{sha}", timeout=30)
+        response = requests.delete(f"{self.url}/objects/{sha}", headers=self.headers, timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
 
@@ -179,6 +187,7 @@ class Stack:
             self.url + "/lookup",
             files={"image": ("query.jpg", data)},
             data={"top_k": "50", "threshold": str(THRESHOLD)},
+            headers=self.headers,
             timeout=60,
         )
         assert response.status_code == 200, response.text
@@ -188,7 +197,7 @@ class Stack:
         return {m["sha256"] for face in self.lookup(data) for m in face["matches"]}
 
     def stats(self) -> dict:
-        response = requests.get(self.url + "/queue/stats", timeout=30)
+        response = requests.get(self.url + "/queue/stats", headers=self.headers, timeout=30)
         assert response.status_code == 200, response.text
         return response.json()
 

@@ -11,7 +11,6 @@ from lookingglass.errors import BadInput
 from lookingglass.lookup import lookup_image
 from lookingglass.media.video import probe
 from lookingglass.pipeline.jobs import ingest_file
-from lookingglass.web import create_app
 from test_audio import SR, write_media
 from test_speech import ESPEAK, speak
 
@@ -51,9 +50,9 @@ def test_a_person_is_found_inside_a_video_with_times_in_the_right_span(app, face
     assert thumbnails and app.objects.read_key(thumbnails[0])[:2] == b"\xff\xd8"  # JPEG
 
 
-def test_lookup_json_for_video_matches_carries_timestamp_start_and_end(app, faces_dir):
+def test_lookup_json_for_video_matches_carries_timestamp_start_and_end(app, analyst_client, faces_dir):
     ingest_file(app, faces_dir / CLIP)
-    client = create_app(app).test_client()
+    client = analyst_client
 
     with (faces_dir / MIRANDA).open("rb") as handle:
         body = client.post("/lookup", data={"image": (handle, "m.png")}, content_type="multipart/form-data").get_json()
@@ -67,13 +66,13 @@ def test_lookup_json_for_video_matches_carries_timestamp_start_and_end(app, face
 
 
 @needs_espeak
-def test_what_is_said_in_a_video_is_searchable_with_the_right_time_range(app, tmp_path):
+def test_what_is_said_in_a_video_is_searchable_with_the_right_time_range(app, admin_client, tmp_path):
     speech = speak("Hamilton was the first treasury secretary of the United States.", tmp_path / "s.wav")
     audio = np.concatenate([np.zeros(2 * SR, dtype=np.float32), speech])  # two seconds of silence first
     video = write_media(tmp_path / "talk.mp4", audio, video_seconds=len(audio) / SR + 0.5)
 
     result = ingest_file(app, video)
-    client = create_app(app).test_client()
+    client = admin_client  # it forgets the video at the end
     hits = client.get("/search", query_string={"q": "treasury secretary"}).get_json()["hits"]
     phrase = client.get("/search", query_string={"q": '"treasury secretary"', "kind": "transcript"}).get_json()
 

@@ -59,7 +59,8 @@ def test_cli_commands_go_through_the_running_server(server, faces_dir):
     (match,) = json.loads(looked_up.stdout)["faces"][0]["matches"]
     assert match["source_url"] == obama.resolve().as_uri()
     sha = match["sha256"]
-    assert requests.get(f"{info.url}/objects/{sha}", timeout=10).json()["faces"] == 1  # the server has it
+    as_local_cli = {"Authorization": f"Bearer {info.token}"}
+    assert requests.get(f"{info.url}/objects/{sha}", headers=as_local_cli, timeout=10).json()["faces"] == 1
     forgotten = cli(data_dir, "forget", "--json", sha)
     assert json.loads(forgotten.stdout)["faces_removed"] == 1
 

@@ -26,6 +26,7 @@ import pytest
 import requests
 
 import waiting
+from lookingglass.ownership import read_server_info
 from lookingglass.pipeline.events import parse_events
 from lookingglass.settings import Settings
 from lookingglass.stores.objects import S3ObjectStore, open_object_store
@@ -157,10 +158,11 @@ class Serve:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / "serve.log"
+        self.data_dir = root / "data"
         env = {k: v for k, v in os.environ.items() if k not in FOREIGN_ENV}
         self.env = {
             **env,
-            "LG_DATA_DIR": str(root / "data"),
+            "LG_DATA_DIR": str(self.data_dir),
             "MINIO_ENDPOINT": ENDPOINT,
             "MINIO_ACCESS_KEY": ACCESS_KEY,
             "MINIO_SECRET_KEY": SECRET_KEY,
@@ -211,13 +213,21 @@ class Serve:
         lines = self.log.read_text(errors="replace").splitlines()[-tail:] if self.log.exists() else []
         return f"----- serve ({self.log}) -----\n" + "\n".join(lines)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The local token from server.json, as the CLI on this machine calls serve."""
+        info = read_server_info(self.data_dir)
+        assert info is not None, "serve is not running"
+        return {"Authorization": f"Bearer {info.token}"}
+
     def matches(self, photo: bytes) -> list[dict]:
-        response = requests.post(self.url + "/lookup", files={"image": ("query.jpg", photo)}, timeout=60)
+        files = {"image": ("query.jpg", photo)}
+        response = requests.post(self.url + "/lookup", files=files, headers=self.headers, timeout=60)
         assert response.status_code == 200, response.text
         return [m for face in response.json()["faces"] for m in face["matches"]]
 
     def object(self, sha: str) -> dict | None:
-        response = requests.get(f"{self.url}/objects/{sha}", timeout=30)
+        response = requests.get(f"{self.url}/objects/{sha}", headers=self.headers, timeout=30)
         if response.status_code == 404:
             return None
         assert response.status_code == 200, response.text

@@ -22,6 +22,7 @@ from lookingglass.media import speech
 from lookingglass.media.audio import extract_audio
 from lookingglass.media.speech import WHISPER_TINY_EN, Transcriber, verify_model_folder
 from lookingglass.records import Segment, Transcript
+from lookingglass.vision.models import package_dir
 from test_audio import SR, write_media, write_wav
 
 FOX = "The quick brown fox jumps over the lazy dog."
@@ -78,7 +79,7 @@ def sentences(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]
 @pytest.fixture
 def model_copy(tmp_path: Path) -> Path:
     """A faster-whisper folder like an operator's: the pinned files, model.bin linked rather than copied."""
-    source = speech._package_dir(WHISPER_TINY_EN.package) / WHISPER_TINY_EN.relpath
+    source = package_dir(WHISPER_TINY_EN.package) / WHISPER_TINY_EN.relpath
     target = tmp_path / "whisper-model"
     target.mkdir()
     for name in WHISPER_TINY_EN.sha256:

@@ -165,6 +165,7 @@ def test_hits_carry_text_and_payload(index: TextIndex) -> None:
         "kind": "transcript",
         "start": 0.0,
         "end": 5.0,
+        "title": None,
     }
 
 

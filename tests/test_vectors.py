@@ -142,6 +142,24 @@ def test_filters_restrict_results_to_matching_payload(index: VectorIndex) -> Non
     assert index.search(vectors[0], top_k=10, filters={"kind": "video"}) == []
 
 
+def test_scroll_lists_the_faces_matching_a_filter_and_lists_match_any_element(index: VectorIndex) -> None:
+    vectors = unit_vectors(3)
+    index.upsert(
+        [
+            face_point("a" * 64, 0, vectors[0], page_urls=["https://e.org/1", "https://e.org/2"]),
+            face_point("b" * 64, 0, vectors[1], page_urls=["https://e.org/2"]),
+            face_point("c" * 64, 0, vectors[2], page_urls=[]),
+        ]
+    )
+
+    on_page_2 = index.scroll({"page_urls": "https://e.org/2"})
+
+    assert sorted(h.payload["sha256"][0] for h in on_page_2) == ["a", "b"]
+    assert [h.payload["sha256"][0] for h in index.scroll({"page_urls": "https://e.org/1"})] == ["a"]
+    assert index.scroll({"page_urls": "https://e.org/3"}) == []
+    assert len(index.scroll({"kind": "image"}, limit=2)) == 2
+
+
 def test_delete_where_removes_exactly_one_objects_points(index: VectorIndex) -> None:
     vectors = unit_vectors(7)
     index.upsert(faces_of("a" * 64, vectors[:4]) + faces_of("b" * 64, vectors[4:]))
@@ -152,6 +170,17 @@ def test_delete_where_removes_exactly_one_objects_points(index: VectorIndex) -> 
     assert index.count({"sha256": "a" * 64}) == 0
     assert {h.payload["sha256"] for h in index.search(vectors[0], top_k=10)} == {"b" * 64}
     assert index.delete_where("sha256", "a" * 64) == 0  # forgetting twice is harmless
+
+
+def test_delete_ids_removes_exactly_those_points(index: VectorIndex) -> None:
+    vectors = unit_vectors(4)
+    points = faces_of("a" * 64, vectors)
+    index.upsert(points)
+
+    assert index.delete_ids([points[1].id, points[3].id, face_point("b" * 64, 0, vectors[0]).id]) == 2
+
+    assert sorted(h.payload["face_index"] for h in index.scroll({"sha256": "a" * 64})) == [0, 2]
+    assert index.delete_ids([]) == 0
 
 
 def test_a_point_payload_can_be_read_by_id(index: VectorIndex) -> None:

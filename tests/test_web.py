@@ -1,4 +1,5 @@
-"""The JSON API and the first HTML page, through Flask's test client over a real embedded app."""
+"""The JSON API and the first HTML page, through Flask's test client over a real embedded app (as an analyst,
+with an API key; access control itself is tested in test_auth.py)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 
 
 @pytest.fixture
-def client(app):
-    return create_app(app).test_client()
+def client(analyst_client):
+    return analyst_client
 
 
 def upload(client, path, **fields):
@@ -67,14 +68,20 @@ def test_lookup_honours_top_k_and_threshold(client, faces_dir):
     assert loose["top_k"] == 2 and loose["threshold"] == -1
 
 
-def test_delete_removes_the_object_and_its_faces(client, faces_dir):
+def test_delete_removes_the_object_and_its_faces(client, admin_headers, faces_dir):
     sha = upload(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()["objects"][0]["sha256"]
 
-    deleted = client.delete(f"/objects/{sha}")
-    again = client.delete(f"/objects/{sha}")
+    deleted = client.delete(f"/objects/{sha}", headers=admin_headers)  # forgetting is for admins
+    again = client.delete(f"/objects/{sha}", headers=admin_headers)
     after = lookup(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()
 
-    assert deleted.get_json() == {"sha256": sha, "deleted": True, "faces_removed": 1, "segments_removed": 0}
+    assert deleted.get_json() == {
+        "sha256": sha,
+        "deleted": True,
+        "faces_removed": 1,
+        "segments_removed": 0,
+        "mentions_removed": 0,
+    }
     assert again.status_code == 404
     assert after["faces"][0]["matches"] == []
 
@@ -122,11 +129,18 @@ def test_a_bad_file_in_an_upload_is_reported_and_the_rest_stored(client, faces_d
     assert bad_result["error"]["code"] == "bad_input"
 
 
-def test_claiming_a_local_path_needs_the_local_token(app, faces_dir):
+def test_claiming_a_local_path_needs_the_local_token(app, admin_headers, faces_dir):
     client = create_app(app, local_token="s3cret").test_client()
     photo = faces_dir / TEST_IMAGES / "obama.jpg"
 
-    refused = upload(client, photo, source_url="file:///etc/obama.jpg")
+    anonymous = upload(client, photo, source_url="file:///etc/obama.jpg")
+    with photo.open("rb") as handle:
+        refused = client.post(
+            "/objects",
+            data={"file": (handle, "obama.jpg"), "source_url": "file:///etc/obama.jpg"},
+            headers=admin_headers,  # even an admin's key: only the CLI on this machine knows its paths
+            content_type="multipart/form-data",
+        )
     with photo.open("rb") as handle:
         allowed = client.post(
             "/objects",
@@ -135,7 +149,8 @@ def test_claiming_a_local_path_needs_the_local_token(app, faces_dir):
             content_type="multipart/form-data",
         )
 
-    assert refused.status_code == 401
+    assert anonymous.status_code == 401
+    assert refused.status_code == 403
     assert allowed.status_code == 201
 
 

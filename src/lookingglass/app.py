@@ -4,7 +4,8 @@ Application code (jobs, web, CLI) receives an `App` and never asks which adapter
 - owner (`serve`, or a CLI command when no server runs): opens every store; with embedded stores it holds the
   data-dir lock (DESIGN.md §7).
 - worker (`lookingglass worker`): stateless compute. It reads objects and writes faces directly when the stores are
-  servers; with embedded stores its writes travel through the `index` queue to the owner (`faces` is None here).
+  servers; with embedded stores its writes travel through the `index` queue to the owner (`faces` is None here;
+  `graph` is None unless it is a Neo4j server).
 
 Jobs are plain functions; they find the process's App through `current()`.
 """
@@ -19,6 +20,7 @@ from lookingglass.errors import BadInput
 from lookingglass.ownership import DataDirLock
 from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue
 from lookingglass.settings import Settings
+from lookingglass.stores.graph import GraphStore, open_graph_store
 from lookingglass.stores.objects import ObjectStore, open_object_store
 from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
@@ -33,11 +35,14 @@ class App:
     faces: VectorIndex | None  # None in a worker whose stores are embedded (the owner writes)
     queue: Queue
     text: TextIndex | None = None  # transcript segments (and page text); None where `faces` is None
+    graph: GraphStore | None = None  # the entity graph; None in a worker when it is the owner's SQLite file
+    optout: VectorIndex | None = None  # faces people asked never to be indexed; opened wherever `faces` is
     role: str = "owner"
     lock: DataDirLock | None = None
     _models: FaceModels | None = field(default=None, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _transcriber: object | None = field(default=None, repr=False)
+    _recognizer: object | None = field(default=None, repr=False)
 
     @property
     def models(self) -> FaceModels:
@@ -62,6 +67,16 @@ class App:
             return self._transcriber
 
     @property
+    def recognizer(self):
+        """spaCy NER + entity ruler, created on first use (the pages queue's workers are the ones that pay for it)."""
+        with self._models_lock:
+            if self._recognizer is None:
+                from lookingglass.text.entities import EntityRecognizer
+
+                self._recognizer = EntityRecognizer.from_settings(self.settings)
+            return self._recognizer
+
+    @property
     def match_threshold(self) -> float:
         if self.settings.match_threshold is not None:
             return self.settings.match_threshold
@@ -78,6 +93,8 @@ class App:
             checks["faces"] = _probe(self.faces.health)
         if self.text is not None:
             checks["text"] = _probe(self.text.health)
+        if self.graph is not None:
+            checks["graph"] = _probe(self.graph.health)
         return checks
 
     def close(self) -> None:
@@ -88,8 +105,12 @@ class App:
             self.queue.close()
         if self.faces is not None:
             self.faces.close()
+        if self.optout is not None:
+            self.optout.close()
         if self.text is not None:
             self.text.close()
+        if self.graph is not None:
+            self.graph.close()
         if self.lock is not None:
             self.lock.close()
             self.lock = None
@@ -128,8 +149,12 @@ def build(settings: Settings, role: str = "cli") -> App:
         objects = open_object_store(settings)
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
         opened.append(faces)
+        optout = open_vector_index(settings, collection_name(embedder.name, embedder.dim, "optout"), embedder.dim)
+        opened.append(optout)
         text = open_text_index(settings)
         opened.append(text)
+        graph = open_graph_store(settings)
+        opened.append(graph)
         queue = _queue(settings)
     except BaseException:
         for store in reversed(opened):
@@ -137,7 +162,19 @@ def build(settings: Settings, role: str = "cli") -> App:
         if lock is not None:
             lock.close()
         raise
-    return use(App(settings=settings, objects=objects, faces=faces, queue=queue, text=text, role="owner", lock=lock))
+    return use(
+        App(
+            settings=settings,
+            objects=objects,
+            faces=faces,
+            queue=queue,
+            text=text,
+            graph=graph,
+            optout=optout,
+            role="owner",
+            lock=lock,
+        )
+    )
 
 
 def build_worker(settings: Settings) -> App:
@@ -145,9 +182,10 @@ def build_worker(settings: Settings) -> App:
     embedder = _embedder(settings)
     if not settings.redis_url:
         raise BadInput("a worker needs REDIS_URL: without it, jobs run inside `serve` or the CLI")
-    faces = text = None
+    faces = text = optout = None
     if settings.distributed_vectors:
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
+        optout = open_vector_index(settings, collection_name(embedder.name, embedder.dim, "optout"), embedder.dim)
         text = open_text_index(settings)
     return use(
         App(
@@ -155,6 +193,8 @@ def build_worker(settings: Settings) -> App:
             objects=open_object_store(settings),
             faces=faces,
             text=text,
+            optout=optout,
+            graph=open_graph_store(settings) if settings.distributed_graph else None,
             queue=RQQueue(settings.redis_url),
             role="worker",
         )

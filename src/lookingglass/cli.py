@@ -7,6 +7,7 @@ command opens the stores itself. Errors print one line on stderr and exit with t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ MEDIA_SUFFIXES = {
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",  # images
     ".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi",  # videos
     ".mp3", ".wav", ".m4a", ".ogg", ".flac", ".opus",  # audio
+    ".html", ".htm",  # pages: text for the entity graph
 }  # fmt: skip
 
 
@@ -26,6 +28,16 @@ def _server(settings: Settings):
     from lookingglass.client import running_server
 
     return running_server(settings)
+
+
+def _audit_here(settings: Settings, action: str, **fields) -> None:
+    """Commands that open the stores themselves are audited like the API, as the local user (an admin: they own
+    the data dir). Through `serve`, the server records them."""
+    import getpass
+
+    from lookingglass.audit import AuditLog
+
+    AuditLog.open(settings.data_dir).record(f"cli:{getpass.getuser()}", "admin", action, **fields)
 
 
 def iter_files(paths: list[str]) -> Iterator[Path]:
@@ -62,7 +74,7 @@ def cmd_ingest(args, settings: Settings) -> int:
         app = build(settings)
         if app.queue.backend == "inline":
             app.models.load()
-    objects = faces = queued = 0
+    objects = faces = queued = entities = 0
     errors: list[tuple[Path, str]] = []
     pending: list[tuple[Path, object]] = []
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -95,7 +107,9 @@ def cmd_ingest(args, settings: Settings) -> int:
                 bar.update(task, description="process")
                 for path, handle in pending:
                     try:
-                        faces += handle.result().get("faces", 0)
+                        result = handle.result()
+                        faces += result.get("faces", 0)
+                        entities += result.get("entities", 0)
                         objects += 1
                     except (LookingGlassError, OSError, TimeoutError) as exc:
                         errors.append((path, getattr(exc, "message", None) or str(exc)))
@@ -116,13 +130,21 @@ def cmd_ingest(args, settings: Settings) -> int:
             app.close()
     for path, message in errors:
         console.print(f"[red]skipped[/red] {path}: {message}", highlight=False)
-    summary = {"files": len(files), "objects": objects, "faces": faces, "queued": queued, "errors": len(errors)}
+    summary = {
+        "files": len(files),
+        "objects": objects,
+        "faces": faces,
+        "entities": entities,
+        "queued": queued,
+        "errors": len(errors),
+    }
     if args.json:
         print(json.dumps({**summary, "error_details": [{"path": str(p), "message": m} for p, m in errors]}))
     elif queued:
         print(f"{objects} objects stored, {queued} queued for the workers, {len(errors)} errors ({len(files)} files)")
     else:
-        print(f"{objects} objects indexed, {faces} faces, {len(errors)} errors ({len(files)} files)")
+        found = f", {entities} entity mentions" if entities else ""
+        print(f"{objects} objects indexed, {faces} faces{found}, {len(errors)} errors ({len(files)} files)")
     return 0 if objects or not files else 1
 
 
@@ -218,9 +240,12 @@ def cmd_lookup(args, settings: Settings) -> int:
         try:
             top_k = args.top_k or settings.top_k
             threshold = app.match_threshold if args.threshold is None else args.threshold
-            body = lookup_json(lookup_image(app, path.read_bytes(), top_k=top_k, threshold=threshold), threshold, top_k)
+            photo = path.read_bytes()
+            body = lookup_json(lookup_image(app, photo, top_k=top_k, threshold=threshold), threshold, top_k)
         finally:
             app.close()
+        matches = sum(len(f["matches"]) for f in body["faces"])
+        _audit_here(settings, "lookup", query_sha256=hashlib.sha256(photo).hexdigest(), results=matches)
     if args.json:
         print(json.dumps(body))
     else:
@@ -252,6 +277,7 @@ def cmd_search(args, settings: Settings) -> int:
             body = search_text(app, args.query, kind=args.kind, limit=args.limit, html=False)
         finally:
             app.close()
+        _audit_here(settings, "search", query=args.query, results=len(body["hits"]))
     if args.json:
         print(json.dumps(body))
         return 0
@@ -284,7 +310,64 @@ def cmd_forget(args, settings: Settings) -> int:
             body = forget(app, args.sha256)
         finally:
             app.close()
+        _audit_here(settings, "forget", target=args.sha256)
     print(json.dumps(body) if args.json else f"forgot {args.sha256}: {body['faces_removed']} faces removed")
+    return 0
+
+
+def cmd_forget_person(args, settings: Settings) -> int:
+    """Show every indexed face of the person in the photo, ask, remove them; `--opt-out` keeps them out for good."""
+    photo = Path(args.photo).read_bytes()
+    fields = {"threshold": args.threshold, "face_index": args.face, "opt_out": "true" if args.opt_out else None}
+    fields = {k: v for k, v in fields.items() if v is not None}
+    server = _server(settings)
+    app = None
+    if server is None:
+        from lookingglass.app import build
+
+        app = build(settings)
+    try:
+        if server is not None:
+            preview = server.post_form("/forget/person/preview", {"image": photo}, fields)
+        else:
+            from lookingglass.erasure import find_person
+
+            preview = find_person(app, photo, threshold=args.threshold)
+        faces = preview["faces"]
+        index = args.face if args.face is not None else (0 if len(faces) == 1 else None)
+        if index is None:
+            raise BadInput(f"the photo shows {len(faces)} faces: choose one with --face 0-{len(faces) - 1}")
+        if not 0 <= index < len(faces):
+            raise BadInput(f"--face must be 0-{len(faces) - 1}")
+        matches = faces[index]["matches"]
+        if not args.json or not args.yes:
+            print(f"{len(matches)} indexed faces match (threshold {preview['threshold']}):", file=sys.stderr)
+            for m in matches:
+                where = m["source_url"] or m["sha256"]
+                print(f"  {m['score']:.3f}  {where}  {m.get('page_url') or ''}", file=sys.stderr)
+        if not matches and not args.opt_out:
+            print(json.dumps({"removed": 0}) if args.json else "nothing to remove")
+            return 0
+        if not args.yes:
+            answer = input("remove them" + (" and opt this face out" if args.opt_out else "") + "? [y/N] ")
+            if answer.strip().lower() not in {"y", "yes"}:
+                print("nothing removed", file=sys.stderr)
+                return 1
+        ids = [m["face_id"] for m in matches]
+        if server is not None:
+            result = server.post_form("/forget/person", {"image": photo}, {**fields, "face_ids": ",".join(ids)})
+        else:
+            from lookingglass.erasure import erase_person
+
+            result = erase_person(app, photo, ids, face_index=index, threshold=args.threshold, opt_out=args.opt_out)
+    finally:
+        if app is not None:
+            app.close()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        opted = "; the face is on the opt-out list" if result.get("opted_out") else ""
+        print(f"removed {result['removed']} faces{opted}")
     return 0
 
 
@@ -321,6 +404,7 @@ def cmd_crawl(args, settings: Settings) -> int:
         job_dir=Path(args.job_dir) if args.job_dir else None,
     )
     summary = crawl(settings, options, verbose=args.verbose, quiet=args.quiet or args.json)
+    _audit_here(settings, "crawl", target=start_url, results=summary["media_stored"] + summary["pages_stored"])
     if args.json:
         print(json.dumps(summary))
     else:
@@ -330,9 +414,7 @@ def cmd_crawl(args, settings: Settings) -> int:
 
 def _print_crawl_summary(s: dict) -> None:
     processing = s["processing"]
-    done = (
-        f"{processing['faces']} faces indexed" if "faces" in processing else f"{processing.get('queued', 0)} queued"
-    )
+    done = f"{processing['faces']} faces indexed" if "faces" in processing else f"{processing.get('queued', 0)} queued"
     print(
         f"crawled {s['pages']} pages in {s['seconds']}s ({s['finish_reason']}): {s['media_stored']} media stored, "
         f"{s['media_known']} already known, {s['sightings']} more sightings, {s['pages_stored']} pages stored; "
@@ -422,10 +504,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_forget)
 
+    p = sub.add_parser("forget-person", help="remove every indexed face of the person in a photo (after asking)")
+    p.add_argument("photo")
+    p.add_argument("--threshold", type=float, help="cosine similarity (default: the embedder's match threshold)")
+    p.add_argument("--face", type=int, help="which face of the photo, when it shows several (0-based)")
+    p.add_argument("--opt-out", action="store_true", help="never index this face again (checked at every ingest)")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_forget_person)
+
     p = sub.add_parser("eval", help="pair verification, rank-1 identification, detection recall on labels.json")
     p.add_argument("labels")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    from lookingglass import accounts_cli
+
+    accounts_cli.add_parsers(sub)  # users, keys, audit
+
+    from lookingglass import graph_cli
+
+    graph_cli.add_parsers(sub)
     return parser
 
 

@@ -62,6 +62,15 @@ class ServerClient:
         params = {k: v for k, v in {"q": query, "kind": kind, "limit": limit}.items() if v is not None}
         return self._call("GET", "/search", params=params)
 
+    def get(self, path: str, params: dict | None = None) -> dict:
+        return self._call("GET", path, params=params)
+
+    def post(self, path: str, json: dict | None = None) -> dict:
+        return self._call("POST", path, json=json)
+
+    def post_form(self, path: str, files: dict[str, bytes], data: dict) -> dict:
+        return self._call("POST", path, files={k: (k, v) for k, v in files.items()}, data=data)
+
     def forget(self, sha256: str) -> dict:
         return self._call("DELETE", f"/objects/{sha256}")
 

@@ -42,6 +42,32 @@ class Unauthorized(LookingGlassError):
     exit_code = 4
 
 
+class Forbidden(LookingGlassError):
+    """Who the caller is is known, and their role does not allow this (an analyst on an admin route)."""
+
+    code = "forbidden"
+    http_status = 403
+    exit_code = 4
+
+
+class CsrfFailed(Forbidden):
+    """A cookie-authenticated change came without this session's CSRF token: possibly another site's form."""
+
+    code = "csrf_failed"
+
+
+class RateLimited(LookingGlassError):
+    """Too many requests of one kind from one principal; `retry_after` seconds until the next is allowed."""
+
+    code = "rate_limited"
+    http_status = 429
+    exit_code = 8
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(LookingGlassError):
     """A backend (store, index, model file) cannot be reached or opened."""
 

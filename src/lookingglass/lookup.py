@@ -38,6 +38,7 @@ def _match(hit: Hit, grouped: int = 1) -> Match:
         source_url=p.get("source_url"),
         page_url=p.get("page_url"),
         page_title=p.get("page_title"),
+        indexed_at=p.get("indexed_at"),
         box=tuple(p["box"]),
         kind=p.get("kind", "image"),
         timestamp=p.get("timestamp"),

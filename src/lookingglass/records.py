@@ -84,6 +84,7 @@ class Match:
     end: float | None = None
     grouped: int = 1  # how many matching keyframes of the same track this match stands for
     page_title: str | None = None
+    indexed_at: str | None = None  # when this face was indexed (ISO-8601 UTC)
 
     def to_json(self) -> dict:
         return {
@@ -92,6 +93,7 @@ class Match:
             "source_url": self.source_url,
             "page_url": self.page_url,
             "page_title": self.page_title,
+            "indexed_at": self.indexed_at,
             "box": [round(v, 2) for v in self.box],
             "kind": self.kind,
             "timestamp": self.timestamp,

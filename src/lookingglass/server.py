@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
+from lookingglass.accounts import FIRST_ADMIN, AccountStore, ensure_first_admin
 from lookingglass.app import App, build
 from lookingglass.ownership import new_local_token, remove_server_info, write_server_info
 from lookingglass.settings import Settings
@@ -93,6 +95,7 @@ def serve(settings: Settings) -> None:
     scheduler = None
     index_thread = None
     try:
+        first_password = ensure_first_admin(AccountStore.open(settings.data_dir), settings.admin_password)
         app.models.load()
         token = new_local_token() if app.lock is not None else None
         server = create_server(create_app(app, local_token=token), host=settings.host, port=settings.port, threads=8)
@@ -108,6 +111,8 @@ def serve(settings: Settings) -> None:
         if not settings.redis_url:
             scheduler = TimerScheduler(app.queue).start()
         print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
+        if first_password is not None:
+            _announce_first_admin(first_password, url)
         server.run()
     except KeyboardInterrupt:
         pass
@@ -119,6 +124,22 @@ def serve(settings: Settings) -> None:
             index_thread.join(timeout=10)
         remove_server_info(settings.data_dir)
         app.close()
+
+
+def _announce_first_admin(password: str, url: str) -> None:
+    """The generated password of the first admin, once, where the operator looks: stderr, in a box."""
+    lines = [
+        "LookingGlass created the first admin account (nobody could sign in before).",
+        f"  sign in at  {url}/login",
+        f"  username    {FIRST_ADMIN}",
+        f"  password    {password}",
+        "It is shown only this once. Set your own with `lookingglass users passwd admin`,",
+        "or set LG_ADMIN_PASSWORD before the first start.",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    box = [rule, *(f"| {line.ljust(width)} |" for line in lines), rule]
+    print("\n".join(["", *box, ""]), file=sys.stderr, flush=True)
 
 
 def _stop_on_sigterm(signum, frame) -> None:

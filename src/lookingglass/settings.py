@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -68,6 +68,10 @@ class Settings:
     crawl_max_object_bytes: int = 25 * 1024 * 1024  # one image/video/page; larger ones are skipped
     crawl_delay: float = 1.0  # seconds between requests to one host (robots.txt Crawl-delay wins when larger)
     chromium: Path = Path("/usr/bin/chromium")  # Debian's Chromium, for pages that need JavaScript
+    # Access control (issue 7)
+    admin_password: str | None = field(default=None, repr=False)  # LG_ADMIN_PASSWORD: for the first admin
+    lookup_rate: str = "60/minute"  # LG_LOOKUP_RATE: POST /lookup per principal ("off" for none)
+    secure_cookies: bool = False  # LG_SECURE_COOKIES: Secure cookies and HSTS also over plain HTTP (TLS proxy)
 
     @property
     def distributed_vectors(self) -> bool:
@@ -149,4 +153,7 @@ class Settings:
             crawl_max_object_bytes=int(e.get("LG_CRAWL_MAX_OBJECT_BYTES") or 25 * 1024 * 1024),
             crawl_delay=float(e.get("LG_CRAWL_DELAY") or 1.0),
             chromium=Path(e.get("LG_CHROMIUM") or "/usr/bin/chromium"),
+            admin_password=e.get("LG_ADMIN_PASSWORD") or None,
+            lookup_rate=e.get("LG_LOOKUP_RATE") or "60/minute",
+            secure_cookies=_bool(e.get("LG_SECURE_COOKIES"), False),
         )

@@ -32,7 +32,7 @@ import numpy as np
 from lookingglass.errors import BadInput, ModelIntegrityError
 from lookingglass.media.audio import DEFAULT_SAMPLE_RATE, MediaPath, audio_info, iter_audio
 from lookingglass.records import Segment, Transcript
-from lookingglass.vision.models import read_sha256sums, unloadable_model
+from lookingglass.vision.models import package_dir, read_sha256sums, unloadable_model
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -193,7 +193,7 @@ def verify_model_folder(model_dir: Path | None = None) -> Path:
     does not match.
     """
     if model_dir is None:
-        folder = _package_dir(WHISPER_TINY_EN.package) / WHISPER_TINY_EN.relpath
+        folder = package_dir(WHISPER_TINY_EN.package, instead="LG_WHISPER_MODEL") / WHISPER_TINY_EN.relpath
         expected, source = WHISPER_TINY_EN.sha256, f"the pinned {WHISPER_TINY_EN.name}"
     else:
         folder = Path(model_dir)
@@ -260,15 +260,6 @@ def _verify_vad() -> None:
     actual = _file_sha256(path)
     if actual != SILERO_VAD_SHA256:
         raise ModelIntegrityError(f"VAD model {path} has SHA-256 {actual}, expected {SILERO_VAD_SHA256}")
-
-
-def _package_dir(package: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelIntegrityError(
-            f"model package '{package}' is not installed; run `make install` or set LG_WHISPER_MODEL"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _file_sha256(path: Path) -> str:

@@ -66,6 +66,10 @@ def submit(app: App, sha256: str, kind: str | None = None):
             kind = "image"
     if kind in ("video", "audio"):
         return app.queue.enqueue("video", process_media, sha256, job_id=f"process_media.{sha256}")
+    if kind == "page":
+        from lookingglass.pipeline.graph_jobs import submit_page
+
+        return submit_page(app, sha256)
     return app.queue.enqueue("faces", process_object, sha256, job_id=f"process_object.{sha256}")
 
 
@@ -81,7 +85,9 @@ def ingest_file(app: App, path: Path) -> dict:
 
 
 def is_processed(app: App, obj: MediaObject) -> bool:
-    return app.models.embedder.name in (obj.metadata.get("processed") or {})
+    """Whether the object's processing is done: its faces with the current embedder, or a page's entities."""
+    processed = obj.metadata.get("processed") or {}
+    return ("graph" if obj.kind == "page" else app.models.embedder.name) in processed
 
 
 # --- jobs
@@ -99,6 +105,10 @@ def process(app: App, sha256: str) -> dict:
         return {"sha256": sha256, "skipped": "object is no longer stored"}
     if obj.kind in ("video", "audio"):
         return process_media_now(app, sha256)
+    if obj.kind == "page":
+        from lookingglass.pipeline.graph_jobs import process_page_now
+
+        return process_page_now(app, sha256)
     if obj.kind != "image":
         raise BadInput(f"{obj.kind} objects have no faces to find: {sha256}")
     try:
@@ -145,6 +155,18 @@ def store_faces(
     return store(current(), sha256, model, points, segments, facts)
 
 
+def _without_opted_out(app: App, points: list[dict]) -> tuple[list[dict], int]:
+    """Faces that match someone on the opt-out list are never indexed, whichever path brought them (DESIGN.md §4)."""
+    if not points or app.optout is None or app.optout.count() == 0:
+        return points, 0
+    kept = [
+        p
+        for p in points
+        if not app.optout.search(np.asarray(p["vector"], np.float32), top_k=1, threshold=app.match_threshold)
+    ]
+    return kept, len(points) - len(kept)
+
+
 def store(
     app: App, sha256: str, model: str, points: list[dict], segments: list[dict] | None = None, facts: dict | None = None
 ) -> dict:
@@ -153,6 +175,9 @@ def store(
     app.faces.delete_where("sha256", sha256)
     if not app.objects.exists(sha256):  # removed while it was being processed: leave nothing behind
         return {"sha256": sha256, "faces": 0, "skipped": "object is no longer stored"}
+    points, opted_out = _without_opted_out(app, points)
+    if opted_out:
+        facts = {**(facts or {}), "opted_out": opted_out}
     if points:
         app.faces.upsert(
             [FacePoint(id=p["id"], vector=np.asarray(p["vector"], np.float32), payload=p["payload"]) for p in points]
@@ -166,11 +191,12 @@ def store(
     except NotFound:  # removed between the check and now: undo
         app.faces.delete_where("sha256", sha256)
         return {"sha256": sha256, "faces": 0, "skipped": "object is no longer stored"}
-    return {"sha256": sha256, "faces": len(points)}
+    return {"sha256": sha256, "faces": len(points), **({"opted_out": opted_out} if opted_out else {})}
 
 
 def forget_object(sha256: str) -> dict:
-    """Job: remove an object and everything derived from it (faces now; thumbnails, segments, mentions later)."""
+    """Job: remove an object and everything derived from it: faces, thumbnails, transcript, text passages, and the
+    graph's mentions and evidence from it (entities and relations left without any are removed too)."""
     return forget(current(), sha256)
 
 
@@ -179,10 +205,17 @@ def forget(app: App, sha256: str) -> dict:
         raise Unavailable("forget_object must run where the vector index is open")
     removed = app.faces.delete_where("sha256", sha256)
     segments = app.text.delete_where("sha256", sha256) if app.text is not None else 0
+    graph = app.graph.forget(sha256) if app.graph is not None else {}
     for prefix in DERIVED_PREFIXES:  # thumbs/<sha>/..., transcripts/<sha>.json
         app.objects.delete_prefix(f"{prefix}{sha256}")
     deleted = app.objects.delete(sha256)
-    return {"sha256": sha256, "deleted": deleted, "faces_removed": removed, "segments_removed": segments}
+    return {
+        "sha256": sha256,
+        "deleted": deleted,
+        "faces_removed": removed,
+        "segments_removed": segments,
+        "mentions_removed": graph.get("mentions", 0),
+    }
 
 
 def _key_ref(key: str) -> str:
@@ -235,7 +268,7 @@ def reconcile() -> dict:
     app = current()
     queued_objects = queued_keys = 0
     for obj in app.objects.list():
-        if obj.kind in ("image", "video", "audio") and not is_processed(app, obj):
+        if obj.kind in ("image", "video", "audio", "page") and not is_processed(app, obj):
             submit(app, obj.sha256, obj.kind)
             queued_objects += 1
     for key in app.objects.iter_keys():
@@ -290,7 +323,12 @@ def process_media_now(app: App, sha256: str) -> dict:
         except BadInput as exc:
             _record_error(app, sha256, exc)
             raise
-    return _hand_over(app, sha256, model, points, segments, facts)
+    result = _hand_over(app, sha256, model, points, segments, facts)
+    if segments:  # what was said feeds the entity graph too (pages queue: where spaCy is loaded)
+        from lookingglass.pipeline.graph_jobs import process_transcript
+
+        app.queue.enqueue("pages", process_transcript, sha256, job_id=f"process_transcript.{sha256}")
+    return result
 
 
 @contextlib.contextmanager
@@ -399,6 +437,7 @@ def _face_payload(obj: MediaObject, face: Face, index: int, model: str, width: i
         "source_urls": obj.metadata.get("source_urls") or [],
         "page_url": page_urls[0] if page_urls else None,
         "page_title": page_title_of(obj.metadata, page_urls[0]) if page_urls else None,
+        "page_urls": page_urls,  # every page it was seen on when processed: "faces on this page" (entity pages)
         "source_host": (urlsplit(source_url).hostname or "") if source_url else "",
         "box": [round(v, 2) for v in det.box],
         "landmarks": [[round(x, 2), round(y, 2)] for x, y in det.landmarks],

@@ -1,6 +1,6 @@
 """Periodic jobs: one list, run by RQ's cron scheduler in distributed mode and by a timer thread when embedded.
 
-The list is the single place to add one (the graph analytics of issue 6 will join the daily reconcile).
+The list is the single place to add one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
-from lookingglass.pipeline import jobs
+from lookingglass.pipeline import graph_jobs, jobs
 from lookingglass.pipeline.queue import POLICIES, Queue
 
 log = logging.getLogger("lookingglass.schedule")
@@ -26,7 +26,10 @@ class Periodic:
     cron: str  # UTC
 
 
-SCHEDULE: tuple[Periodic, ...] = (Periodic("reconcile", jobs.reconcile, "maintenance", "30 3 * * *"),)
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic("reconcile", jobs.reconcile, "maintenance", "30 3 * * *"),
+    Periodic("analytics", graph_jobs.run_analytics, "maintenance", "0 4 * * *"),  # after the night's reconcile
+)
 
 
 def cron_scheduler(connection, schedule: tuple[Periodic, ...] = SCHEDULE):

@@ -107,6 +107,7 @@ class TextHit:
             "kind": p.get("kind"),
             "start": p.get("start"),
             "end": p.get("end"),
+            "title": p.get("title"),
         }
 
 

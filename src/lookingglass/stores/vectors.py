@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # qdrant-client takes ~0.8 s to import; only distributed mode
     from lookingglass.settings import Settings
 
 # Payload keys that get a keyword index: forgetting filters by sha256, lookups by kind and source host.
-INDEXED_KEYS = ("sha256", "kind", "source_host")
+INDEXED_KEYS = ("sha256", "kind", "source_host", "page_urls")
 UPSERT_BATCH = 512
 
 
@@ -48,11 +48,17 @@ class VectorIndex(Protocol):
     ) -> list[Hit]:
         """Best first; `threshold`: minimum cosine score; `filters`: {payload_key: value}, exact match."""
 
+    def scroll(self, filters: dict, limit: int = 100) -> list[Hit]:
+        """Faces whose payload matches every filter (a list field matches when it contains the value), unranked."""
+
     def payload(self, point_id: str) -> dict | None:
         """One point's payload, or None when there is no such point."""
 
     def delete_where(self, key: str, value: str) -> int:
         """Delete every point whose payload[key] == value; returns how many were deleted."""
+
+    def delete_ids(self, point_ids: Sequence[str]) -> int:
+        """Delete these points (unknown ids are ignored); returns how many existed."""
 
     def count(self, filters: dict | None = None) -> int: ...
 
@@ -64,9 +70,10 @@ class VectorIndex(Protocol):
     def close(self) -> None: ...
 
 
-def collection_name(model: str, dim: int) -> str:
-    """One collection per embedder and dimension, so switching models never mixes vector spaces."""
-    return f"faces_{model}_{dim}"
+def collection_name(model: str, dim: int, purpose: str = "faces") -> str:
+    """One collection per embedder and dimension, so switching models never mixes vector spaces. `purpose`
+    "optout" names the faces people asked never to be indexed (checked before every upsert)."""
+    return f"{purpose}_{model}_{dim}"
 
 
 def open_vector_index(settings: Settings, name: str, dim: int) -> VectorIndex:
@@ -189,6 +196,12 @@ class EdgeVectorIndex(EdgeShardIndex):
             found = self._open_shard().query(request)
         return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
 
+    def scroll(self, filters: dict, limit: int = 100) -> list[Hit]:
+        request = qe.ScrollRequest(limit=limit, filter=self._filter(filters), with_payload=True)
+        with self._lock:
+            records, _ = self._open_shard().scroll(request)
+        return [Hit(id=str(r.id), score=1.0, payload=dict(r.payload or {})) for r in records]
+
     def payload(self, point_id: str) -> dict | None:
         with self._lock:
             found = self._open_shard().retrieve([_point_uuid(point_id)], with_payload=True, with_vector=False)
@@ -196,6 +209,17 @@ class EdgeVectorIndex(EdgeShardIndex):
 
     def delete_where(self, key: str, value: str) -> int:
         return self._delete_where(self._filter({key: value}))
+
+    def delete_ids(self, point_ids: Sequence[str]) -> int:
+        uuids = [_point_uuid(i) for i in point_ids]
+        if not uuids:
+            return 0
+        with self._lock:
+            shard = self._open_shard()
+            found = [r.id for r in shard.retrieve(uuids, with_payload=False, with_vector=False)]
+            if found:
+                self._apply(shard, qe.UpdateOperation.delete_points(found))
+        return len(found)
 
     def count(self, filters: dict | None = None) -> int:
         return self._count_where(self._filter(filters))
@@ -327,6 +351,13 @@ class QdrantServerIndex(QdrantCollection):
             ).points
         return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
 
+    def scroll(self, filters: dict, limit: int = 100) -> list[Hit]:
+        with self._reachable():
+            records, _ = self._client.scroll(
+                self.name, scroll_filter=self._filter(filters), limit=limit, with_payload=True
+            )
+        return [Hit(id=str(r.id), score=1.0, payload=dict(r.payload or {})) for r in records]
+
     def payload(self, point_id: str) -> dict | None:
         with self._reachable():
             found = self._client.retrieve(self.name, ids=[str(_point_uuid(point_id))], with_payload=True)
@@ -334,6 +365,16 @@ class QdrantServerIndex(QdrantCollection):
 
     def delete_where(self, key: str, value: str) -> int:
         return self._delete_where(self._filter({key: value}))
+
+    def delete_ids(self, point_ids: Sequence[str]) -> int:
+        ids = [str(_point_uuid(i)) for i in point_ids]
+        if not ids:
+            return 0
+        with self._reachable():
+            found = [r.id for r in self._client.retrieve(self.name, ids=ids, with_payload=False)]
+            if found:
+                self._client.delete(self.name, points_selector=self._models.PointIdsList(points=found), wait=True)
+        return len(found)
 
     def count(self, filters: dict | None = None) -> int:
         return self._count_where(self._filter(filters))

@@ -73,10 +73,11 @@ def read_sha256sums(model_dir: Path) -> dict[str, str]:
     return pinned
 
 
-def _package_dir(package: str) -> Path:
+def package_dir(package: str, instead: str = "LG_MODEL_DIR") -> Path:
+    """Where an installed model package keeps its files; `instead` names the setting for one's own model."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelIntegrityError(f"model package '{package}' is not installed; run `make install` or set LG_MODEL_DIR")
+        raise ModelIntegrityError(f"model package '{package}' is not installed; run `make install` or set {instead}")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -106,7 +107,7 @@ def load_model_bytes(model: ModelFile, model_dir: Path | None = None) -> bytes:
                 f"model package '{model.package}' is not installed; run `make install` or set LG_MODEL_DIR"
             ) from exc
         return _check(getattr(module, attribute), model.sha256, model.module_bytes)
-    path = _package_dir(model.package) / model.relpath
+    path = package_dir(model.package) / model.relpath
     if not path.is_file():
         raise ModelIntegrityError(f"model file {path} is missing; reinstall '{model.package}'")
     return _check(path.read_bytes(), model.sha256, str(path))
@@ -128,7 +129,7 @@ def verified_model_path(model: ModelFile, model_dir: Path | None, cache_dir: Pat
             target.write_bytes(data)
         return target
     load_model_bytes(model, None)
-    return _package_dir(model.package) / model.relpath
+    return package_dir(model.package) / model.relpath
 
 
 @contextmanager

@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
-import hmac
+import math
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from lookingglass.app import App
-from lookingglass.errors import LookingGlassError, Unauthorized
+from lookingglass.errors import LookingGlassError, RateLimited
 
 
 def create_app(app: App, *, local_token: str | None = None) -> Flask:
-    """A Flask app over `app`. `local_token` (from server.json) authorises the CLI on the same machine."""
+    """A Flask app over `app`. `local_token` (from server.json) authorises the CLI on the same machine.
+    Every route needs credentials unless web/auth.py lists it as public (issue 7)."""
     flask_app = Flask(__name__)
     flask_app.config["MAX_CONTENT_LENGTH"] = app.settings.max_upload_bytes + 1024 * 1024
     flask_app.extensions["lookingglass"] = app
     flask_app.extensions["lookingglass.local_token"] = local_token
 
+    from lookingglass.web import auth
+    from lookingglass.web.admin import admin
     from lookingglass.web.api import api
+    from lookingglass.web.erasure_api import erasure_api
+    from lookingglass.web.graph_api import graph_api
+    from lookingglass.web.openapi import openapi_api
     from lookingglass.web.views import views
 
+    auth.install(flask_app, app)
+    flask_app.register_blueprint(auth.auth)
+    flask_app.register_blueprint(admin)
     flask_app.register_blueprint(api)
+    flask_app.register_blueprint(graph_api)
+    flask_app.register_blueprint(erasure_api)
+    flask_app.register_blueprint(openapi_api)
     flask_app.register_blueprint(views)
 
     @flask_app.errorhandler(LookingGlassError)
     def _our_error(exc: LookingGlassError):
-        return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.http_status
+        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if isinstance(exc, RateLimited) else {}
+        return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.http_status, headers
 
     @flask_app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -44,16 +57,3 @@ def create_app(app: App, *, local_token: str | None = None) -> Flask:
         return response
 
     return flask_app
-
-
-def require_local_token() -> None:
-    """Routes the CLI uses to act on the owner's behalf check the local token when one is set."""
-    from flask import current_app
-
-    expected = current_app.extensions.get("lookingglass.local_token")
-    if not expected:
-        return
-    header = request.headers.get("Authorization", "")
-    given = header.removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("this route needs the local token from server.json (Authorization: Bearer ...)")

@@ -14,25 +14,17 @@ from lookingglass.pipeline.jobs import forget, store_bytes, submit
 from lookingglass.pipeline.queue import POLICIES
 from lookingglass.sightings import Sighting
 from lookingglass.stores.objects import merge_metadata
+from lookingglass.web.auth import audit_event, current_principal, require_local
+from lookingglass.web.params import number
 
 SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "seen_at")
-SUBMITTED_KINDS = ("image", "video", "audio")  # pages: the entity graph (issue 6)
+WAITED_KINDS = ("image", "page")  # embedded: answered once processed (quick); videos are answered 202 at once
 
 api = Blueprint("api", __name__)
 
 
 def _app() -> App:
     return current_app.extensions["lookingglass"]
-
-
-def _number(name: str, kind: type, default):
-    raw = request.values.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return kind(raw)
-    except ValueError:
-        raise BadInput(f"'{name}' must be a {kind.__name__}, got {raw!r}") from None
 
 
 def _upload(field: str) -> tuple[bytes, str | None]:
@@ -46,10 +38,12 @@ def _upload(field: str) -> tuple[bytes, str | None]:
 def lookup():
     app = _app()
     data, _ = _upload("image")
-    top_k = _number("top_k", int, app.settings.top_k)
-    threshold = _number("threshold", float, app.match_threshold)
+    top_k = number("top_k", int, app.settings.top_k, minimum=1, maximum=1000)
+    threshold = number("threshold", float, app.match_threshold, minimum=-1.0, maximum=1.0)
     results = lookup_image(app, data, top_k=top_k, threshold=threshold)
     body = lookup_json(results, threshold, top_k)
+    matches = sum(len(face["matches"]) for face in body["faces"])
+    audit_event("lookup", query_sha256=hashlib.sha256(data).hexdigest(), results=matches)
     if request.values.get("annotate", "").lower() in {"1", "true", "yes", "on"}:
         body["annotated_png"] = annotate(data, results, app.settings.max_image_pixels)
     return jsonify(body)
@@ -75,31 +69,30 @@ def upload_objects():
             data = upload.read()
             new = not app.objects.exists(hashlib.sha256(data).hexdigest())
             obj = store_bytes(app, data, filename=upload.filename, metadata=dict(metadata))
+            audit_event("upload", query_sha256=obj.sha256)
             result = {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "kind": obj.kind, "new": new}
-            if obj.kind not in SUBMITTED_KINDS:
-                results.append(result)
-                continue
             handle = submit(app, obj.sha256, obj.kind)
             result["job"] = handle.id
-            if inline and obj.kind == "image":  # photos are quick; videos are answered 202 and processed meanwhile
-                result["faces"] = handle.result(timeout=POLICIES["faces"].timeout).get("faces", 0)
+            if inline and obj.kind in WAITED_KINDS:
+                done = handle.result(timeout=POLICIES["faces"].timeout)
+                result["faces"] = done.get("faces", 0)
+                if obj.kind == "page":
+                    result["entities"] = done.get("entities", 0)
             results.append(result)
         except BadInput as exc:
             results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
     stored = [r for r in results if "sha256" in r]
-    done = stored and all("faces" in r or r["kind"] not in SUBMITTED_KINDS for r in stored)
+    done = stored and all("faces" in r for r in stored)
     return jsonify({"objects": results}), (201 if done else 202) if stored else 400
 
 
 def _sighting_metadata(fields) -> dict:
     """Where an uploaded object was seen (`source_url`, `page_url`, `page_title`, `alt`, `seen_at`), as metadata."""
-    from lookingglass.web import require_local_token
-
     given = {k: fields.get(k) for k in SIGHTING_FIELDS if fields.get(k)}
     if not given:
         return {}
     if any(str(v).startswith("file://") for v in given.values()):
-        require_local_token()  # only the local CLI may claim a path on this machine
+        require_local()  # only the local CLI may claim a path on this machine
     if "source_url" not in given:
         raise BadInput("page_url, page_title and alt describe a source_url; give one")
     return Sighting.from_fields(given).metadata()
@@ -141,11 +134,10 @@ def get_object(sha256: str):
 def object_content(sha256: str):
     app = _app()
     obj = app.objects.get(sha256)
-    return (
-        app.objects.read(sha256),
-        200,
-        {"Content-Type": obj.content_type, "Cache-Control": "private, max-age=3600"},
-    )
+    headers = {"Content-Type": obj.content_type, "Cache-Control": "private, max-age=3600"}
+    if obj.kind == "page":  # a crawled page must never run as our origin: shown as text, sandboxed
+        headers |= {"Content-Type": "text/plain; charset=utf-8", "Content-Security-Policy": "sandbox"}
+    return app.objects.read(sha256), 200, headers
 
 
 @api.get("/objects/<sha256>/transcript")
@@ -178,7 +170,9 @@ def face_thumbnail(face_id: str):
 def delete_object(sha256: str):
     app = _app()
     app.objects.get(sha256)  # 404 when unknown
-    return jsonify(forget(app, sha256))  # the server is the owner: it writes the index itself
+    body = forget(app, sha256)  # the server is the owner: it writes the index itself
+    audit_event("forget", target=sha256, results=body["faces_removed"])
+    return jsonify(body)
 
 
 @api.get("/health")
@@ -187,6 +181,8 @@ def health():
     started = time.perf_counter()
     checks = app.health()
     ok = all(c.get("ok") for c in checks.values())
+    if current_principal() is None:  # public for healthchecks; paths, endpoints and latencies only for users
+        return jsonify({"ok": ok}), 200 if ok else 503
     body = {
         "ok": ok,
         "backends": checks,
@@ -231,4 +227,6 @@ def search():
 
     query = request.args.get("q", "")
     kind = request.args.get("kind") or None
-    return jsonify(search_text(_app(), query, kind=kind, limit=_number("limit", int, 20)))
+    body = search_text(_app(), query, kind=kind, limit=number("limit", int, 20, minimum=1, maximum=100))
+    audit_event("search", query=query, results=len(body["hits"]))
+    return jsonify(body)

@@ -1,12 +1,67 @@
-"""HTML pages. The page is static; the browser talks to the JSON API (so the UI and the API cannot drift)."""
+"""HTML pages. Each page is a static shell; its script talks to the JSON API (so the UI and the API cannot drift).
+
+| page | path | script | API it reads |
+|---|---|---|---|
+| face search | `/` | search.js | `POST /lookup`, `/objects/<sha>/content`, `/faces/<id>/thumbnail` |
+| text search | `/text` | text.js | `GET /search` |
+| entities | `/graph` | graph.js | `GET /entities`, `GET /graph/shared-people`, `GET /graph/stats` |
+| one entity | `/graph/entity/<id>` | entity.js | `GET /entities/<id>` |
+| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
+
+Signing in and the policy (who may open what) live in auth.py; pages only read who is signed in, to show it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
+
+from lookingglass.graph_queries import TYPES
 
 views = Blueprint("views", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
 
+def _principal():
+    from lookingglass.web.auth import current_principal
+
+    return current_principal()
+
+
+@views.context_processor
+def _who() -> dict:
+    """`user` (name or None) and `is_admin` for the layout's navigation."""
+    principal = _principal()
+    return {
+        "user": principal.name if principal is not None else None,
+        "role": principal.role if principal is not None else None,
+        "is_admin": principal is not None and principal.allows("admin"),
+    }
+
+
 @views.get("/")
 def face_search():
-    return render_template("search.html")
+    app = current_app.extensions["lookingglass"]
+    return render_template(
+        "search.html", page="faces", top_k=app.settings.top_k, threshold=round(app.match_threshold, 3)
+    )
+
+
+@views.get("/text")
+def text_search():
+    return render_template("text.html", page="text")
+
+
+@views.get("/graph")
+def graph_page():
+    return render_template("graph.html", page="entities", types=TYPES)
+
+
+@views.get("/graph/entity/<entity_id>")
+def entity_page(entity_id: str):
+    return render_template("entity.html", page="entities", entity_id=entity_id)
+
+
+@views.get("/queue")
+def queue_page():
+    """Admins only (web/auth.py's ADMIN_RULES), like the `GET /queue/stats` it reads: others get a page that says
+    so (403)."""
+    return render_template("queue.html", page="queue")

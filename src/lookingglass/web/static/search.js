@@ -1,110 +1,217 @@
-// Face search: send the photo to POST /lookup, draw a box per face, list each face's matches.
-(function () {
-  "use strict";
+// Face search (GET /): send a photo to POST /lookup, box every face over the photo, show a chosen face's matches.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const { el, svg, api, status, link, bar, percent, seconds, date, faceThumb, onActivate } = window.LG;
   const form = document.getElementById("search-form");
   const input = document.getElementById("image");
   const drop = document.getElementById("drop");
-  const status = document.getElementById("status");
+  const button = document.getElementById("search-button");
+  const statusLine = document.getElementById("status");
+  const result = document.getElementById("result");
   const photo = document.getElementById("photo");
   const overlay = document.getElementById("overlay");
-  const list = document.getElementById("faces");
-  const result = document.getElementById("result");
+  const faceList = document.getElementById("faces");
+  const matches = document.getElementById("matches");
+  const matchesTitle = document.getElementById("matches-title");
+  const matchList = document.getElementById("match-list");
+  let photoUrl = null;
+  let current = null; // {body, rects, buttons}
 
-  function setStatus(text, isError) {
-    status.textContent = text;
-    status.className = isError ? "error" : "";
-  }
-
-  ["dragenter", "dragover"].forEach((name) => drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add("over"); }));
-  ["dragleave", "drop"].forEach((name) => drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
-  drop.addEventListener("drop", (e) => {
-    if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; form.requestSubmit(); }
+  // Drag and drop onto the drop zone; the file input stays the keyboard way in.
+  ["dragenter", "dragover"].forEach((name) =>
+    drop.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.add("over");
+    }),
+  );
+  ["dragleave", "dragend", "drop"].forEach((name) =>
+    drop.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.remove("over");
+    }),
+  );
+  drop.addEventListener("drop", (event) => {
+    const files = event.dataTransfer && event.dataTransfer.files;
+    if (!files || !files.length) return;
+    if (!files[0].type.startsWith("image/")) {
+      status(statusLine, `${files[0].name} is not an image.`, "error");
+      return;
+    }
+    const chosen = new DataTransfer();
+    chosen.items.add(files[0]);
+    input.files = chosen.files;
+    form.requestSubmit();
+  });
+  input.addEventListener("change", () => {
+    if (input.files.length) form.requestSubmit();
   });
 
-  function el(tag, attrs, text) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-    if (text !== undefined) node.textContent = text;
-    return node;
+  function faceLabel(face, i) {
+    const n = face.matches.length;
+    return `Face ${i + 1}: ${n ? `${n} match${n === 1 ? "" : "es"}` : "no match"}`;
+  }
+
+  function select(index) {
+    if (!current) return;
+    current.rects.forEach((rect, i) => {
+      rect.classList.toggle("selected", i === index);
+      rect.setAttribute("aria-pressed", String(i === index));
+    });
+    current.buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === index)));
+    showMatches(current.body, index);
+    status(statusLine, `${matchesTitle.textContent}, listed below the photo.`);
+  }
+
+  function matchItem(m, i) {
+    const when = m.kind === "video" && m.timestamp !== null && m.timestamp !== undefined;
+    const label = `Match ${i + 1}: ${percent(m.score)} similar`;
+    const details = el("div", { class: "details" });
+    details.append(
+      el("p", { class: "score" }, bar(m.score), el("strong", {}, percent(m.score)), " similar"),
+      el(
+        "p",
+        { class: "meta" },
+        el("span", { class: "badge" }, m.kind),
+        when ? ` at ${seconds(m.timestamp)}` : "",
+        when && m.start !== null && m.end !== null && m.end > m.start ? ` (on screen ${seconds(m.start)} – ${seconds(m.end)})` : "",
+        m.grouped > 1 ? ` · best of ${m.grouped} frames in this track` : "",
+      ),
+    );
+    const links = el("ul", { class: "links" });
+    if (when) {
+      // The stored video at the moment the face was seen (a media fragment: #t=seconds).
+      const t = Math.max(0, Number(m.timestamp));
+      const href = `/objects/${encodeURIComponent(m.sha256)}/content#t=${t.toFixed(1)}`;
+      links.append(el("li", {}, el("a", { href, class: "moment" }, `Play the video at ${seconds(t)}`)));
+    } else {
+      links.append(el("li", {}, el("a", { href: `/objects/${encodeURIComponent(m.sha256)}/content` }, "Open the image")));
+    }
+    if (m.source_url) links.append(el("li", {}, "Source: ", link(m.source_url, m.source_url, { class: "url source" })));
+    if (m.page_url) links.append(el("li", {}, "Seen on: ", link(m.page_url, m.page_title || m.page_url, { class: m.page_title ? "page" : "url page" })));
+    details.append(links);
+    const indexed = date(m.indexed_at);
+    if (indexed) details.append(el("p", { class: "meta" }, "Indexed ", indexed));
+    return el("li", { class: "match" }, faceThumb(m, `${label}, the matched face`), details);
+  }
+
+  function showMatches(body, index) {
+    const face = body.faces[index];
+    const n = face.matches.length;
+    matchesTitle.textContent = `Face ${index + 1}: ${n ? `${n} match${n === 1 ? "" : "es"}` : "no match"}`;
+    matchList.replaceChildren();
+    if (!n) {
+      matchList.append(
+        el(
+          "li",
+          { class: "empty" },
+          `No indexed face is at least ${body.threshold} similar. Lower the threshold to see weaker candidates.`,
+        ),
+      );
+    }
+    face.matches.forEach((m, i) => matchList.append(matchItem(m, i)));
+    matches.hidden = false;
+  }
+
+  function drawBoxes(body) {
+    overlay.replaceChildren();
+    overlay.setAttribute("viewBox", `0 0 ${photo.naturalWidth} ${photo.naturalHeight}`);
+    current.rects = body.faces.map((face, i) => {
+      const [x1, y1, x2, y2] = face.box;
+      const rect = svg("rect", {
+        x: x1,
+        y: y1,
+        width: Math.max(1, x2 - x1),
+        height: Math.max(1, y2 - y1),
+        class: `face${face.matches.length ? "" : " none"}`,
+        tabindex: 0,
+        role: "button",
+        "aria-pressed": "false",
+        "aria-label": faceLabel(face, i),
+        "data-face": i,
+      });
+      const title = svg("title", {});
+      title.textContent = faceLabel(face, i);
+      rect.append(title);
+      onActivate(rect, () => select(i));
+      overlay.append(rect);
+      return rect;
+    });
   }
 
   function render(body, file) {
-    list.replaceChildren();
+    if (photoUrl) URL.revokeObjectURL(photoUrl);
+    photoUrl = URL.createObjectURL(file);
+    current = { body, rects: [], buttons: [] };
+    faceList.replaceChildren();
     overlay.replaceChildren();
-    const url = URL.createObjectURL(file);
-    photo.onload = () => {
-      overlay.setAttribute("viewBox", `0 0 ${photo.naturalWidth} ${photo.naturalHeight}`);
-      body.faces.forEach((face, i) => {
-        const [x1, y1, x2, y2] = face.box;
-        const rect = document.createElementNS("http://www.w3.org/2000/svg", "rect");
-        rect.setAttribute("x", x1); rect.setAttribute("y", y1);
-        rect.setAttribute("width", x2 - x1); rect.setAttribute("height", y2 - y1);
-        if (!face.matches.length) rect.setAttribute("class", "none");
-        overlay.appendChild(rect);
-      });
-    };
-    photo.src = url;
+    matches.hidden = true;
+    matchList.replaceChildren();
     result.hidden = false;
-    if (!body.faces.length) { setStatus("No faces found in this photo."); return; }
-    setStatus(`${body.faces.length} face(s) found.`);
-    body.faces.forEach((face, i) => {
-      const item = el("li", {}, `Face ${i + 1} (detector confidence ${(face.confidence * 100).toFixed(0)}%): `);
-      if (!face.matches.length) item.appendChild(el("span", {}, "no matches at this threshold"));
-      face.matches.forEach((m) => {
-        const row = el("div", { class: "match" });
-        const src = m.kind === "video" ? `/faces/${m.face_id}/thumbnail` : `/objects/${m.sha256}/content`;
-        const thumb = el("img", { src, alt: "matched face", loading: "lazy" });
-        const bar = el("div", { class: "bar", title: `similarity ${m.score.toFixed(3)}` });
-        const fill = el("span"); fill.style.width = `${Math.max(0, Math.min(1, m.score)) * 100}%`; bar.appendChild(fill);
-        const at = m.kind === "video" && m.timestamp !== null ? ` at ${m.timestamp.toFixed(1)} s` : "";
-        row.append(thumb, bar, el("span", {}, `${(m.score * 100).toFixed(1)}%`), el("span", {}, m.kind + at));
-        if (m.source_url) {
-          // A video link opens the video at the moment the face was seen (media fragment #t=seconds).
-          const href = at ? `${m.source_url}#t=${m.timestamp.toFixed(1)}` : m.source_url;
-          row.appendChild(el("a", { href, rel: "noopener noreferrer" }, m.source_url));
-        }
-        item.appendChild(row);
-      });
-      list.appendChild(item);
+    photo.onload = () => drawBoxes(body);
+    photo.onerror = () => status(statusLine, "Your browser cannot show this photo, but its faces are listed below.");
+    photo.src = photoUrl;
+
+    if (!body.faces.length) {
+      status(statusLine, "No face found in this photo. Try one where faces are larger, sharper or look at the camera.", "empty");
+      return;
+    }
+    const matched = body.faces.filter((f) => f.matches.length).length;
+    const n = body.faces.length;
+    status(
+      statusLine,
+      `${n} face${n === 1 ? "" : "s"} found, ${matched} with matches.${n > 1 ? " Pick a face to see its matches." : ""}`,
+    );
+    current.buttons = body.faces.map((face, i) => {
+      const best = face.matches.length ? ` · best ${percent(face.matches[0].score)}` : "";
+      const b = el("button", { type: "button", class: "face-button", "aria-pressed": "false", "data-face": i }, `${faceLabel(face, i)}${best}`);
+      b.addEventListener("click", () => select(i));
+      faceList.append(el("li", {}, b));
+      return b;
     });
+    if (n === 1) select(0);
+  }
+
+  function number(id, name, min, max, integer) {
+    const raw = document.getElementById(id).value.trim();
+    if (raw === "") return null;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+      throw new Error(`${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}.`);
+    }
+    return raw;
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (!input.files.length) { setStatus("Choose a photo first.", true); return; }
-    const data = new FormData(form);
-    for (const [k, v] of [...data.entries()]) if (v === "") data.delete(k);
-    setStatus("Searching…");
+    if (!input.files.length) {
+      status(statusLine, "Choose a photo first.", "error");
+      input.focus();
+      return;
+    }
+    const file = input.files[0];
+    const data = new FormData();
+    data.append("image", file, file.name);
     try {
-      const response = await fetch("/lookup", { method: "POST", body: data });
-      const body = await response.json();
-      if (!response.ok) { setStatus(body.error ? body.error.message : "Search failed.", true); return; }
-      render(body, input.files[0]);
+      const topK = number("top_k", "Matches per face", 1, 1000, true);
+      const threshold = number("threshold", "The threshold", -1, 1, false);
+      if (topK !== null) data.append("top_k", topK);
+      if (threshold !== null) data.append("threshold", threshold);
     } catch (err) {
-      setStatus(`Search failed: ${err}`, true);
+      status(statusLine, err.message, "error");
+      return;
+    }
+    status(statusLine, `Searching for the faces in ${file.name}…`, "loading");
+    button.disabled = true;
+    result.setAttribute("aria-busy", "true");
+    try {
+      const body = await api("/lookup", { method: "POST", body: data });
+      render(body, file);
+    } catch (err) {
+      if (err.status !== 401) status(statusLine, `Search failed. ${err.message}`, "error");
+    } finally {
+      button.disabled = false;
+      result.removeAttribute("aria-busy");
     }
   });
-
-  // Text search over what was said in videos: snippets come from the server HTML-escaped, matches in <mark>.
-  const textForm = document.getElementById("text-form");
-  const hitsList = document.getElementById("hits");
-  textForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const q = document.getElementById("q").value.trim();
-    hitsList.replaceChildren();
-    if (!q) return;
-    const response = await fetch(`/search?${new URLSearchParams({ q, limit: "20" })}`);
-    const body = await response.json();
-    if (!response.ok) { hitsList.appendChild(el("li", { class: "error" }, body.error.message)); return; }
-    if (!body.hits.length) hitsList.appendChild(el("li", {}, "Nothing matched."));
-    body.hits.forEach((hit) => {
-      const item = el("li");
-      const text = el("p");
-      text.innerHTML = hit.snippet;  // server-escaped, only <mark> added
-      const when = hit.start !== null ? ` ${hit.start.toFixed(1)}–${hit.end.toFixed(1)} s` : "";
-      const href = hit.source_url ? `${hit.source_url}${hit.start !== null ? `#t=${hit.start.toFixed(1)}` : ""}` : null;
-      item.append(text, href ? el("a", { href, rel: "noopener noreferrer" }, `${hit.source_url}${when}`) : el("span", {}, when));
-      hitsList.appendChild(item);
-    });
-  });
-})();
+});

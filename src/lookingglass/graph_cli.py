@@ -1,0 +1,132 @@
+"""`lookingglass entities | entity | shared-people | analytics`: the entity graph from the command line.
+
+Through `serve` when it owns the data dir (the same JSON as the API), else on the stores opened here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from lookingglass.settings import Settings
+
+
+def _ask(settings: Settings, remote: Callable, local: Callable) -> dict:
+    from lookingglass.client import running_server
+
+    server = running_server(settings)
+    if server is not None:
+        return remote(server)
+    from lookingglass.app import build
+
+    app = build(settings)
+    try:
+        return local(app)
+    finally:
+        app.close()
+
+
+def cmd_entities(args, settings: Settings) -> int:
+    from lookingglass.graph_queries import list_entities
+
+    params = {"q": args.query, "type": args.type, "sort": args.sort, "limit": args.limit}
+    body = _ask(
+        settings,
+        lambda server: server.get("/entities", {k: v for k, v in params.items() if v is not None}),
+        lambda app: list_entities(app, args.query, args.type, args.sort, args.limit),
+    )
+    if args.json:
+        print(json.dumps(body))
+        return 0
+    if not body["entities"]:
+        print("no entities")
+    for e in body["entities"]:
+        rank = f"{e['pagerank']:.4f}" if e.get("pagerank") is not None else "  -   "
+        community = e.get("community") if e.get("community") is not None else "-"
+        print(f"{rank}  {e['type']:<8} {e['name']:<40} mentions {e['mentions']:<4} community {community}  {e['id']}")
+    return 0
+
+
+def cmd_entity(args, settings: Settings) -> int:
+    from lookingglass.graph_queries import entity_detail
+
+    body = _ask(settings, lambda server: server.get(f"/entities/{args.id}"), lambda app: entity_detail(app, args.id))
+    if args.json:
+        print(json.dumps(body))
+        return 0
+    print(f"{body['name']} ({body['type']}), community {body.get('community')}, pagerank {body.get('pagerank')}")
+    for r in body.get("relations", []):
+        arrow = "->" if r.get("direction", "out") == "out" else "<-"
+        print(f"  {r['type']:<13} {arrow} {r['target']['name']} ({r['target']['type']}), weight {r.get('weight')}")
+        for ev in r.get("evidence", [])[:2]:
+            print(f"      \u201c{ev['text']}\u201d  {ev.get('url') or ev['document'][:12]}")
+    for d in body.get("documents", []):
+        print(f"  seen in: {d.get('title') or ''} {d.get('url') or d['id']}")
+    return 0
+
+
+def cmd_shared_people(args, settings: Settings) -> int:
+    from lookingglass.graph_queries import shared_people
+
+    body = _ask(
+        settings,
+        lambda server: server.get("/graph/shared-people", {"limit": args.limit}),
+        lambda app: shared_people(app, args.limit),
+    )
+    if args.json:
+        print(json.dumps(body))
+        return 0
+    if not body["pairs"]:
+        print("no organisations share people yet")
+    for pair in body["pairs"]:
+        print(f"{pair['a']['name']} \u2194 {pair['b']['name']}: {', '.join(pair['people'])}")
+    return 0
+
+
+def cmd_analytics(args, settings: Settings) -> int:
+    """PageRank, Louvain and Leiden now; the report says how long each took."""
+
+    def local(app) -> dict:
+        from lookingglass.analytics import run_analytics
+
+        return run_analytics(app.graph)
+
+    body = _ask(settings, lambda server: server.post("/graph/analytics"), local)
+    if args.json:
+        print(json.dumps(body))
+        return 0
+    if "job" in body:
+        print(f"analytics queued for the workers (job {body['job']})")
+        return 0
+    parts = [f"{body.get('nodes', 0)} entities, {body.get('edges', 0)} relations"]
+    for name in ("pagerank", "louvain", "leiden"):
+        if isinstance(body.get(name), dict):
+            r = body[name]
+            extra = f", {r['communities']} communities, modularity {r['modularity']:.3f}" if "communities" in r else ""
+            parts.append(f"{name} {r['duration_s']:.2f} s{extra}")
+    print(f"analytics ({body.get('backend')}): " + "; ".join(parts))
+    return 0
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("entities", help="people, organisations, places and projects found in pages and transcripts")
+    p.add_argument("query", nargs="?", help="part of a name")
+    p.add_argument("--type", choices=["PERSON", "ORG", "GPE", "LOC", "PROJECT"], type=str.upper)
+    p.add_argument("--sort", choices=["pagerank", "mentions", "name"], default="pagerank")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_entities)
+
+    p = sub.add_parser("entity", help="one entity: its relations with evidence, documents and community")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_entity)
+
+    p = sub.add_parser("shared-people", help="organisations that share people (persons linked to both)")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_shared_people)
+
+    p = sub.add_parser("analytics", help="PageRank, Louvain and Leiden communities over the entity graph, now")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_analytics)

@@ -1,0 +1,80 @@
+"""What people ask of the entity graph, shaped once for the API and the CLI (`GET /entities`, `lookingglass entity`).
+
+Thin over the GraphStore port; the one thing added here is "faces on the same pages": the faces indexed from media
+seen on the pages that name an entity (face payloads carry every page URL the photo was seen on).
+"""
+
+from __future__ import annotations
+
+from lookingglass.app import App
+from lookingglass.errors import BadInput, Unavailable
+
+TYPES = ("PERSON", "ORG", "GPE", "LOC", "PROJECT")
+SORTS = ("pagerank", "mentions", "name")
+FACES_PER_ENTITY = 24
+
+
+def _graph(app: App):
+    if app.graph is None:
+        raise Unavailable("the entity graph is not open in this process")
+    return app.graph
+
+
+def list_entities(
+    app: App,
+    query: str | None = None,
+    type: str | None = None,
+    sort: str = "pagerank",
+    limit: int = 50,
+    offset: int = 0,
+) -> dict:
+    if type is not None and type.upper() not in TYPES:
+        raise BadInput(f"type must be one of {', '.join(TYPES)}, got {type!r}")
+    if sort not in SORTS:
+        raise BadInput(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise BadInput("limit must be 1..1000 and offset at least 0")
+    found = _graph(app).entities(query or None, type.upper() if type else None, sort, limit, offset)
+    return {"entities": found}
+
+
+def entity_detail(app: App, entity_id: str) -> dict:
+    """The entity, its relations with evidence, its documents and community, and faces seen on its pages."""
+    detail = dict(_graph(app).entity(entity_id))
+    faces: list[dict] = []
+    if app.faces is not None:
+        seen: set[str] = set()
+        for document in detail.get("documents", []):
+            url = document.get("url")
+            if not url or document.get("kind") != "page":
+                continue
+            for hit in app.faces.scroll({"page_urls": url}, limit=FACES_PER_ENTITY):
+                if hit.id in seen:
+                    continue
+                seen.add(hit.id)
+                p = hit.payload
+                faces.append(
+                    {
+                        "face_id": hit.id,
+                        "sha256": p.get("sha256"),
+                        "source_url": p.get("source_url"),
+                        "page_url": url,
+                        "box": p.get("box"),
+                        "kind": p.get("kind"),
+                    }
+                )
+            if len(faces) >= FACES_PER_ENTITY:
+                break
+    detail["faces"] = faces[:FACES_PER_ENTITY]
+    return detail
+
+
+def shared_people(app: App, limit: int = 50) -> dict:
+    if not 1 <= limit <= 1000:
+        raise BadInput("limit must be 1..1000")
+    return {"pairs": _graph(app).shared_people(limit)}
+
+
+def graph_status(app: App) -> dict:
+    graph = _graph(app)
+    return {"stats": graph.stats(), "last_analytics": graph.last_analytics(), "gds": graph.has_gds()}

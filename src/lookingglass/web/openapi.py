@@ -1,0 +1,444 @@
+"""`GET /openapi.json`: the JSON API described once, by hand, next to the routes it describes.
+
+A test enumerates the app's URL map and fails when a JSON route is missing here, so the description cannot drift
+behind the code; another fuzzes every operation with schemathesis and expects no 5xx.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from lookingglass import __version__
+
+SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+ERROR = {"$ref": "#/components/schemas/Error"}
+ANY_OBJECT = {"type": "object", "additionalProperties": True}
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {
+        400: "bad input",
+        401: "no credentials",
+        403: "not allowed for this role",
+        404: "not found",
+        413: "too large",
+        429: "rate limited",
+        503: "a backend is unavailable",
+    }
+    return {str(code): _json(ERROR, text[code]) for code in codes}
+
+
+def _query(name: str, schema: dict, description: str = "", required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+def _path(name: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _multipart(properties: dict, required: list[str]) -> dict:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+def _op(summary: str, responses: dict, *, tag: str, params: list | None = None, body: dict | None = None) -> dict:
+    op: dict = {"summary": summary, "tags": [tag], "responses": responses}
+    if params:
+        op["parameters"] = params
+    if body:
+        op["requestBody"] = body
+    return op
+
+
+MATCH = {
+    "type": "object",
+    "properties": {
+        "score": {"type": "number"},
+        "sha256": {"type": "string"},
+        "source_url": {"type": ["string", "null"]},
+        "page_url": {"type": ["string", "null"]},
+        "page_title": {"type": ["string", "null"]},
+        "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
+        "kind": {"type": "string"},
+        "timestamp": {"type": ["number", "null"]},
+        "track_id": {"type": ["integer", "null"]},
+        "start": {"type": ["number", "null"]},
+        "end": {"type": ["number", "null"]},
+        "grouped": {"type": "integer"},
+        "face_id": {"type": ["string", "null"]},
+        "indexed_at": {"type": ["string", "null"]},
+    },
+    "required": ["score", "sha256", "box", "kind"],
+}
+LOOKUP = {
+    "type": "object",
+    "properties": {
+        "faces": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "box": {"type": "array", "items": {"type": "number"}},
+                    "confidence": {"type": "number"},
+                    "landmarks": {"type": "array"},
+                    "detector": {"type": "string"},
+                    "matches": {"type": "array", "items": MATCH},
+                },
+                "required": ["box", "confidence", "matches"],
+            },
+        },
+        "threshold": {"type": "number"},
+        "top_k": {"type": "integer"},
+        "annotated_png": {"type": "string"},
+    },
+    "required": ["faces", "threshold", "top_k"],
+}
+ENTITY = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "type": {"type": "string"},
+        "pagerank": {"type": ["number", "null"]},
+        "community": {"type": ["integer", "null"]},
+        "mentions": {"type": "integer"},
+    },
+    "required": ["id", "name", "type"],
+}
+SIGHTING = {
+    "type": "object",
+    "properties": {k: {"type": "string"} for k in ("source_url", "page_url", "page_title", "alt", "seen_at")},
+    "required": ["source_url"],
+}
+THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
+
+
+def spec() -> dict:
+    sha = [_path("sha256", SHA)]
+    paths = {
+        "/lookup": {
+            "post": _op(
+                "Find where the faces in a photo appear (audited).",
+                {"200": _json(LOOKUP), **_errors(400, 401, 413, 429)},
+                tag="faces",
+                body=_multipart(
+                    {
+                        "image": BINARY,
+                        "top_k": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "threshold": THRESHOLD,
+                        "annotate": {"type": "string", "enum": ["true", "false"]},
+                    },
+                    ["image"],
+                ),
+            )
+        },
+        "/search": {
+            "get": _op(
+                "Text search over transcripts and page passages (BM25; quoted phrases; audited).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 503)},
+                tag="text",
+                params=[
+                    _query("q", {"type": "string", "minLength": 1}, "words or a quoted phrase", required=True),
+                    _query("kind", {"type": "string", "enum": ["transcript", "page"]}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+                ],
+            )
+        },
+        "/objects": {
+            "post": _op(
+                "Store files and queue their processing; sighting fields say where they were seen.",
+                {
+                    "201": _json(ANY_OBJECT, "stored and processed"),
+                    "202": _json(ANY_OBJECT, "stored, queued"),
+                    **_errors(400, 401, 413),
+                },
+                tag="objects",
+                body=_multipart({"file": BINARY, **{k: {"type": "string"} for k in SIGHTING["properties"]}}, ["file"]),
+            )
+        },
+        "/objects/{sha256}": {
+            "get": _op(
+                "An object's record.", {"200": _json(ANY_OBJECT), **_errors(400, 401, 404)}, tag="objects", params=sha
+            ),
+            "delete": _op(
+                "Forget an object and everything derived from it (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 404)},
+                tag="objects",
+                params=sha,
+            ),
+        },
+        "/objects/{sha256}/content": {
+            "get": _op(
+                "The stored bytes.",
+                {
+                    "200": {"description": "the file", "content": {"application/octet-stream": {"schema": BINARY}}},
+                    **_errors(400, 401, 404),
+                },
+                tag="objects",
+                params=sha,
+            )
+        },
+        "/objects/{sha256}/transcript": {
+            "get": _op(
+                "A video's or audio file's transcript.",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 404)},
+                tag="text",
+                params=sha,
+            )
+        },
+        "/objects/{sha256}/sightings": {
+            "post": _op(
+                "Record more places an object was seen.",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 404)},
+                tag="objects",
+                params=sha,
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"sightings": {"type": "array", "items": SIGHTING, "minItems": 1}},
+                                "required": ["sightings"],
+                            }
+                        }
+                    },
+                },
+            )
+        },
+        "/faces/{face_id}/thumbnail": {
+            "get": _op(
+                "The JPEG kept for a video keyframe.",
+                {
+                    "200": {"description": "JPEG", "content": {"image/jpeg": {"schema": BINARY}}},
+                    **_errors(400, 401, 404),
+                },
+                tag="faces",
+                params=[_path("face_id")],
+            )
+        },
+        "/forget/person/preview": {
+            "post": _op(
+                "Every indexed face of the person in a photo: what erasing would remove (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 413)},
+                tag="erasure",
+                body=_multipart({"image": BINARY, "threshold": THRESHOLD}, ["image"]),
+            )
+        },
+        "/forget/person": {
+            "post": _op(
+                "Remove the confirmed faces of a person; optionally opt the face out of future indexing (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 413)},
+                tag="erasure",
+                body=_multipart(
+                    {
+                        "image": BINARY,
+                        "face_ids": {"type": "string", "description": "comma-separated, from the preview"},
+                        "face_index": {"type": "integer", "minimum": 0},
+                        "threshold": THRESHOLD,
+                        "opt_out": {"type": "string", "enum": ["true", "false"]},
+                        "note": {"type": "string"},
+                    },
+                    ["image", "face_ids"],
+                ),
+            )
+        },
+        "/entities": {
+            "get": _op(
+                "Entities from pages and transcripts, by PageRank, mentions or name.",
+                {
+                    "200": _json({"type": "object", "properties": {"entities": {"type": "array", "items": ENTITY}}}),
+                    **_errors(400, 401, 503),
+                },
+                tag="graph",
+                params=[
+                    _query("q", {"type": "string"}),
+                    _query("type", {"type": "string", "enum": ["PERSON", "ORG", "GPE", "LOC", "PROJECT"]}),
+                    _query("sort", {"type": "string", "enum": ["pagerank", "mentions", "name"]}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _query("offset", {"type": "integer", "minimum": 0}),
+                ],
+            )
+        },
+        "/entities/{entity_id}": {
+            "get": _op(
+                "One entity: relations with evidence, documents, community, faces on the same pages.",
+                {"200": _json(ANY_OBJECT), **_errors(401, 404, 503)},
+                tag="graph",
+                params=[_path("entity_id")],
+            )
+        },
+        "/graph/shared-people": {
+            "get": _op(
+                "Organisation pairs sharing people.",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 503)},
+                tag="graph",
+                params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
+            )
+        },
+        "/graph/stats": {
+            "get": _op(
+                "Graph counts and the last analytics run.", {"200": _json(ANY_OBJECT), **_errors(401, 503)}, tag="graph"
+            )
+        },
+        "/graph/analytics": {
+            "post": _op(
+                "Run PageRank, Louvain and Leiden now (admin).",
+                {"200": _json(ANY_OBJECT), "202": _json(ANY_OBJECT, "queued"), **_errors(401, 403, 503)},
+                tag="graph",
+            )
+        },
+        "/health": {
+            "get": _op(
+                "Each backend's status and latency.",
+                {"200": _json(ANY_OBJECT), "503": _json(ANY_OBJECT)},
+                tag="operations",
+            )
+        },
+        "/queue/stats": {
+            "get": _op(
+                "Queues, workers, failures with reasons (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(401, 403)},
+                tag="operations",
+            )
+        },
+        "/events/minio": {
+            "post": _op(
+                "S3 bucket notifications (its own token: Bearer LG_EVENTS_TOKEN or ?token=).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401)},
+                tag="operations",
+                params=[_query("token", {"type": "string"})],
+                body={"required": True, "content": {"application/json": {"schema": ANY_OBJECT}}},
+            )
+        },
+        "/openapi.json": {"get": _op("This description.", {"200": _json(ANY_OBJECT)}, tag="operations")},
+        "/admin/audit": {
+            "get": _op(
+                "Audit entries, newest first; `format=csv` downloads every match (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403)},
+                tag="admin",
+                params=[
+                    _query("since", {"type": "string", "format": "date-time"}),
+                    _query("until", {"type": "string", "format": "date-time"}),
+                    _query("actor", {"type": "string"}),
+                    _query("action", {"type": "string"}),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+                    _query("offset", {"type": "integer", "minimum": 0}),
+                    _query("format", {"type": "string", "enum": ["json", "csv"]}),
+                ],
+            )
+        },
+        "/admin/keys": {
+            "get": _op(
+                "API keys (never the secrets) (admin).", {"200": _json(ANY_OBJECT), **_errors(401, 403)}, tag="admin"
+            ),
+            "post": _op(
+                "Create an API key; the answer holds the key, once (admin).",
+                {"201": _json(ANY_OBJECT), "200": _json(ANY_OBJECT), **_errors(400, 401, 403, 404)},
+                tag="admin",
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "role": {"type": "string", "enum": ["analyst", "admin"]},
+                                    "label": {"type": "string"},
+                                    "user": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+            ),
+        },
+        "/admin/keys/{key_id}": {
+            "delete": _op(
+                "Revoke an API key (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(401, 403, 404)},
+                tag="admin",
+                params=[_path("key_id")],
+            ),
+        },
+        "/admin/users": {
+            "get": _op("Users (admin).", {"200": _json(ANY_OBJECT), **_errors(401, 403)}, tag="admin"),
+            "post": _op(
+                "Add a user (admin).",
+                {"201": _json(ANY_OBJECT), "200": _json(ANY_OBJECT), **_errors(400, 401, 403)},
+                tag="admin",
+                body={
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "username": {"type": "string"},
+                                    "password": {"type": "string", "minLength": 12},
+                                    "role": {"type": "string", "enum": ["analyst", "admin"]},
+                                },
+                                "required": ["username", "password"],
+                            }
+                        }
+                    },
+                },
+            ),
+        },
+        "/admin/users/{username}": {
+            "delete": _op(
+                "Remove a user and revoke their keys (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 404)},
+                tag="admin",
+                params=[_path("username")],
+            ),
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "LookingGlass",
+            "version": __version__,
+            "description": "Face search, text search and the entity graph. Every route needs credentials (an API "
+            "key as `Authorization: Bearer`, or a signed-in session with an X-CSRF-Token) except /health, "
+            "/openapi.json and /events/minio; errors are `{error: {code, message}}`.",
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                            "required": ["code", "message"],
+                        }
+                    },
+                    "required": ["error"],
+                }
+            },
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "lg_... keys: `lookingglass keys create`",
+                },
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+        "security": [{"apiKey": []}, {"session": []}],
+        "paths": paths,
+    }
+
+
+openapi_api = Blueprint("openapi_api", __name__)
+
+
+@openapi_api.get("/openapi.json")
+def openapi_json():
+    return jsonify(spec())

@@ -1,0 +1,139 @@
+// Queue and health (GET /queue, admins): GET /queue/stats and GET /health, refreshed every 10 s while visible.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const { el, api, status } = window.LG;
+  const statusLine = document.getElementById("status");
+  const updated = document.getElementById("updated");
+  const refresh = document.getElementById("refresh");
+  const analytics = document.getElementById("analytics");
+  const COLUMNS = ["queued", "started", "finished", "failed", "deferred", "scheduled"];
+  const HIDDEN = new Set(["ok", "backend", "latency_ms", "ms"]);
+
+  function age(s) {
+    if (s === null || s === undefined) return "–";
+    if (s < 120) return `${Math.round(s)} s`;
+    if (s < 7200) return `${Math.round(s / 60)} min`;
+    return `${(s / 3600).toFixed(1)} h`;
+  }
+
+  function renderHealth(body, httpOk) {
+    const summary = document.getElementById("health-summary");
+    summary.replaceChildren(el("span", { class: `pill ${httpOk ? "ok" : "bad"}` }, httpOk ? "all backends up" : "a backend is down"));
+    if (body.embedder) summary.append(` · embedder ${body.embedder}`);
+    const list = document.getElementById("backends");
+    list.replaceChildren(
+      ...Object.entries(body.backends || {}).map(([name, check]) => {
+        const extra = Object.entries(check)
+          .filter(([k]) => !HIDDEN.has(k))
+          .map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "object" ? JSON.stringify(v) : v}`)
+          .join(" · ");
+        const latency = check.latency_ms !== undefined ? ` ${check.latency_ms} ms` : "";
+        return el(
+          "li",
+          { class: check.ok ? "" : "down" },
+          el("span", { class: `pill ${check.ok ? "ok" : "bad"}` }, check.ok ? "up" : "down"),
+          el("strong", {}, ` ${name}`),
+          ` ${check.backend || ""}${latency}`,
+          extra ? el("span", { class: "meta" }, ` · ${extra}`) : "",
+        );
+      }),
+    );
+  }
+
+  function renderQueues(stats) {
+    document.getElementById("queue-backend").textContent = `(${stats.backend})`;
+    const rows = document.querySelector("#queues tbody");
+    rows.replaceChildren(
+      ...Object.entries(stats.queues).map(([name, q]) =>
+        el(
+          "tr",
+          { class: q.failed ? "has-failed" : "" },
+          el("th", { scope: "row" }, name),
+          ...COLUMNS.map((c) => el("td", { class: "num" }, String(q[c] ?? 0))),
+          el("td", { class: "num" }, age(q.oldest_queued_age_s)),
+        ),
+      ),
+    );
+    const workers = document.getElementById("workers");
+    workers.replaceChildren(
+      ...stats.workers.map((w) => {
+        const p = w.progress;
+        const progress = p && p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%${p.stage ? ` ${p.stage}` : ""})` : "";
+        return el(
+          "li",
+          {},
+          el("strong", {}, w.name),
+          ` ${w.state}`,
+          w.queues ? el("span", { class: "meta" }, ` · queues ${w.queues.join(", ")}`) : "",
+          w.current_job ? el("span", { class: "meta job" }, ` · running ${w.current_job}${progress}`) : "",
+          w.last_heartbeat ? el("span", { class: "meta" }, ` · heartbeat ${w.last_heartbeat}`) : "",
+        );
+      }),
+    );
+    if (!stats.workers.length) workers.append(el("li", { class: "empty" }, "No worker is running: queued jobs wait until one starts."));
+    const failed = document.getElementById("failed");
+    failed.replaceChildren(
+      ...stats.failed.map((f) =>
+        el(
+          "li",
+          {},
+          el("p", {}, el("span", { class: "badge" }, f.queue), " ", el("code", {}, f.description || f.id)),
+          el("p", { class: "reason" }, f.reason || "no reason recorded"),
+          el("p", { class: "meta" }, `job ${f.id}${f.ended_at ? ` · ended ${f.ended_at}` : ""}`),
+        ),
+      ),
+    );
+    if (!stats.failed.length) failed.append(el("li", { class: "empty" }, "No failed jobs."));
+  }
+
+  async function health() {
+    // /health answers 503 with the same body when a backend is down: read it either way.
+    const response = await fetch("/health", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.status === 401) {
+      window.LG.signIn();
+      return;
+    }
+    renderHealth(await response.json(), response.ok);
+  }
+
+  let busy = false;
+  async function load() {
+    if (busy) return;
+    busy = true;
+    refresh.disabled = true;
+    try {
+      const [stats] = await Promise.all([api("/queue/stats"), health()]);
+      renderQueues(stats);
+      updated.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      if (statusLine.classList.contains("error")) status(statusLine, "");
+    } catch (err) {
+      if (err.status !== 401) status(statusLine, `Could not load the queue. ${err.message}`, "error");
+    } finally {
+      busy = false;
+      refresh.disabled = false;
+    }
+  }
+
+  analytics.addEventListener("click", async () => {
+    analytics.disabled = true;
+    status(statusLine, "Running PageRank and community detection…", "loading");
+    try {
+      const body = await api("/graph/analytics", { method: "POST" });
+      const job = body.job || body.handed_to_owner;
+      if (job) status(statusLine, `Graph analytics queued as job ${job}.`);
+      else status(statusLine, `Graph analytics done: ${body.nodes ?? "?"} entities, ${body.edges ?? "?"} relations.`);
+    } catch (err) {
+      if (err.status !== 401) status(statusLine, `Graph analytics failed. ${err.message}`, "error");
+    } finally {
+      analytics.disabled = false;
+      load();
+    }
+  });
+
+  refresh.addEventListener("click", load);
+  window.setInterval(() => {
+    if (!document.hidden) load();
+  }, 10000);
+  load();
+});

@@ -1,0 +1,381 @@
+"""Users, API keys, sessions, sign-in throttling, the first admin, the audit log's store, and the CLI commands that
+manage them — on real SQLite files in a temp data dir, the CLI as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from lookingglass.accounts import LOGIN_FAILURES, AccountStore, ensure_first_admin
+from lookingglass.audit import AuditLog
+from lookingglass.errors import BadInput, NotFound
+from serve_process import running_serve
+from waiting import wait_for
+
+KEY = re.compile(r"lg_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> AccountStore:
+    return AccountStore.open(tmp_path / "data")
+
+
+def file_bytes(path: Path) -> bytes:
+    """The database and its write-ahead log: what someone who copies the data dir gets."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+def test_a_user_signs_in_with_their_password_and_nothing_else(store):
+    store.add_user("Alice", PASSWORD, "analyst")
+
+    user = store.verify_password("alice", PASSWORD)
+
+    assert user is not None and user.username == "alice" and user.role == "analyst"
+    assert store.verify_password("alice", PASSWORD + "!") is None
+    assert store.verify_password("bob", PASSWORD) is None
+
+
+def test_passwords_are_stored_as_salted_scrypt_hashes(store):
+    store.add_user("alice", PASSWORD, "analyst")
+    store.add_user("bob", PASSWORD, "analyst")
+
+    with sqlite3.connect(store.path) as db:
+        hashes = [row[0] for row in db.execute("SELECT password_hash FROM users")]
+
+    assert PASSWORD.encode() not in file_bytes(store.path)
+    assert all(h.startswith("scrypt$") for h in hashes)
+    assert hashes[0] != hashes[1]  # per-user salt
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "role"),
+    [
+        ("alice", "short", "analyst"),
+        ("alice", PASSWORD, "root"),
+        ("no spaces", PASSWORD, "analyst"),
+        ("", PASSWORD, "admin"),
+    ],
+)
+def test_bad_users_are_refused(store, name, password, role):
+    with pytest.raises(BadInput):
+        store.add_user(name, password, role)
+
+
+def test_a_username_is_taken_once(store):
+    store.add_user("alice", PASSWORD, "analyst")
+    with pytest.raises(BadInput, match="exists"):
+        store.add_user("ALICE", PASSWORD, "admin")
+
+
+def test_an_unknown_username_costs_as_much_as_a_wrong_password(store):
+    store.add_user("alice", PASSWORD, "analyst")
+
+    def timed(name: str) -> float:
+        started = time.perf_counter()
+        store.verify_password(name, "wrong password here")
+        return time.perf_counter() - started
+
+    wrong = statistics.median(timed("alice") for _ in range(5))
+    unknown = statistics.median(timed("nobody") for _ in range(5))
+
+    assert unknown > wrong / 2  # both run scrypt (tens of ms); skipping it would be ~1000x faster
+
+
+def test_a_disabled_user_cannot_sign_in_until_enabled(store):
+    store.add_user("admin", PASSWORD, "admin")
+    store.add_user("alice", PASSWORD, "analyst")
+
+    store.set_disabled("alice", True)
+    refused = store.verify_password("alice", PASSWORD)
+    store.set_disabled("alice", False)
+
+    assert refused is None
+    assert store.verify_password("alice", PASSWORD) is not None
+
+
+def test_the_last_admin_can_be_neither_removed_nor_disabled(store):
+    store.add_user("root", PASSWORD, "admin")
+
+    with pytest.raises(BadInput, match="last admin"):
+        store.remove_user("root")
+    with pytest.raises(BadInput, match="last admin"):
+        store.set_disabled("root", True)
+    store.add_user("second", PASSWORD, "admin")
+    store.remove_user("root")
+
+    assert [u.username for u in store.users()] == ["second"]
+    with pytest.raises(NotFound):
+        store.remove_user("root")
+
+
+def test_an_api_key_is_shown_once_and_stored_only_as_a_hash(store):
+    record, key = store.create_key("analyst", label="notebook")
+
+    secret = key.split("_", 2)[2]  # lg_<id>_<secret>; the secret itself may contain "_"
+    principal = store.principal_for_key(key)
+
+    assert KEY.fullmatch(key) and key.startswith(f"lg_{record.id}_")
+    assert secret.encode() not in file_bytes(store.path)
+    assert key not in json.dumps([k.as_json() for k in store.api_keys()])
+    assert principal is not None and principal.role == "analyst" and principal.via == "key"
+    assert principal.name == f"key:{record.id}"
+    assert store.api_keys()[0].last_used_at is not None
+
+
+def test_a_revoked_or_altered_key_no_longer_works(store):
+    record, key = store.create_key("admin")
+    _, other = store.create_key("admin")
+
+    altered = key[:-1] + ("A" if key[-1] != "A" else "B")
+    store.revoke_key(record.id)
+
+    assert store.principal_for_key(altered) is None
+    assert store.principal_for_key(key) is None
+    assert store.principal_for_key(other) is not None
+    assert store.principal_for_key("lg_nothing") is None
+    assert store.api_keys()[0].revoked
+    with pytest.raises(NotFound):
+        store.revoke_key("000000000000")
+
+
+def test_a_users_keys_act_for_them_and_die_with_them(store):
+    store.add_user("root", PASSWORD, "admin")
+    store.add_user("alice", PASSWORD, "analyst")
+    _, key = store.create_key("analyst", owner="alice")
+
+    with pytest.raises(BadInput, match="analyst"):
+        store.create_key("admin", owner="alice")  # a key cannot outrank its owner
+    principal = store.principal_for_key(key)
+    store.set_disabled("alice", True)
+    while_disabled = store.principal_for_key(key)
+    store.set_disabled("alice", False)
+    store.remove_user("alice")
+
+    assert principal is not None and principal.user == "alice" and principal.name.startswith("alice/key:")
+    assert while_disabled is None
+    assert store.principal_for_key(key) is None
+    assert store.api_keys()[0].revoked
+
+
+def test_sessions_end_on_sign_out_password_change_and_removal(store):
+    store.add_user("root", PASSWORD, "admin")
+    store.add_user("alice", PASSWORD, "analyst")
+
+    first = store.start_session("alice")
+    second = store.start_session("alice")
+    store.end_session(first)
+    third = store.start_session("alice")
+    store.set_password("alice", PASSWORD + " 2")
+    fourth = store.start_session("alice")
+    store.remove_user("alice")
+
+    assert store.principal_for_session(first) is None
+    assert store.principal_for_session(second) is None and store.principal_for_session(third) is None
+    assert store.principal_for_session(fourth) is None
+    assert store.verify_password("root", PASSWORD) is not None
+    assert first.encode() not in file_bytes(store.path)
+
+
+def test_a_session_knows_its_user_and_role(store):
+    store.add_user("alice", PASSWORD, "analyst")
+
+    principal = store.principal_for_session(store.start_session("alice"))
+
+    assert principal is not None and (principal.name, principal.role, principal.via) == ("alice", "analyst", "session")
+
+
+def test_failed_sign_ins_throttle_that_username_only(store):
+    for _ in range(LOGIN_FAILURES - 1):
+        store.note_failed_login("alice")
+    before = store.login_retry_after("alice")
+    store.note_failed_login("Alice")
+    after = store.login_retry_after("alice")
+
+    assert before is None
+    assert after is not None and 14 * 60 < after <= 15 * 60
+    assert store.login_retry_after("bob") is None
+    store.clear_failed_logins("alice")
+    assert store.login_retry_after("alice") is None
+
+
+def test_the_first_admin_gets_a_generated_password_shown_once(store):
+    generated = ensure_first_admin(store, None)
+    again = ensure_first_admin(store, None)
+
+    assert generated is not None and len(generated) >= 12
+    assert again is None
+    assert [(u.username, u.role) for u in store.users()] == [("admin", "admin")]
+    assert store.verify_password("admin", generated) is not None
+
+
+def test_the_first_admin_takes_lg_admin_password(store):
+    assert ensure_first_admin(store, PASSWORD) is None
+    assert store.verify_password("admin", PASSWORD) is not None
+    assert ensure_first_admin(store, "another password entirely") is None  # only when there are no users
+    assert store.verify_password("admin", PASSWORD) is not None
+
+
+def test_a_too_short_lg_admin_password_is_refused(store):
+    with pytest.raises(BadInput, match="12"):
+        ensure_first_admin(store, "short")
+    assert store.users() == []
+
+
+def test_the_account_and_audit_files_are_private(tmp_path):
+    data_dir = tmp_path / "data"
+    store = AccountStore.open(data_dir)
+    log = AuditLog.open(data_dir)
+    store.add_user("alice", PASSWORD, "analyst")
+    log.record("alice", "analyst", "search", query="x")
+
+    for path in [store.path, log.path, *data_dir.glob("*.sqlite3-wal")]:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+
+
+# The audit log's store (its HTTP side is in test_auth.py)
+
+
+def test_the_audit_log_is_append_only(tmp_path):
+    log = AuditLog.open(tmp_path / "data")
+    log.record("alice", "analyst", "lookup", query_sha256="ab" * 32, results=3)
+
+    with sqlite3.connect(log.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit SET actor = 'mallory'")
+    with sqlite3.connect(log.path) as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit")
+    assert [e.actor for e in log.entries()] == ["alice"]
+
+
+def test_audit_entries_filter_by_time_actor_and_action(tmp_path):
+    log = AuditLog.open(tmp_path / "data")
+    log.record("alice", "analyst", "lookup", results=1)
+    log.record("alice/key:0123456789ab", "analyst", "search", query="treasury")
+    middle = log.entries()[0].at
+    log.record("bob", "admin", "forget", target="cd" * 32)
+
+    assert [e.action for e in log.entries()] == ["forget", "search", "lookup"]  # newest first
+    assert [e.action for e in log.entries(actor="alice")] == ["search", "lookup"]  # a user's keys count as theirs
+    assert [e.actor for e in log.entries(action="forget")] == ["bob"]
+    assert [e.action for e in log.entries(since=middle)] == ["forget", "search"]
+    assert [e.action for e in log.entries(until=middle)] == ["lookup"]
+    assert [e.action for e in log.entries(limit=1, offset=1)] == ["search"]
+    with pytest.raises(BadInput):
+        log.entries(since="yesterday")
+    with pytest.raises(ValueError, match="unknown audit action"):
+        log.record("alice", "analyst", "lookedup")
+
+
+def test_the_audit_export_is_csv_or_json_and_safe_for_spreadsheets(tmp_path):
+    log = AuditLog.open(tmp_path / "data")
+    log.record("alice", "analyst", "search", query="=HYPERLINK(1)", results=0, ip="127.0.0.1")
+    log.record("alice", "analyst", "lookup", query_sha256="ab" * 32, results=2)
+
+    rows = "".join(log.export("csv")).splitlines()
+    (first, second) = json.loads("".join(log.export("json")))
+
+    assert rows[0].split(",")[:5] == ["id", "at", "actor", "role", "action"]
+    assert "'=HYPERLINK(1)" in rows[1]
+    assert len(rows) == 3
+    assert first["query"] == "=HYPERLINK(1)" and second["query_sha256"] == "ab" * 32 and second["results"] == 2
+    assert json.loads("".join(log.export("json", action="nothing"))) == []
+    with pytest.raises(BadInput):
+        log.export("xml")
+
+
+# The CLI, as a real process on the same files (it works whether or not serve runs)
+
+
+def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "lookingglass.cli", *args],
+        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_manages_users_keys_and_exports_the_audit_log(tmp_path):
+    data_dir = tmp_path / "data"
+
+    added = cli(data_dir, "users", "add", "alice", "--role", "analyst", "--password-stdin", stdin=PASSWORD + "\n")
+    admin = cli(data_dir, "users", "add", "root", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+    created = cli(data_dir, "keys", "create", "--role", "analyst", "--label", "notebook", "--user", "alice")
+    listed_users = json.loads(cli(data_dir, "users", "list", "--json").stdout)
+    listed_keys = cli(data_dir, "keys", "list", "--json")
+
+    assert added.returncode == 0 and admin.returncode == 0, added.stderr + admin.stderr
+    assert PASSWORD not in added.stdout + added.stderr
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert KEY.fullmatch(key), created.stdout  # the key and nothing else on stdout
+    assert [(u["username"], u["role"]) for u in listed_users] == [("alice", "analyst"), ("root", "admin")]
+    (record,) = json.loads(listed_keys.stdout)
+    assert record["owner"] == "alice" and record["label"] == "notebook" and record["revoked_at"] is None
+    assert key not in listed_keys.stdout and key.split("_", 2)[2] not in listed_keys.stdout
+    store = AccountStore.open(data_dir)
+    assert store.principal_for_key(key).user == "alice"
+    assert store.verify_password("alice", PASSWORD) is not None
+
+    revoked = cli(data_dir, "keys", "revoke", record["id"])
+    removed = cli(data_dir, "users", "remove", "alice")
+    last_admin = cli(data_dir, "users", "remove", "root")
+    unknown = cli(data_dir, "keys", "revoke", "000000000000")
+
+    assert revoked.returncode == 0 and store.principal_for_key(key) is None
+    assert removed.returncode == 0 and [u.username for u in store.users()] == ["root"]
+    assert last_admin.returncode == 2 and "last admin" in last_admin.stderr
+    assert unknown.returncode == 3
+
+    exported = cli(data_dir, "audit", "export", "--format", "json")
+    csv_rows = cli(data_dir, "audit", "export", "--since", "2000-01-01").stdout.splitlines()
+    actions = [e["action"] for e in json.loads(exported.stdout)]
+    assert actions == ["user_added", "user_added", "key_created", "key_revoked", "user_removed"]
+    assert all(e["actor"].startswith("cli") for e in json.loads(exported.stdout))
+    assert len(csv_rows) == 6 and csv_rows[0].startswith("id,at,actor")
+
+
+def test_cli_refuses_a_short_password_and_says_why(tmp_path):
+    result = cli(tmp_path / "data", "users", "add", "alice", "--password-stdin", stdin="short\n")
+
+    assert result.returncode == 2
+    assert "12 characters" in result.stderr
+    assert AccountStore.open(tmp_path / "data").users() == []
+
+
+def test_serve_creates_the_first_admin_and_shows_the_password_once(tmp_path):
+    data_dir = tmp_path / "data"
+    log = tmp_path / "serve.log"
+    with running_serve(data_dir, log) as (info, _):
+        wait_for(lambda: "password" in log.read_text(), 30, "the first admin's password on stderr")
+        box = log.read_text()
+        password = re.search(r"\|\s+password\s+(\S+)", box).group(1)
+        web = requests.Session()
+        page = web.get(info.url + "/login", timeout=10).text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        signed_in = web.post(
+            info.url + "/login",
+            data={"username": "admin", "password": password, "csrf_token": csrf},
+            allow_redirects=False,
+            timeout=30,
+        )
+        queue = web.get(info.url + "/queue/stats", timeout=10)
+    with running_serve(data_dir, tmp_path / "again.log"):
+        second_start = (tmp_path / "again.log").read_text()
+
+    assert "first admin" in box
+    assert signed_in.status_code == 303
+    assert queue.status_code == 200  # the admin's session reaches admin routes
+    assert "password" not in second_start

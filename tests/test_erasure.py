@@ -1,0 +1,106 @@
+"""Erasing a person: preview what a face photo would remove, remove exactly that, and keep the face out for good."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from lookingglass.erasure import erase_person, find_person
+from lookingglass.errors import BadInput
+from lookingglass.lookup import lookup_image
+from lookingglass.pipeline.jobs import ingest_file
+
+IMAGES = "face_recognition_ageitgey/tests/test_images"
+TWO_PEOPLE = "face_recognition_ageitgey/examples/two_people.jpg"  # Obama left, Biden right
+
+
+@pytest.fixture
+def indexed(app, faces_dir):
+    for name in (f"{IMAGES}/obama.jpg", f"{IMAGES}/obama3.jpg", f"{IMAGES}/biden.jpg", TWO_PEOPLE):
+        ingest_file(app, faces_dir / name)
+    return app
+
+
+def matches_for(app, photo) -> list:
+    (face,) = lookup_image(app, photo.read_bytes())
+    return face.matches
+
+
+def test_the_preview_shows_every_indexed_face_of_the_person_and_changes_nothing(indexed, faces_dir):
+    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+    before = indexed.faces.count()
+
+    preview = find_person(indexed, query)
+
+    (face,) = preview["faces"]
+    sources = sorted(m["source_url"].rsplit("/", 1)[1] for m in face["matches"])
+    assert sources == ["obama.jpg", "obama3.jpg", "two_people.jpg"]
+    assert all(m["score"] >= preview["threshold"] for m in face["matches"])
+    assert indexed.faces.count() == before
+
+
+def test_erasing_removes_exactly_the_confirmed_faces_and_an_opt_out_keeps_them_out(indexed, faces_dir):
+    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+    ids = [m["face_id"] for m in find_person(indexed, query)["faces"][0]["matches"]]
+    biden = faces_dir / IMAGES / "biden.jpg"
+    biden_before = len(matches_for(indexed, biden))
+
+    result = erase_person(indexed, query, ids, opt_out=True, note="request #17")
+
+    assert result["removed"] == 3 and result["opted_out"] and result["not_matching"] == []
+    assert matches_for(indexed, faces_dir / IMAGES / "obama2.jpg") == []
+    assert len(matches_for(indexed, biden)) == biden_before  # Biden, alone and in the group photo, stays
+
+    # A re-crawl or re-ingest of the same photos does not bring him back; everyone else is indexed as before.
+    again = [ingest_file(indexed, faces_dir / n) for n in (f"{IMAGES}/obama.jpg", f"{IMAGES}/obama3.jpg", TWO_PEOPLE)]
+    assert [r["faces"] for r in again] == [0, 0, 1]
+    assert [r.get("opted_out") for r in again] == [1, 1, 1]
+    assert matches_for(indexed, faces_dir / IMAGES / "obama2.jpg") == []
+    assert len(matches_for(indexed, biden)) == biden_before
+
+
+def test_a_face_id_that_does_not_match_the_photo_is_not_removed(indexed, faces_dir):
+    biden_ids = [m.face_id for m in matches_for(indexed, faces_dir / IMAGES / "biden.jpg")]
+    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+
+    result = erase_person(indexed, query, biden_ids)
+
+    assert result["removed"] == 0 and sorted(result["not_matching"]) == sorted(biden_ids)
+    assert len(matches_for(indexed, faces_dir / IMAGES / "biden.jpg")) == len(biden_ids)
+
+
+def test_a_group_photo_needs_to_say_which_face(indexed, faces_dir):
+    with pytest.raises(BadInput, match="face_index"):
+        erase_person(indexed, (faces_dir / TWO_PEOPLE).read_bytes(), ["x"])
+    with pytest.raises(BadInput, match="no face"):
+        find_person(indexed, (faces_dir / "dlib_examples_faces/dogs.jpg").read_bytes())
+
+
+def test_the_cli_erases_after_showing_what_goes(tmp_path, faces_dir):
+    env = {**os.environ, "LG_DATA_DIR": str(tmp_path / "data")}
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "lookingglass.cli", *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert run("ingest", "--quiet", str(faces_dir / IMAGES / "obama.jpg")).returncode == 0
+    query = str(faces_dir / IMAGES / "obama2.jpg")
+
+    declined = run("forget-person", query, stdin="n\n")
+    assert declined.returncode == 1 and "obama.jpg" in declined.stderr  # shown, then kept
+
+    done = run("forget-person", query, "--yes", "--opt-out", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["removed"] == 1 and json.loads(done.stdout)["opted_out"]
+    lookup = json.loads(run("lookup", query, "--json").stdout)
+    assert lookup["faces"][0]["matches"] == []
