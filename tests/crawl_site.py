@@ -141,3 +141,44 @@ def serve_site(faces: Path) -> tuple[Site, ThreadingHTTPServer]:
     site.root = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return site, server
+
+
+@dataclass
+class Proxy:
+    url: str
+    seen: list[str] = field(default_factory=list)  # the absolute URLs it forwarded
+
+
+def serve_proxy() -> tuple[Proxy, ThreadingHTTPServer]:
+    """A forwarding HTTP proxy on 127.0.0.1 that logs what passes through it (LG_CRAWL_PROXY's test peer)."""
+    import urllib.error
+    import urllib.request
+
+    proxy = Proxy(url="")
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            proxy.seen.append(self.path)  # absolute-form: http://host:port/path
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection")}
+            try:
+                with direct.open(urllib.request.Request(self.path, headers=headers), timeout=30) as upstream:
+                    status, body, upstream_headers = upstream.status, upstream.read(), upstream.headers
+            except urllib.error.HTTPError as exc:
+                status, body, upstream_headers = exc.code, exc.read(), exc.headers
+            self.send_response(status)
+            for name in ("Content-Type", "Location"):
+                if upstream_headers.get(name):
+                    self.send_header(name, upstream_headers[name])
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return proxy, server

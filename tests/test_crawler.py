@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from crawl_site import ARCHIVE, CRAWL_DELAY, HUGE, Site, serve_site
+from crawl_site import ARCHIVE, CRAWL_DELAY, HUGE, Site, serve_proxy, serve_site
 from lookingglass.app import build
 from lookingglass.settings import Settings
 from serve_process import running_serve
@@ -32,18 +32,18 @@ def crawl_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "lookingglass.cli", "crawl", *args, "--json", "--delay", "0"]
 
 
-def crawl_env(data_dir: Path, allow_private: bool = True) -> dict:
-    env = {**os.environ, "LG_DATA_DIR": str(data_dir)}
+def crawl_env(data_dir: Path, allow_private: bool = True, **extra: str) -> dict:
+    env = {**os.environ, "LG_DATA_DIR": str(data_dir), **extra}
     env.pop("LG_CRAWL_ALLOW_PRIVATE", None)
     if allow_private:
         env["LG_CRAWL_ALLOW_PRIVATE"] = "127.0.0.1"
     return env
 
 
-def crawl(data_dir: Path, *args: str, allow_private: bool = True) -> tuple[int, dict]:
+def crawl(data_dir: Path, *args: str, allow_private: bool = True, **env: str) -> tuple[int, dict]:
     result = subprocess.run(
         crawl_command(*args),
-        env=crawl_env(data_dir, allow_private),
+        env=crawl_env(data_dir, allow_private, **env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -201,6 +201,18 @@ def test_private_addresses_are_refused_unless_allow_listed(site, tmp_path):
     assert summary["skipped_urls"][0]["category"] == "refused_address"
     assert "LG_CRAWL_ALLOW_PRIVATE" in summary["skipped_urls"][0]["reason"]
     assert len(site.hits) == start  # not even robots.txt was asked for
+
+
+def test_one_configured_egress_proxy_carries_every_request(site, tmp_path):
+    proxy, server = serve_proxy()
+    try:
+        start = len(site.hits)
+        code, summary = crawl(tmp_path / "data", site.url("/people.html"), "--depth", "0", LG_CRAWL_PROXY=proxy.url)
+    finally:
+        server.shutdown()
+    assert code == 0 and summary["media_stored"] == 2
+    reached = [site.url(h.path) for h in site.hits[start:]]
+    assert reached and sorted(proxy.seen) == sorted(reached)  # robots.txt, the page and its photos: all proxied
 
 
 def test_mode_image_stores_no_pages_and_mode_page_no_media(site, tmp_path):

@@ -103,6 +103,28 @@ def test_the_allow_list_takes_hosts_and_networks():
         policy.check("http://192.168.1.1/")
 
 
+def test_the_address_a_connection_is_made_to_is_judged_by_the_same_policy():
+    """What Scrapy's resolver (GuardedResolver) asks at connect time, against DNS rebinding."""
+    policy = AddressPolicy(("10.0.0.0/8", "intranet.example"))
+    assert not policy.allows_address("public.example", "127.0.0.1")
+    assert not policy.allows_address("public.example", "169.254.169.254")
+    assert policy.allows_address("public.example", "93.184.215.14")
+    assert policy.allows_address("anything.example", "10.1.2.3")
+    assert policy.allows_address("intranet.example", "192.168.1.1")
+
+
+def test_the_crawl_settings_wire_the_guards_and_an_honest_user_agent():
+    from lookingglass.crawler.politeness import scrapy_settings
+
+    options = CrawlOptions.from_settings(Settings(), "https://example.org/")
+    wired = scrapy_settings(Settings(crawl_contact="https://ops.example/crawler"), options)
+    assert wired["DNS_RESOLVER"].endswith("GuardedResolver")
+    assert "AddressGuardMiddleware" in next(iter(wired["DOWNLOADER_MIDDLEWARES"]))
+    assert wired["ROBOTSTXT_OBEY"] is True and wired["COOKIES_ENABLED"] is False
+    assert wired["USER_AGENT"].startswith("LookingGlass/") and "(+https://ops.example/crawler)" in wired["USER_AGENT"]
+    assert wired["CONCURRENT_REQUESTS_PER_DOMAIN"] <= 2 and wired["DOWNLOAD_DELAY_JITTER"] == 0
+
+
 def test_public_addresses_are_allowed():
     AddressPolicy().check("http://93.184.215.14/")
     AddressPolicy().check("https://[2606:4700::1111]/")

@@ -4,7 +4,9 @@ A crawler that follows links for someone can be pointed at the inside of the net
 169.254.169.254, admin panels on 10.x, services on loopback). So a host is resolved first and refused when any of its
 addresses is private, loopback, link-local, multicast, reserved or unspecified, unless the operator allow-lists the
 host or a network with LG_CRAWL_ALLOW_PRIVATE ("127.0.0.1", "intranet.example", "10.0.0.0/8"). Redirects are
-checked again: each redirected request passes through the same middleware.
+checked again: each redirected request passes through the same middleware. And the address a connection is really
+made to is checked once more when Scrapy resolves it (`GuardedResolver`), so a name that resolves to a public
+address for the check and a private one for the connection (DNS rebinding) is refused too.
 """
 
 from __future__ import annotations
@@ -64,6 +66,12 @@ class AddressPolicy:
 
     def _allowed_ip(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
         return _is_public(ip) or any(ip in net for net in self._nets)
+
+    def allows_address(self, host: str, address: str) -> bool:
+        """Whether connecting to `address` (what `host` resolved to just now) is allowed."""
+        if host.lower() in self._hosts:
+            return True
+        return self._allowed_ip(ipaddress.ip_address(address.split("%", 1)[0]))
 
     def check(self, url: str) -> None:
         """Raise RefusedAddress unless every address of the URL's host may be reached."""

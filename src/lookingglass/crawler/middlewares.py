@@ -6,7 +6,9 @@ import asyncio
 
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
+from scrapy.resolver import CachingThreadedResolver
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThread
 
 from lookingglass.crawler.addresses import AddressPolicy, RefusedAddress
@@ -44,6 +46,26 @@ def browser_request_filter(policy: AddressPolicy):
         return not await asyncio.to_thread(policy.allows, request.url)
 
     return abort
+
+
+class GuardedResolver(CachingThreadedResolver):
+    """Scrapy's DNS resolver, refusing at connect time the addresses the policy refuses (DNS_RESOLVER)."""
+
+    policy = AddressPolicy()
+
+    @classmethod
+    def from_crawler(cls, crawler, reactor):
+        resolver = super().from_crawler(crawler, reactor)
+        resolver.policy = AddressPolicy(tuple(crawler.settings.getlist("LG_ALLOW_PRIVATE")))
+        return resolver
+
+    def getHostByName(self, name: str, timeout=()):
+        def check(address: str) -> str:
+            if not self.policy.allows_address(name, address):
+                raise DNSLookupError(f"refused {name}: it resolves to {address}, a non-public address")
+            return address
+
+        return super().getHostByName(name, timeout).addCallback(check)
 
 
 class ProxyMiddleware:

@@ -66,6 +66,7 @@ def scrapy_settings(settings: Settings, options: CrawlOptions, *, verbose: bool 
         "COOKIES_ENABLED": False,
         "DEPTH_LIMIT": 0,  # the spider counts page depth itself, so media on the deepest pages is still fetched
         "TELNETCONSOLE_ENABLED": False,
+        "DNS_RESOLVER": "lookingglass.crawler.middlewares.GuardedResolver",  # checks the address it connects to
         "LOG_LEVEL": "INFO" if verbose else "ERROR",
         "EXTENSIONS": {
             "scrapy.extensions.throttle.AutoThrottle": None,
