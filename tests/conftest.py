@@ -26,12 +26,15 @@ SERVER_ENV = (
 SERVER_TEST_MODULES = {"test_objects", "test_vectors", "test_s3_events", "test_text_index"}
 
 
-@pytest.fixture(autouse=True)
-def _embedded_unless_a_server_test(request, monkeypatch):
-    """Server env vars are for the server contract tests; every other test (and the CLI it spawns) runs embedded."""
-    if request.module.__name__.rsplit(".", 1)[-1] not in SERVER_TEST_MODULES:
-        for name in SERVER_ENV:
-            monkeypatch.delenv(name, raising=False)
+@pytest.fixture(autouse=True, scope="module")
+def _embedded_unless_a_server_test(request):
+    """Server env vars are for the server contract tests; every other test (and the CLI it spawns) runs embedded.
+    Module-scoped, so it is in force before a module's own shared fixtures start processes too."""
+    with pytest.MonkeyPatch.context() as patch:
+        if request.module.__name__.rsplit(".", 1)[-1] not in SERVER_TEST_MODULES:
+            for name in SERVER_ENV:
+                patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
