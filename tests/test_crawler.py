@@ -203,6 +203,16 @@ def test_private_addresses_are_refused_unless_allow_listed(site, tmp_path):
     assert len(site.hits) == start  # not even robots.txt was asked for
 
 
+def test_page_object_and_byte_budgets_end_the_crawl(site, tmp_path):
+    _, pages = crawl(tmp_path / "pages", site.url("/archive.html"), "--mode", "page", "--max-pages", "3")
+    assert pages["pages"] == 3 and pages["finish_reason"] == "finished"
+    _, objects = crawl(tmp_path / "objects", site.url("/"), "--mode", "image", "--max-objects", "1")
+    assert objects["media_stored"] == 1
+    _, budget = crawl(tmp_path / "bytes", site.url("/"), "--mode", "image", "--max-bytes", "100000")
+    assert budget["finish_reason"] == "byte_budget"
+    assert 100_000 <= budget["bytes"] < 2_000_000  # stopped soon after the budget, not at the end of the site
+
+
 def test_one_configured_egress_proxy_carries_every_request(site, tmp_path):
     proxy, server = serve_proxy()
     try:

@@ -390,6 +390,30 @@ def test_uploads_are_indexed_once_by_two_workers_and_deletes_remove_their_faces(
 
 
 @shows_logs
+def test_a_page_is_read_by_a_worker_and_its_entities_land_in_the_owners_graph(stack):
+    """The graph is the owner's SQLite file: the worker extracts, the `index` queue carries the result to serve."""
+    page = (Path(__file__).parent / "data" / "graph_corpus" / "calder-board.html").read_bytes()
+    (obj,) = stack.upload([("calder-board.html", page)])
+    assert obj["kind"] == "page"
+
+    def graphed():
+        found = stack.object(obj["sha256"])
+        return found is not None and "graph" in (found["metadata"].get("processed") or {})
+
+    wait_for(graphed, 120, "the page's entities to be stored")
+    entities = requests.get(f"{stack.url}/entities", params={"q": "Calder"}, headers=stack.headers, timeout=30)
+    assert any(e["type"] == "ORG" for e in entities.json()["entities"])
+    search = {"q": "Calder", "kind": "page"}
+    hits = requests.get(f"{stack.url}/search", params=search, headers=stack.headers, timeout=30)
+    assert hits.json()["hits"][0]["sha256"] == obj["sha256"]
+
+    stack.delete(obj["sha256"])
+    after = requests.get(f"{stack.url}/entities", params={"q": "Calder"}, headers=stack.headers, timeout=30)
+    assert after.json()["entities"] == []
+    assert stack.stats()["failed"] == []
+
+
+@shows_logs
 def test_a_job_whose_worker_is_killed_is_rerun_by_the_other_worker(stack, photos, expected):
     from rq.job import Job, JobStatus
 
