@@ -90,6 +90,15 @@ def test_organisations_sharing_people_are_reported(corpus_dir):
         assert match and set(expected["people"]) <= match[0], (expected, found)
 
 
+def test_an_organisation_is_not_paired_with_a_short_form_of_its_own_name(corpus_dir):
+    from lookingglass.graph_queries import same_organisation
+
+    pairs = cli(corpus_dir, "shared-people")["pairs"]
+    assert pairs and not [p for p in pairs if same_organisation(p["a"]["name"], p["b"]["name"])]
+    assert same_organisation("Brightwater Labs", "Brightwater") and same_organisation("Norhaven Corp.", "Norhaven")
+    assert not same_organisation("Calder Systems", "Calder Energy")
+
+
 def test_reingesting_the_corpus_changes_no_counts(corpus_dir):
     before = {e["id"]: e["mentions"] for e in cli(corpus_dir, "entities", "--limit", "1000")["entities"]}
     again = cli(corpus_dir, "ingest", str(CORPUS))

@@ -70,9 +70,20 @@ def entity_detail(app: App, entity_id: str) -> dict:
 
 
 def shared_people(app: App, limit: int = 50) -> dict:
+    """Organisation pairs sharing people, without an organisation paired with a short form of its own name
+    ("Brightwater Labs" and a page's bare "Brightwater" are two entities until aliases merge across documents)."""
     if not 1 <= limit <= 1000:
         raise BadInput("limit must be 1..1000")
-    return {"pairs": _graph(app).shared_people(limit)}
+    pairs = [p for p in _graph(app).shared_people(limit * 2) if not same_organisation(p["a"]["name"], p["b"]["name"])]
+    return {"pairs": pairs[:limit]}
+
+
+def same_organisation(a: str, b: str) -> bool:
+    """Whether one name is the other or a whole-word prefix of it, once both are canonical."""
+    from lookingglass.text.entities import canonical_key
+
+    ka, kb = sorted((canonical_key(a, "ORG"), canonical_key(b, "ORG")), key=len)
+    return ka == kb or kb.startswith(ka + " ")
 
 
 def graph_status(app: App) -> dict:
