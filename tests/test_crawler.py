@@ -159,6 +159,7 @@ def test_pages_are_stored_for_the_entity_graph_with_url_title_and_fetch_time(ful
     people = pages[root + "people.html"]
     assert people.metadata["sightings"][0]["page_title"] == "Our people"
     assert people.metadata["crawled_at"]
+    assert all("graph" in page.metadata.get("processed", {}) for page in pages.values())  # read for the graph
     assert summary["pages_stored"] == len(pages)
 
 

@@ -12,8 +12,6 @@ from typing import Protocol
 from lookingglass.errors import BadInput, LookingGlassError
 from lookingglass.sightings import Sighting
 
-PROCESSED_KINDS = ("image", "video", "audio")  # pages wait for the entity graph (issue 6)
-
 
 @dataclass(frozen=True)
 class Stored:
@@ -45,7 +43,8 @@ class Sink(Protocol):
 
 class AppSink:
     """Store through this process's App: embedded (the crawl owns the data dir and processes on its thread pool)
-    or distributed (S3/Qdrant/RQ: store and enqueue; workers do the rest)."""
+    or distributed (S3/Qdrant/RQ: store and enqueue; workers do the rest). Every kind is queued: photos and videos
+    for their faces, pages for the entity graph."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -59,7 +58,7 @@ class AppSink:
         new = not self.app.objects.exists(sha)
         obj = store_bytes(self.app, data, filename=filename, metadata=sightings_metadata(sightings))
         with self._lock:
-            queue_it = obj.kind in PROCESSED_KINDS and sha not in self._handles and not is_processed(self.app, obj)
+            queue_it = sha not in self._handles and not is_processed(self.app, obj)
             if queue_it:
                 self._handles[sha] = None  # claimed: the same bytes under another URL will not queue it again
         if queue_it:
@@ -115,7 +114,7 @@ class ServerSink:
             self.kinds[result["sha256"]] = result["kind"]
             if "faces" in result:
                 self.faces[result["sha256"]] = result["faces"]
-            elif result.get("kind") in PROCESSED_KINDS:
+            else:
                 self.queued += 1
         return Stored(result["sha256"], result["kind"], bool(result.get("new", True)))
 
