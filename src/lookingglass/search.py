@@ -1,4 +1,4 @@
-"""Text search: words in, the transcript segments (and, later, page passages) that match, best first.
+"""Text search: words in, the transcript segments and page passages that match, best first.
 
 Keywords rank by BM25; a "quoted phrase" must appear as written. Each hit carries a snippet with the matches marked:
 HTML-safe `<mark>` for the UI, `**word**` for the terminal.
