@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from graph_fixtures import CORPUS, EXPECTED
 from lookingglass.app import build
 from lookingglass.pipeline.jobs import forget, ingest_file, store_bytes, submit
 from lookingglass.pipeline.schedule import SCHEDULE
@@ -20,9 +21,6 @@ from lookingglass.search import search_text
 from lookingglass.settings import Settings
 from lookingglass.sightings import Sighting
 from test_speech import ESPEAK, speak
-
-CORPUS = Path(__file__).parent / "data" / "graph_corpus"
-EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 
 
 def cli(data_dir: Path, *args: str) -> dict:
@@ -105,6 +103,12 @@ def test_reingesting_the_corpus_changes_no_counts(corpus_dir):
     assert again["errors"] == 0
     after = {e["id"]: e["mentions"] for e in cli(corpus_dir, "entities", "--limit", "1000")["entities"]}
     assert after == before
+
+
+def test_the_cli_offers_exactly_the_types_and_sorts_the_graph_knows():
+    from lookingglass import graph_cli, graph_queries
+
+    assert (graph_cli.TYPES, graph_cli.SORTS) == (graph_queries.TYPES, graph_queries.SORTS)
 
 
 def test_analytics_run_daily_with_the_other_periodic_jobs():

@@ -108,11 +108,17 @@ def cmd_analytics(args, settings: Settings) -> int:
     return 0
 
 
+# The graph's entity types and sort orders (text/entities.py TYPES, stores/graph.py SORTS), spelled out so that
+# parsing a command line does not import the stores; a test keeps them equal.
+TYPES = ("PERSON", "ORG", "GPE", "LOC", "PROJECT")
+SORTS = ("pagerank", "mentions", "name")
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("entities", help="people, organisations, places and projects found in pages and transcripts")
     p.add_argument("query", nargs="?", help="part of a name")
-    p.add_argument("--type", choices=["PERSON", "ORG", "GPE", "LOC", "PROJECT"], type=str.upper)
-    p.add_argument("--sort", choices=["pagerank", "mentions", "name"], default="pagerank")
+    p.add_argument("--type", choices=TYPES, type=str.upper)
+    p.add_argument("--sort", choices=SORTS, default="pagerank")
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_entities)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from lookingglass.app import App
 from lookingglass.errors import BadInput, Unavailable
+from lookingglass.stores.graph import SORTS
+from lookingglass.text.entities import TYPES
 
-TYPES = ("PERSON", "ORG", "GPE", "LOC", "PROJECT")
-SORTS = ("pagerank", "mentions", "name")
 FACES_PER_ENTITY = 24
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from lookingglass import __version__
+from lookingglass.graph_queries import SORTS, TYPES
 
 SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -258,8 +259,8 @@ def spec() -> dict:
                 tag="graph",
                 params=[
                     _query("q", {"type": "string"}),
-                    _query("type", {"type": "string", "enum": ["PERSON", "ORG", "GPE", "LOC", "PROJECT"]}),
-                    _query("sort", {"type": "string", "enum": ["pagerank", "mentions", "name"]}),
+                    _query("type", {"type": "string", "enum": list(TYPES)}),
+                    _query("sort", {"type": "string", "enum": list(SORTS)}),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
                     _query("offset", {"type": "integer", "minimum": 0}),
                 ],
