@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from lookingglass.app import App
 from lookingglass.errors import BadInput, Unavailable
+from lookingglass.lookup import match_of
 from lookingglass.media.decode import decode_image
 from lookingglass.records import Face, FacePoint
 
@@ -47,20 +48,7 @@ def find_person(app: App, image: bytes, *, threshold: float | None = None) -> di
             {
                 "index": index,
                 "box": [round(v, 2) for v in face.box],
-                "matches": [
-                    {
-                        "face_id": h.id,
-                        "score": round(h.score, 6),
-                        "sha256": h.payload.get("sha256"),
-                        "kind": h.payload.get("kind"),
-                        "source_url": h.payload.get("source_url"),
-                        "page_url": h.payload.get("page_url"),
-                        "timestamp": h.payload.get("timestamp"),
-                        "box": h.payload.get("box"),
-                    }
-                    for h in hits
-                    if h.score >= threshold
-                ],
+                "matches": [match_of(h).to_json() for h in hits if h.score >= threshold],
             }
         )
     return {"faces": out, "threshold": threshold}

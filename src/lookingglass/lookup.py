@@ -30,7 +30,8 @@ class FaceMatches:
         }
 
 
-def _match(hit: Hit, grouped: int = 1) -> Match:
+def match_of(hit: Hit, grouped: int = 1) -> Match:
+    """An indexed face found by a search, as the API shows it."""
     p = hit.payload
     return Match(
         score=hit.score,
@@ -60,7 +61,7 @@ def group_tracks(hits: list[Hit]) -> list[Match]:
         counts[key] = counts.get(key, 0) + 1
         if key not in best or hit.score > best[key].score:
             best[key] = hit
-    return sorted((_match(hit, counts[key]) for key, hit in best.items()), key=lambda m: m.score, reverse=True)
+    return sorted((match_of(hit, counts[key]) for key, hit in best.items()), key=lambda m: m.score, reverse=True)
 
 
 def lookup_image(
@@ -102,4 +103,4 @@ def lookup_json(results: list[FaceMatches], threshold: float, top_k: int) -> dic
     return {"faces": [r.to_json() for r in results], "threshold": threshold, "top_k": top_k}
 
 
-__all__ = ["FaceMatches", "annotate", "lookup_image", "lookup_json"]
+__all__ = ["FaceMatches", "annotate", "lookup_image", "lookup_json", "match_of"]
