@@ -57,6 +57,22 @@ def models() -> FaceModels:
     return loaded
 
 
+@pytest.fixture(scope="session")
+def recognizer():
+    """spaCy NER + ruler, loaded once per session (a couple of seconds) for every text and graph test."""
+    from graph_fixtures import loaded_recognizer
+
+    return loaded_recognizer()
+
+
+@pytest.fixture(scope="session")
+def extractions() -> dict:
+    """Every page of tests/data/graph_corpus through html → NER → relations, keyed by file name."""
+    from graph_fixtures import corpus_extractions
+
+    return corpus_extractions()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")

@@ -2,7 +2,7 @@
 
 tests/data/graph_corpus/ holds fictional news pages; expected.json says what a reader finds in each. The recogniser
 takes a couple of seconds to load: `loaded_recognizer()` loads it once per session whichever test module asks first
-(each module wraps it in its own session fixture; conftest.py is shared and stays out of this).
+(conftest.py's `recognizer` and `extractions` session fixtures wrap these).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from graph_fixtures import PAGES, corpus_extractions, key, loaded_recognizer
+from graph_fixtures import PAGES, key
 from lookingglass.errors import BadInput, ModelIntegrityError
 from lookingglass.records import Extraction
 from lookingglass.settings import Settings
@@ -32,18 +32,6 @@ from lookingglass.text.entities import (
 from lookingglass.vision.models import package_dir
 
 ENGLISH_PAGES = [name for name, page in PAGES.items() if page["entities"]]
-
-
-@pytest.fixture(scope="session")
-def recognizer() -> EntityRecognizer:
-    """Loaded once per session, shared with the other text tests (graph_fixtures caches it)."""
-    return loaded_recognizer()
-
-
-@pytest.fixture(scope="session")
-def extractions() -> dict[str, Extraction]:
-    """Every corpus page through html → NER → relations, keyed by file name."""
-    return corpus_extractions()
 
 
 def found(extraction: Extraction) -> set[tuple[str, str]]:

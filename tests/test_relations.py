@@ -13,7 +13,7 @@ from itertools import combinations
 
 import pytest
 
-from graph_fixtures import EXPECTED, FETCHED_AT, PAGES, corpus_extractions, html_of, key, loaded_recognizer, page_url
+from graph_fixtures import EXPECTED, FETCHED_AT, PAGES, html_of, key, page_url
 from lookingglass.records import Document, Extraction
 from lookingglass.text.entities import EntityRecognizer, canonical_key
 from lookingglass.text.graph_extract import extract_document, extract_documents, extract_page
@@ -22,18 +22,6 @@ from lookingglass.text.relations import CO_MENTIONED, RELATION_TYPES
 
 PERSON_TO_ORG = ("works_for", "ceo_of", "founded", "member_of")
 ENDS = {t: ("PERSON", "ORG") for t in PERSON_TO_ORG} | {"located_in": ("ORG", "GPE"), "runs": ("ORG", "PROJECT")}
-
-
-@pytest.fixture(scope="session")
-def recognizer() -> EntityRecognizer:
-    """Loaded once per session, shared with the other text tests (graph_fixtures caches it)."""
-    return loaded_recognizer()
-
-
-@pytest.fixture(scope="session")
-def extractions() -> dict[str, Extraction]:
-    """Every corpus page through html → NER → relations, keyed by file name."""
-    return corpus_extractions()
 
 
 def typed(extraction: Extraction) -> set[tuple[str, str, str]]:
