@@ -4,18 +4,17 @@ manage them — on real SQLite files in a temp data dir, the CLI as a real subpr
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from cli_process import run_cli
 from lookingglass.accounts import LOGIN_FAILURES, AccountStore, ensure_first_admin
 from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput, NotFound
@@ -297,14 +296,7 @@ def test_the_audit_export_is_csv_or_json_and_safe_for_spreadsheets(tmp_path):
 
 
 def cli(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "lookingglass.cli", *args],
-        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli(data_dir, *args, stdin=stdin, timeout=120)
 
 
 def test_cli_manages_users_keys_and_exports_the_audit_log(tmp_path):

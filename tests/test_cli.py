@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from rq import Queue
 
+from cli_process import run_cli
 from lookingglass.pipeline.queue import redis_connection
 from redis_server import RedisServer, redis_available
 
@@ -20,14 +21,7 @@ TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 
 
 def lookingglass(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LG_DATA_DIR": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "lookingglass.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli(data_dir, *args)
     if check:
         assert result.returncode == 0, result.stderr
     return result

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from cli_process import run_cli
 from crawl_site import ARCHIVE, CRAWL_DELAY, HUGE, Site, serve_proxy, serve_site
 from lookingglass.app import build
 from lookingglass.settings import Settings
@@ -53,13 +54,7 @@ def crawl(data_dir: Path, *args: str, allow_private: bool = True, **env: str) ->
 
 
 def lookup(data_dir: Path, photo: Path) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "lookingglass.cli", "lookup", str(photo), "--json"],
-        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli(data_dir, "lookup", str(photo), "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

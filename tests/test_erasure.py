@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
+from cli_process import run_cli
 from lookingglass.erasure import erase_person, find_person
 from lookingglass.errors import BadInput
 from lookingglass.lookup import lookup_image
@@ -81,17 +80,8 @@ def test_a_group_photo_needs_to_say_which_face(indexed, faces_dir):
 
 
 def test_the_cli_erases_after_showing_what_goes(tmp_path, faces_dir):
-    env = {**os.environ, "LG_DATA_DIR": str(tmp_path / "data")}
-
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "lookingglass.cli", *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(tmp_path / "data", *args, stdin=stdin)
 
     assert run("ingest", "--quiet", str(faces_dir / IMAGES / "obama.jpg")).returncode == 0
     query = str(faces_dir / IMAGES / "obama2.jpg")

@@ -5,14 +5,12 @@ HTML, then `entities`, `entity`, `shared-people` and `analytics` — and the sam
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from cli_process import run_cli
 from graph_fixtures import CORPUS, EXPECTED
 from lookingglass.app import build
 from lookingglass.pipeline.jobs import forget, ingest_file, store_bytes, submit
@@ -24,13 +22,7 @@ from test_speech import ESPEAK, speak
 
 
 def cli(data_dir: Path, *args: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-m", "lookingglass.cli", *args, "--json"],
-        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_cli(data_dir, *args, "--json", timeout=600)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

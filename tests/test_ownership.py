@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from cli_process import run_cli
 from lookingglass.app import build
 from lookingglass.errors import DataDirBusy
 from lookingglass.ownership import read_server_info
@@ -22,14 +21,7 @@ TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LG_DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "-m", "lookingglass.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli(data_dir, *args)
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ Screenshots of each step go to test-artifacts/ui/ (git-ignored).
 from __future__ import annotations
 
 import base64
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import browser
+from cli_process import run_cli
 from conftest import REPO, SERVER_ENV
 from serve_process import running_serve
 
@@ -35,14 +33,7 @@ ON_A_PAGE = "face_recognition_ageitgey/examples/alex-lacamoire.png"  # seen on c
 
 
 def _cli(data_dir: Path, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "lookingglass.cli", *args],
-        env={**os.environ, "LG_DATA_DIR": str(data_dir)},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_cli(data_dir, *args, stdin=stdin)
     assert done.returncode == 0, f"lookingglass {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done.stdout
 
