@@ -32,7 +32,7 @@ def open_shard(path: Path, config: Any, what: str) -> Any:
 
 
 class EdgeShardIndex:
-    """Base of the embedded adapters: the shard, its lock, filtered count/delete, close."""
+    """Base of the embedded adapters: the shard, its lock, filtered count/delete, health, close."""
 
     backend = "qdrant-edge"
     what = "index"
@@ -68,6 +68,23 @@ class EdgeShardIndex:
             if n:
                 self._apply(shard, qe.UpdateOperation.delete_points_by_filter(where))
         return n
+
+    def health(self) -> dict:
+        with self._lock:
+            if self._shard is None:
+                return {"backend": self.backend, "ok": False, "collection": self.name, "error": "closed"}
+            info = self._shard.info()
+        return {
+            "backend": self.backend,
+            "ok": True,
+            "collection": self.name,
+            "points": info.points_count,
+            **self._health_details(info),
+        }
+
+    def _health_details(self, info: Any) -> dict:
+        """What this kind of index adds to its health report."""
+        return {}
 
     def close(self) -> None:
         """Flush and release the WAL lock so another process may own the directory. Safe to call twice."""

@@ -283,18 +283,8 @@ class EdgeTextIndex(EdgeShardIndex):
         with self._lock:
             return self._open_shard().optimize()
 
-    def health(self) -> dict:
-        with self._lock:
-            if self._shard is None:
-                return {"backend": self.backend, "ok": False, "collection": self.name, "error": "closed"}
-            info = self._shard.info()
-        return {
-            "backend": self.backend,
-            "ok": True,
-            "collection": self.name,
-            "points": info.points_count,
-            "segments": info.segments_count,
-        }
+    def _health_details(self, info: Any) -> dict:
+        return {"segments": info.segments_count}
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -281,19 +281,8 @@ class EdgeVectorIndex(EdgeShardIndex):
             self.pending_optimize = self._unindexed()
         return True
 
-    def health(self) -> dict:
-        with self._lock:
-            if self._shard is None:
-                return {"backend": self.backend, "ok": False, "collection": self.name, "error": "closed"}
-            info = self._shard.info()
-        return {
-            "backend": self.backend,
-            "ok": True,
-            "collection": self.name,
-            "points": info.points_count,
-            "indexed_vectors": info.indexed_vectors_count,
-            "pending_optimize": self.pending_optimize,
-        }
+    def _health_details(self, info: Any) -> dict:
+        return {"indexed_vectors": info.indexed_vectors_count, "pending_optimize": self.pending_optimize}
 
 
 class QdrantServerIndex(QdrantCollection):
