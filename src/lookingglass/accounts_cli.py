@@ -12,7 +12,7 @@ import json
 import sys
 
 from lookingglass.accounts import ROLES, AccountStore, User, check_password
-from lookingglass.audit import AuditLog
+from lookingglass.audit import AuditLog, record_command
 from lookingglass.errors import BadInput
 from lookingglass.settings import Settings
 
@@ -145,15 +145,7 @@ def _accounts(settings: Settings) -> AccountStore:
 
 
 def _record(settings: Settings, action: str, target: str) -> None:
-    AuditLog.open(settings.data_dir).record(_cli_actor(), "admin", action, target=target)
-
-
-def _cli_actor() -> str:
-    """Who ran the command, as far as this machine knows: whoever may edit the data dir is its admin."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "cli"
+    record_command(settings.data_dir, action, target=target)
 
 
 def _new_password(from_stdin: bool) -> str:

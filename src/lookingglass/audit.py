@@ -9,6 +9,7 @@ a text search by its query, which is what someone would need to review it. The f
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
 from collections.abc import Iterator
@@ -189,6 +190,16 @@ class AuditLog:
         for i, entry in enumerate(self._rows(sql, params)):
             yield ("," if i else "") + "\n" + json.dumps(entry.as_json())
         yield "\n]\n"
+
+
+def record_command(data_dir: Path, action: str, **fields) -> None:
+    """A command run on this machine that opened the stores itself, recorded as the local user: whoever may edit
+    the data dir is its admin. (Through `serve`, the server records what the command asked it to do.)"""
+    try:
+        actor = f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        actor = "cli"
+    AuditLog.open(data_dir).record(actor, "admin", action, **fields)
 
 
 def parse_time(value: datetime | str | None, name: str = "time") -> str | None:

@@ -31,13 +31,10 @@ def _server(settings: Settings):
 
 
 def _audit_here(settings: Settings, action: str, **fields) -> None:
-    """Commands that open the stores themselves are audited like the API, as the local user (an admin: they own
-    the data dir). Through `serve`, the server records them."""
-    import getpass
+    """Commands that open the stores themselves are audited like the API (audit.record_command)."""
+    from lookingglass.audit import record_command
 
-    from lookingglass.audit import AuditLog
-
-    AuditLog.open(settings.data_dir).record(f"cli:{getpass.getuser()}", "admin", action, **fields)
+    record_command(settings.data_dir, action, **fields)
 
 
 def iter_files(paths: list[str]) -> Iterator[Path]:
@@ -297,20 +294,17 @@ def cmd_search(args, settings: Settings) -> int:
 
 
 def cmd_forget(args, settings: Settings) -> int:
-    server = _server(settings)
-    if server is not None:
-        body = server.forget(args.sha256)
-    else:
-        from lookingglass.app import build
+    from lookingglass.client import ask
+
+    def here(app) -> dict:
         from lookingglass.pipeline.jobs import forget
 
-        app = build(settings)
-        try:
-            app.objects.get(args.sha256)
-            body = forget(app, args.sha256)
-        finally:
-            app.close()
+        app.objects.get(args.sha256)  # NotFound, like the API's 404
+        body = forget(app, args.sha256)
         _audit_here(settings, "forget", target=args.sha256)
+        return body
+
+    body = ask(settings, lambda server: server.forget(args.sha256), here)
     print(json.dumps(body) if args.json else f"forgot {args.sha256}: {body['faces_removed']} faces removed")
     return 0
 

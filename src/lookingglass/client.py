@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -86,3 +87,18 @@ def running_server(settings) -> ServerClient | None:
         return None
     info = read_server_info(settings.data_dir)
     return ServerClient(info) if info else None
+
+
+def ask(settings, remote: Callable[[ServerClient], dict], local: Callable) -> dict:
+    """The CLI's two ways to one answer: `remote(server)` when `serve` owns the data dir, else `local(app)` on the
+    stores opened here (and closed again)."""
+    server = running_server(settings)
+    if server is not None:
+        return remote(server)
+    from lookingglass.app import build
+
+    app = build(settings)
+    try:
+        return local(app)
+    finally:
+        app.close()

@@ -1,36 +1,22 @@
 """`lookingglass entities | entity | shared-people | analytics`: the entity graph from the command line.
 
-Through `serve` when it owns the data dir (the same JSON as the API), else on the stores opened here.
+Through `serve` when it owns the data dir (the same JSON as the API), else on the stores opened here
+(`client.ask`). Imports happen inside the commands: parsing any command line builds these parsers.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 from lookingglass.settings import Settings
 
 
-def _ask(settings: Settings, remote: Callable, local: Callable) -> dict:
-    from lookingglass.client import running_server
-
-    server = running_server(settings)
-    if server is not None:
-        return remote(server)
-    from lookingglass.app import build
-
-    app = build(settings)
-    try:
-        return local(app)
-    finally:
-        app.close()
-
-
 def cmd_entities(args, settings: Settings) -> int:
+    from lookingglass.client import ask
     from lookingglass.graph_queries import list_entities
 
     params = {"q": args.query, "type": args.type, "sort": args.sort, "limit": args.limit}
-    body = _ask(
+    body = ask(
         settings,
         lambda server: server.get("/entities", {k: v for k, v in params.items() if v is not None}),
         lambda app: list_entities(app, args.query, args.type, args.sort, args.limit),
@@ -48,9 +34,10 @@ def cmd_entities(args, settings: Settings) -> int:
 
 
 def cmd_entity(args, settings: Settings) -> int:
+    from lookingglass.client import ask
     from lookingglass.graph_queries import entity_detail
 
-    body = _ask(settings, lambda server: server.get(f"/entities/{args.id}"), lambda app: entity_detail(app, args.id))
+    body = ask(settings, lambda server: server.get(f"/entities/{args.id}"), lambda app: entity_detail(app, args.id))
     if args.json:
         print(json.dumps(body))
         return 0
@@ -66,9 +53,10 @@ def cmd_entity(args, settings: Settings) -> int:
 
 
 def cmd_shared_people(args, settings: Settings) -> int:
+    from lookingglass.client import ask
     from lookingglass.graph_queries import shared_people
 
-    body = _ask(
+    body = ask(
         settings,
         lambda server: server.get("/graph/shared-people", {"limit": args.limit}),
         lambda app: shared_people(app, args.limit),
@@ -85,13 +73,14 @@ def cmd_shared_people(args, settings: Settings) -> int:
 
 def cmd_analytics(args, settings: Settings) -> int:
     """PageRank, Louvain and Leiden now; the report says how long each took."""
+    from lookingglass.client import ask
 
     def local(app) -> dict:
         from lookingglass.analytics import run_analytics
 
         return run_analytics(app.graph)
 
-    body = _ask(settings, lambda server: server.post("/graph/analytics"), local)
+    body = ask(settings, lambda server: server.post("/graph/analytics"), local)
     if args.json:
         print(json.dumps(body))
         return 0
