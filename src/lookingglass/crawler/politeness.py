@@ -10,9 +10,13 @@ the same honest User-Agent.
 from __future__ import annotations
 
 import logging
+from time import monotonic
 
 from scrapy import signals
+from scrapy.core.downloader import Downloader, Slot
 from scrapy.extensions.throttle import AutoThrottle
+from scrapy.http import Request, Response
+from scrapy.utils.defer import _process_pending_io
 
 from lookingglass import __version__
 from lookingglass.crawler.addresses import AddressPolicy
@@ -66,6 +70,7 @@ def scrapy_settings(settings: Settings, options: CrawlOptions, *, verbose: bool 
         "COOKIES_ENABLED": False,
         "DEPTH_LIMIT": 0,  # the spider counts page depth itself, so media on the deepest pages is still fetched
         "TELNETCONSOLE_ENABLED": False,
+        "DOWNLOADER": "lookingglass.crawler.politeness.PoliteDownloader",
         "DNS_RESOLVER": "lookingglass.crawler.middlewares.GuardedResolver",  # checks the address it connects to
         "LOG_LEVEL": "INFO" if verbose else "ERROR",
         "EXTENSIONS": {
@@ -137,3 +142,34 @@ class PoliteThrottle(AutoThrottle):
         floor = self.floors.get(key)
         if floor and slot is not None:
             slot.delay = max(slot.delay, floor)
+
+
+class PoliteDownloader(Downloader):
+    """Scrapy's downloader with a host's delay counted from when its previous request *finished*.
+
+    Scrapy counts it from when the previous request was handed to the reactor. When the reactor is busy (the
+    crawl's own processing shares the process) that request goes out late and the next follows at once: CI saw
+    two requests 4 ms apart under a 0.3 s Crawl-delay. Counting from the end (response or error) means the site
+    never sees two requests closer than the delay while one is in flight per host, whatever the reactor does.
+    The body is Scrapy 2.19's `_download` (pinned in pyproject) with the two stamps added.
+    """
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        slot.transferring.add(request)
+        slot.lastseen = max(slot.lastseen, monotonic())  # it really starts now, maybe later than scheduled
+        try:
+            response: Response = await self.handlers.download_request_async(request)
+            self.signals.send_catch_log(
+                signal=signals.response_downloaded, response=response, request=request, spider=self.crawler.spider
+            )
+            return response
+        except Exception:
+            await _process_pending_io()
+            raise
+        finally:
+            slot.transferring.remove(request)
+            slot.lastseen = max(slot.lastseen, monotonic())  # the next request waits its delay from here
+            self._process_queue(slot)
+            self.signals.send_catch_log(
+                signal=signals.request_left_downloader, request=request, spider=self.crawler.spider
+            )
