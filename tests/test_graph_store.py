@@ -274,6 +274,54 @@ def test_shared_people_pairs_organisations_by_the_people_tied_to_both(store: Gra
         {"a": {"id": GLOBEX.id, "name": "Globex"}, "b": {"id": INITECH.id, "name": "Initech"}, "people": ["Cyd"]},
     ]
     assert store.shared_people(limit=1) == pairs[:1]
+    assert store.shared_people(organisation=INITECH.id) == pairs[1:]
+
+
+def test_an_organisation_is_not_paired_with_a_short_form_of_its_own_name(store: GraphStore) -> None:
+    acme_labs = Entity(id="org:acme labs", name="Acme Labs", type="ORG", key="acme labs")
+    acmeco = Entity(id="org:acmeco", name="Acmeco", type="ORG", key="acmeco")  # a prefix, but not a whole word
+    s = ["x"]
+    store.put(page("d1", s, relations=[("works_for", ADA, ACME, [0]), ("founded", ADA, acme_labs, [0])]))
+    store.put(page("d2", s, relations=[("works_for", ADA, acmeco, [0])]))
+
+    pairs = store.shared_people()
+
+    assert {frozenset((p["a"]["name"], p["b"]["name"])) for p in pairs} == {
+        frozenset(("Acme", "Acmeco")),
+        frozenset(("Acme Labs", "Acmeco")),
+    }
+
+
+def test_analytics_mark_each_organisation_with_how_many_others_share_its_people(store: GraphStore) -> None:
+    s = ["x"]
+    store.put(page("d1", s, relations=[("works_for", ADA, ACME, [0]), ("founded", ADA, GLOBEX, [0])]))
+    store.put(page("d2", s, relations=[("works_for", CYD, GLOBEX, [0]), ("works_for", CYD, INITECH, [0])]))
+    store.put(page("d3", s, [(org("Umbrella"), 0), (BOB, 0)], relations=[("located_in", ACME, ZURICH, [0])]))
+
+    report = run_analytics(store)
+
+    marked = {e["name"]: e["shares_people"] for e in store.entities(limit=100)}
+    assert marked == {"Acme": 1, "Globex": 2, "Initech": 1, "Umbrella": 0, "Ada": None, "Bob": None, "Cyd": None,
+                      "Zürich": None}  # fmt: skip
+    assert report["shared_people"]["organisations"] == 3
+    assert store.entity(GLOBEX.id)["shares_people"] == 2
+
+    store.forget("d2")  # Cyd's ties go; the next run counts again
+    run_analytics(store)
+    assert {e["name"]: e["shares_people"] for e in store.entities(type="ORG")} == {"Acme": 1, "Globex": 1,
+                                                                                  "Umbrella": 0}  # fmt: skip
+
+
+def test_organisations_are_found_by_key_and_by_a_shorter_form_of_it(store: GraphStore) -> None:
+    labs = Entity(id="org:acme labs", name="Acme Labs", type="ORG", key="acme labs")
+    acmeco = Entity(id="org:acmeco", name="Acmeco", type="ORG", key="acmeco")
+    store.put(page("d1", ["x"], [(ACME, 0), (labs, 0), (acmeco, 0), (GLOBEX, 0), (ADA, 0)]))
+
+    assert [o["name"] for o in store.organisations_extending("acme")] == ["Acme Labs"]  # not Acmeco: whole words
+    assert store.organisations_extending("acme labs") == [] and store.organisations_extending("ada") == []
+    keyed = store.organisations_keyed(["acme", "globex", "ada", "initech"])  # Ada is a person
+    assert sorted((o["name"], o["key"]) for o in keyed) == [("Acme", "acme"), ("Globex", "globex")]
+    assert store.organisations_keyed([]) == []
 
 
 def test_entities_filter_sort_and_page(store: GraphStore) -> None:

@@ -305,6 +305,7 @@ def test_entities_are_ranked_and_an_entity_page_shows_relations_evidence_and_fac
     assert "Jonas Holt" in text and "works for" in text
     assert relations.first.locator("blockquote").count() >= 1  # evidence sentences, each linked to its page
     assert ui.locator("#documents li").count() >= 2
+    assert "Brightwater Labs" in ui.locator("#shared-people").inner_text()  # Jonas Holt and Priya Raman
     ui.locator("#entity-faces li .thumb svg").first.wait_for()  # alex-lacamoire.png, seen on calder-cto.html
     ui.screenshot(path=str(SHOTS / "06-entity.png"), full_page=True)
 

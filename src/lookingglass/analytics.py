@@ -14,6 +14,7 @@ Choices, the same in both engines:
 - Parallel edges (a typed relation and a co-mention of the same pair) merge into one, weights summed; self-loops go.
 - PageRank: damping 0.85, scores summing to 1 (GDS: the L1Norm scaler), so the two engines' numbers compare.
 - igraph's community ids are renumbered by size: 0 is the largest community. (GDS keeps its own ids.)
+- Every run also marks organisations sharing people (`shares_people` on each organisation), a query in the store.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class CypherGraphStore(GraphStore, Protocol):
 def run_analytics(store: GraphStore, *, algorithms: Sequence[str] = ALGORITHMS) -> dict:
     """Compute the chosen algorithms, write the results onto the entities, record and return the run's report:
     {"backend", "started_at", "finished_at", "duration_s", "nodes", "edges", and per algorithm
-    {"duration_s"} (PageRank) or {"duration_s", "communities", "modularity"} (Louvain, Leiden)}."""
+    {"duration_s"} (PageRank) or {"duration_s", "communities", "modularity"} (Louvain, Leiden), and
+    "shared_people": {"duration_s", "organisations"} (organisations sharing people, always marked)}."""
     chosen = tuple(dict.fromkeys(algorithms))
     unknown = [a for a in chosen if a not in ALGORITHMS]
     if unknown or not chosen:
@@ -54,6 +56,13 @@ def run_analytics(store: GraphStore, *, algorithms: Sequence[str] = ALGORITHMS) 
     if store.has_gds():
         return _run_gds(cast(CypherGraphStore, store), chosen)
     return _run_igraph(store, chosen)
+
+
+def _mark_shared_people(store: GraphStore, report: dict) -> None:
+    """Organisations sharing people, written onto each organisation: a query in the store, whichever backend."""
+    t = time.perf_counter()
+    organisations = store.mark_shared_people()
+    report["shared_people"] = {"duration_s": round(time.perf_counter() - t, 3), "organisations": organisations}
 
 
 def _now() -> str:
@@ -143,6 +152,7 @@ def _run_igraph(store: GraphStore, algorithms: tuple[str, ...]) -> dict:
                 "communities": len(set(membership)),
                 "modularity": _finite(graph.modularity(membership, weights="weight")) if ids else None,
             }
+    _mark_shared_people(store, report)
     report["finished_at"] = _now()
     report["duration_s"] = round(time.perf_counter() - began, 3)
     t = time.perf_counter()
@@ -193,6 +203,7 @@ def _run_gds(store: CypherGraphStore, algorithms: tuple[str, ...]) -> dict:
                 report[algorithm]["modularity"] = _finite(float(row["modularity"]))
     finally:
         store.query(GDS_DROP, name=name)
+    _mark_shared_people(store, report)
     report["finished_at"] = _now()
     report["duration_s"] = round(time.perf_counter() - began, 3)
     store.write_analytics(None, None, None, report)

@@ -47,6 +47,8 @@ def cmd_entity(args, settings: Settings) -> int:
         print(f"  {r['type']:<13} {arrow} {r['target']['name']} ({r['target']['type']}), weight {r.get('weight')}")
         for ev in r.get("evidence", [])[:2]:
             print(f"      \u201c{ev['text']}\u201d  {ev.get('url') or ev['document'][:12]}")
+    for shared in body.get("shared_people", []):
+        print(f"  shares people with {shared['organisation']['name']}: {', '.join(shared['people'])}")
     for d in body.get("documents", []):
         print(f"  seen in: {d.get('title') or ''} {d.get('url') or d['id']}")
     return 0
@@ -72,7 +74,7 @@ def cmd_shared_people(args, settings: Settings) -> int:
 
 
 def cmd_analytics(args, settings: Settings) -> int:
-    """PageRank, Louvain and Leiden now; the report says how long each took."""
+    """PageRank, Louvain, Leiden and organisations sharing people now; the report says how long each took."""
     from lookingglass.client import ask
 
     def local(app) -> dict:
@@ -93,6 +95,8 @@ def cmd_analytics(args, settings: Settings) -> int:
             r = body[name]
             extra = f", {r['communities']} communities, modularity {r['modularity']:.3f}" if "communities" in r else ""
             parts.append(f"{name} {r['duration_s']:.2f} s{extra}")
+    if isinstance(body.get("shared_people"), dict):
+        parts.append(f"{body['shared_people']['organisations']} organisations share people")
     print(f"analytics ({body.get('backend')}): " + "; ".join(parts))
     return 0
 

@@ -12,6 +12,7 @@ from lookingglass.stores.graph import SORTS
 from lookingglass.text.entities import TYPES
 
 FACES_PER_ENTITY = 24
+SHARED_PER_ENTITY = 50
 
 
 def _graph(app: App):
@@ -39,8 +40,15 @@ def list_entities(
 
 
 def entity_detail(app: App, entity_id: str) -> dict:
-    """The entity, its relations with evidence, its documents and community, and faces seen on its pages."""
-    detail = dict(_graph(app).entity(entity_id))
+    """The entity, its relations with evidence, its documents and community, the organisations it shares people
+    with (organisations), and faces seen on its pages."""
+    graph = _graph(app)
+    detail = dict(graph.entity(entity_id))
+    if detail["type"] == "ORG":
+        detail["shared_people"] = [
+            {"organisation": p["b"] if p["a"]["id"] == entity_id else p["a"], "people": p["people"]}
+            for p in graph.shared_people(SHARED_PER_ENTITY, organisation=entity_id)
+        ]
     faces: list[dict] = []
     if app.faces is not None:
         seen: set[str] = set()
@@ -70,20 +78,11 @@ def entity_detail(app: App, entity_id: str) -> dict:
 
 
 def shared_people(app: App, limit: int = 50) -> dict:
-    """Organisation pairs sharing people, without an organisation paired with a short form of its own name
-    ("Brightwater Labs" and a page's bare "Brightwater" are two entities until aliases merge across documents)."""
+    """Organisation pairs sharing people (the store leaves out an organisation paired with a short form of its own
+    name: "Brightwater Labs" and a page's bare "Brightwater" are two entities, one body)."""
     if not 1 <= limit <= 1000:
         raise BadInput("limit must be 1..1000")
-    pairs = [p for p in _graph(app).shared_people(limit * 2) if not same_organisation(p["a"]["name"], p["b"]["name"])]
-    return {"pairs": pairs[:limit]}
-
-
-def same_organisation(a: str, b: str) -> bool:
-    """Whether one name is the other or a whole-word prefix of it, once both are canonical."""
-    from lookingglass.text.entities import canonical_key
-
-    ka, kb = sorted((canonical_key(a, "ORG"), canonical_key(b, "ORG")), key=len)
-    return ka == kb or kb.startswith(ka + " ")
+    return {"pairs": _graph(app).shared_people(limit)}
 
 
 def graph_status(app: App) -> dict:

@@ -8,6 +8,7 @@ this process has the graph (the owner, or a worker with Neo4j), else through the
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime
 
 from lookingglass.app import App, current
@@ -17,6 +18,9 @@ from lookingglass.records import Document, Extraction
 from lookingglass.stores.text import TextDoc
 
 GRAPH = "graph"  # the key under an object's `processed` metadata
+# Short-form lookup, write and fold-in check happen as one step in a process (graph_aliases.py): two documents
+# stored at once could otherwise each miss the other's form.
+_ALIASES = threading.Lock()
 
 
 def _now() -> str:
@@ -29,6 +33,10 @@ def is_graphed(obj) -> bool:
 
 def submit_page(app: App, sha256: str):
     return app.queue.enqueue("pages", process_page, sha256, job_id=f"process_page.{sha256}")
+
+
+def submit_transcript(app: App, sha256: str):
+    return app.queue.enqueue("pages", process_transcript, sha256, job_id=f"process_transcript.{sha256}")
 
 
 def process_page(sha256: str) -> dict:
@@ -108,11 +116,21 @@ def store_graph_now(app: App, sha256: str, extraction: Extraction, passages: lis
     except NotFound:  # removed while it was being processed: leave nothing behind
         app.graph.forget(sha256)
         return {"sha256": sha256, "skipped": "object is no longer stored"}
-    app.graph.put(extraction)
+    from lookingglass.graph_aliases import documents_naming_short_forms, new_organisations, with_long_forms
+
+    with _ALIASES:
+        extraction, folded = with_long_forms(app.graph, extraction)
+        new_keys = new_organisations(app.graph, extraction)
+        app.graph.put(extraction)
+        again = documents_naming_short_forms(app.graph, new_keys)
+    for document in again:  # they name a short form of an organisation this document brought: fold it in
+        (submit_transcript if document["kind"] == "transcript" else submit_page)(app, document["id"])
     if passages is not None:
         app.text.delete_where("sha256", sha256)
         app.text.upsert([TextDoc(id=d["id"], text=d["text"], payload=d["payload"]) for d in passages])
     counts = {"entities": len(extraction.entities), "relations": len(extraction.relations)}
+    if folded or again:
+        counts |= {"short_forms": len(folded), "reprocessing": len(again)}
     processed = dict(obj.metadata.get("processed") or {})
     processed[GRAPH] = {**counts, "at": _now(), **facts}
     try:

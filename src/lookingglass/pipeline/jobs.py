@@ -325,9 +325,9 @@ def process_media_now(app: App, sha256: str) -> dict:
             raise
     result = _hand_over(app, sha256, model, points, segments, facts)
     if segments:  # what was said feeds the entity graph too (pages queue: where spaCy is loaded)
-        from lookingglass.pipeline.graph_jobs import process_transcript
+        from lookingglass.pipeline.graph_jobs import submit_transcript
 
-        app.queue.enqueue("pages", process_transcript, sha256, job_id=f"process_transcript.{sha256}")
+        submit_transcript(app, sha256)
     return result
 
 

@@ -26,7 +26,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,12 +82,13 @@ class GraphStore(Protocol):
         limit: int = 50,
         offset: int = 0,
     ) -> list[dict]:
-        """[{"id", "name", "type", "pagerank", "community", "leiden", "mentions"}]; `mentions` counts the times
-        the entity was named (mention rows, across all documents). `query`: case-insensitive name substring.
+        """[{"id", "name", "type", "pagerank", "community", "leiden", "shares_people", "mentions"}]; `mentions`
+        counts the times the entity was named (mention rows, across all documents); `shares_people` is what the last
+        `mark_shared_people` wrote (organisations only). `query`: case-insensitive name substring.
         `sort`: "pagerank" (highest first; entities never analysed last), "mentions" (most first) or "name"."""
 
     def entity(self, entity_id: str, relation_limit: int = 100, evidence_limit: int = 5) -> dict:
-        """One entity: {"id", "name", "type", "key", "pagerank", "community", "leiden", "mentions",
+        """One entity: {"id", "name", "type", "key", "pagerank", "community", "leiden", "shares_people", "mentions",
         "relations": [{"type", "direction" ("out" | "in" | "both" for co_mentioned), "target": {"id", "name",
         "type"}, "weight", "evidence": [{"document", "sentence", "text", "url", "title"}]}] (heaviest first, up to
         `relation_limit`, each with up to `evidence_limit` sentences), "documents": documents_for(entity_id)}.
@@ -96,6 +97,13 @@ class GraphStore(Protocol):
     def documents_for(self, entity_id: str, limit: int = 100) -> list[dict]:
         """[{"id", "url", "title", "kind", "mentions"}] of documents naming the entity, most mentions first.
         Raises NotFound for an unknown entity."""
+
+    def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
+        """[{"id", "name", "key"}] of the organisations with exactly these canonical keys."""
+
+    def organisations_extending(self, key: str, limit: int = 2) -> list[dict]:
+        """[{"id", "name", "key"}] of organisations whose key starts with `key` and a space, i.e. longer forms of
+        the name (graph_aliases.py); by key, at most `limit`."""
 
     def nodes(self) -> Iterator[tuple[str, str]]:
         """(entity id, type) for every entity: the analytics export."""
@@ -117,9 +125,15 @@ class GraphStore(Protocol):
 
     def last_analytics(self) -> dict | None: ...
 
-    def shared_people(self, limit: int = 50) -> list[dict]:
+    def shared_people(self, limit: int = 50, organisation: str | None = None) -> list[dict]:
         """Organisation pairs with people tied to both by a typed person→org relation, most shared first:
-        [{"a": {"id", "name"}, "b": {"id", "name"}, "people": [names, sorted]}]."""
+        [{"a": {"id", "name"}, "b": {"id", "name"}, "people": [names, sorted]}]; only pairs with `organisation`
+        (an entity id) when given. An organisation is never paired with a short form of its own name ("Brightwater"
+        and "Brightwater Labs": one key a whole-word prefix of the other), which is the same body seen twice."""
+
+    def mark_shared_people(self) -> int:
+        """Write onto every organisation how many other organisations share people with it (`shares_people`, 0
+        when none; other entities get null), as `shared_people` pairs them; returns how many share any."""
 
     def stats(self) -> dict:
         """{"documents", "entities", "relations", "mentions", "evidence"}"""
@@ -272,9 +286,10 @@ CREATE TABLE IF NOT EXISTS entities (
     mentions INTEGER NOT NULL DEFAULT 0,  -- kept up to date by put/forget, so sorting by it needs no GROUP BY
     pagerank REAL,
     community INTEGER,
-    leiden INTEGER
+    leiden INTEGER,
+    shares_people INTEGER  -- organisations only: how many others share people with it (mark_shared_people)
 );
-CREATE INDEX IF NOT EXISTS entities_type ON entities(type);
+CREATE INDEX IF NOT EXISTS entities_type_key ON entities(type, key);  -- by type; and longer forms of a name
 CREATE INDEX IF NOT EXISTS entities_pagerank ON entities(pagerank);
 CREATE INDEX IF NOT EXISTS entities_mentions ON entities(mentions);
 CREATE TABLE IF NOT EXISTS mentions (
@@ -328,7 +343,9 @@ def _primary(error: sqlite3.Error) -> str:
     return "_".join(getattr(error, "sqlite_errorname", "").split("_")[:2])
 
 
-_ENTITY_COLUMNS = "id, name, type, pagerank, community, leiden, mentions"
+_ENTITY_COLUMNS = "id, name, type, pagerank, community, leiden, shares_people, mentions"
+# Columns added after the first release, for files created before them: (column, its declaration).
+_ADDED_COLUMNS = (("entities", "shares_people", "INTEGER"),)
 _ORDER = {
     "pagerank": "pagerank IS NULL, pagerank DESC, id",
     "mentions": "mentions DESC, id",
@@ -356,6 +373,9 @@ class SqliteGraphStore:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA temp_store=MEMORY")  # the per-write scratch tables never touch the disk
             self._db.executescript(_SCHEMA + _SCRATCH)
+            for table, column, declaration in _ADDED_COLUMNS:
+                if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         except (sqlite3.Error, OSError) as e:
             raise Unavailable(f"cannot open the graph database {self.path}: {e}") from e
 
@@ -606,6 +626,23 @@ class SqliteGraphStore:
             raise NotFound(f"no entity {entity_id!r}")
         return [dict(row) for row in rows]
 
+    def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
+        keys = sorted(set(keys))
+        if not keys:
+            return []
+        marks = ",".join("?" * len(keys))
+        rows = self._read(f"SELECT id, name, key FROM entities WHERE type = 'ORG' AND key IN ({marks})", tuple(keys))
+        return [dict(row) for row in rows]
+
+    def organisations_extending(self, key: str, limit: int = 2) -> list[dict]:
+        _check_limit(limit)
+        # Keys starting with "key " sort in ["key ", "key!"): a range scan of the (type, key) index.
+        rows = self._read(
+            "SELECT id, name, key FROM entities WHERE type = 'ORG' AND key >= ? AND key < ? ORDER BY key LIMIT ?",
+            (key + " ", key + "!", limit),
+        )
+        return [dict(row) for row in rows]
+
     def nodes(self) -> Iterator[tuple[str, str]]:
         """In batches by id, each read under the lock: an abandoned iterator never holds the lock."""
         last = ""
@@ -628,22 +665,33 @@ class SqliteGraphStore:
                 return
             last = rows[-1][0]
 
-    def shared_people(self, limit: int = 50) -> list[dict]:
+    # Organisation pairs sharing a person (both orders), never an organisation and a short form of its own name.
+    _SHARING = (
+        "WITH links AS ("
+        "  SELECT DISTINCT r.source AS person, r.target AS org FROM relations r"
+        "  JOIN entities p ON p.id = r.source AND p.type = 'PERSON'"
+        "  JOIN entities o ON o.id = r.target AND o.type = 'ORG'"
+        f"  WHERE r.type IN ({', '.join(repr(t) for t in PERSON_ORG)})"
+        "), sharing AS ("
+        "  SELECT a.org AS a, b.org AS b, a.person AS person FROM links a"
+        "  JOIN links b ON b.person = a.person AND b.org <> a.org"
+        "  JOIN entities oa ON oa.id = a.org JOIN entities ob ON ob.id = b.org"
+        "  WHERE oa.key <> ob.key AND substr(ob.key, 1, length(oa.key) + 1) <> oa.key || ' '"
+        "    AND substr(oa.key, 1, length(ob.key) + 1) <> ob.key || ' '"
+        ")"
+    )
+
+    def shared_people(self, limit: int = 50, organisation: str | None = None) -> list[dict]:
         _check_limit(limit)
-        marks = ",".join("?" * len(PERSON_ORG))
         rows = self._read(
-            "WITH links AS ("
-            "  SELECT DISTINCT r.source AS person, r.target AS org FROM relations r"
-            "  JOIN entities p ON p.id = r.source AND p.type = 'PERSON'"
-            "  JOIN entities o ON o.id = r.target AND o.type = 'ORG'"
-            f"  WHERE r.type IN ({marks})"
-            ")"
-            " SELECT a.org AS a, oa.name AS a_name, b.org AS b, ob.name AS b_name,"
-            "   json_group_array(p.name) AS people, count(*) AS n"
-            " FROM links a JOIN links b ON b.person = a.person AND a.org < b.org"
-            " JOIN entities p ON p.id = a.person JOIN entities oa ON oa.id = a.org JOIN entities ob ON ob.id = b.org"
-            " GROUP BY a.org, b.org ORDER BY n DESC, oa.name, ob.name, a.org, b.org LIMIT ?",
-            (*PERSON_ORG, limit),
+            f"{self._SHARING}"
+            " SELECT s.a, oa.name AS a_name, s.b, ob.name AS b_name, json_group_array(p.name) AS people,"
+            "   count(*) AS n"
+            " FROM sharing s JOIN entities p ON p.id = s.person"
+            " JOIN entities oa ON oa.id = s.a JOIN entities ob ON ob.id = s.b"
+            " WHERE s.a < s.b AND (:org IS NULL OR :org IN (s.a, s.b))"
+            " GROUP BY s.a, s.b ORDER BY n DESC, oa.name, ob.name, s.a, s.b LIMIT :limit",
+            {"org": organisation, "limit": limit},
         )
         return [
             {
@@ -653,6 +701,19 @@ class SqliteGraphStore:
             }
             for r in rows
         ]
+
+    def mark_shared_people(self) -> int:
+        def work(db: sqlite3.Connection) -> int:
+            db.execute("UPDATE entities SET shares_people = NULL WHERE type <> 'ORG'")
+            db.execute(
+                f"{self._SHARING}, counts AS (SELECT a, count(DISTINCT b) AS n FROM sharing GROUP BY a)"
+                " UPDATE entities SET shares_people = coalesce((SELECT n FROM counts WHERE a = entities.id), 0)"
+                " WHERE type = 'ORG'"
+            )
+            (n,) = db.execute("SELECT count(*) FROM entities WHERE shares_people > 0").fetchone()
+            return n
+
+        return self._write(work)
 
     def stats(self) -> dict:
         (row,) = self._read(
@@ -689,6 +750,7 @@ _CYPHER_SCHEMA = (
     "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
     "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
     "CREATE INDEX entity_type IF NOT EXISTS FOR (e:Entity) ON (e.type)",
+    "CREATE INDEX entity_key IF NOT EXISTS FOR (e:Entity) ON (e.key)",
     "CREATE INDEX entity_pagerank IF NOT EXISTS FOR (e:Entity) ON (e.pagerank)",
     "CREATE INDEX related_document IF NOT EXISTS FOR ()-[r:RELATED]-() ON (r.document)",
     "CREATE INDEX analytics_run_at IF NOT EXISTS FOR (r:AnalyticsRun) ON (r.at)",
@@ -699,7 +761,15 @@ GDS_PROCEDURES = ("gds.graph.project", "gds.pageRank.write", "gds.louvain.write"
 _UNWIND_BATCH = 10_000
 
 _ENTITY_RETURN = (
-    "e.id AS id, e.name AS name, e.type AS type, e.pagerank AS pagerank, e.community AS community, e.leiden AS leiden"
+    "e.id AS id, e.name AS name, e.type AS type, e.pagerank AS pagerank, e.community AS community,"
+    " e.leiden AS leiden, e.shares_people AS shares_people"
+)
+# Organisation pairs (a, b: both orders) sharing a person p, never an organisation and a short form of its own name.
+_CYPHER_SHARING = (
+    "MATCH (p:Entity {type: 'PERSON'})-[r:RELATED]->(a:Entity {type: 'ORG'}) WHERE r.type IN $types"
+    " WITH DISTINCT p, a"
+    " MATCH (p)-[r2:RELATED]->(b:Entity {type: 'ORG'}) WHERE r2.type IN $types AND a.id <> b.id"
+    " AND a.key <> b.key AND NOT a.key STARTS WITH b.key + ' ' AND NOT b.key STARTS WITH a.key + ' '"
 )
 _CYPHER_ORDER = {  # over the node, before the page is cut
     "pagerank": "coalesce(e.pagerank, -1.0) DESC, e.id",
@@ -1060,6 +1130,31 @@ class Neo4jGraphStore:
 
         return self._read(work)
 
+    def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
+        keys = sorted(set(keys))
+        if not keys:
+            return []
+        return self._read(
+            lambda tx: self._rows(
+                tx,
+                "MATCH (e:Entity) WHERE e.type = 'ORG' AND e.key IN $keys RETURN e.id AS id, e.name AS name,"
+                " e.key AS key",
+                keys=keys,
+            )
+        )
+
+    def organisations_extending(self, key: str, limit: int = 2) -> list[dict]:
+        _check_limit(limit)
+        return self._read(
+            lambda tx: self._rows(
+                tx,
+                "MATCH (e:Entity) WHERE e.type = 'ORG' AND e.key STARTS WITH $prefix"
+                " RETURN e.id AS id, e.name AS name, e.key AS key ORDER BY key LIMIT $limit",
+                prefix=key + " ",
+                limit=limit,
+            )
+        )
+
     def nodes(self) -> Iterator[tuple[str, str]]:
         """Streamed from one session: records arrive as they are read, the whole graph never sits in a list."""
         with self._errors(), self._session() as session:
@@ -1074,18 +1169,17 @@ class Neo4jGraphStore:
             ):
                 yield record["a"], record["b"], record["type"], float(record["weight"])
 
-    def shared_people(self, limit: int = 50) -> list[dict]:
+    def shared_people(self, limit: int = 50, organisation: str | None = None) -> list[dict]:
         _check_limit(limit)
         rows = self._read(
             lambda tx: self._rows(
                 tx,
-                "MATCH (p:Entity {type: 'PERSON'})-[r:RELATED]->(a:Entity {type: 'ORG'}) WHERE r.type IN $types"
-                " WITH DISTINCT p, a"
-                " MATCH (p)-[r2:RELATED]->(b:Entity {type: 'ORG'}) WHERE r2.type IN $types AND a.id < b.id"
+                f"{_CYPHER_SHARING} AND a.id < b.id AND ($org IS NULL OR a.id = $org OR b.id = $org)"
                 " WITH a, b, collect(DISTINCT p.name) AS people"
                 " RETURN a.id AS a, a.name AS a_name, b.id AS b, b.name AS b_name, people"
                 " ORDER BY size(people) DESC, a_name, b_name, a, b LIMIT $limit",
                 types=list(PERSON_ORG),
+                org=organisation,
                 limit=limit,
             )
         )
@@ -1097,6 +1191,19 @@ class Neo4jGraphStore:
             }
             for r in rows
         ]
+
+    def mark_shared_people(self) -> int:
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            tx.run("MATCH (e:Entity) WHERE e.type <> 'ORG' SET e.shares_people = null").consume()
+            tx.run("MATCH (e:Entity {type: 'ORG'}) SET e.shares_people = 0").consume()
+            rows = self._rows(
+                tx,
+                f"{_CYPHER_SHARING} WITH a, count(DISTINCT b) AS n SET a.shares_people = n RETURN count(a) AS marked",
+                types=list(PERSON_ORG),
+            )
+            return rows[0]["marked"] if rows else 0
+
+        return self._write(work)
 
     def stats(self) -> dict:
         def work(tx: neo4j.ManagedTransaction) -> dict:

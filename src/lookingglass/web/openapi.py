@@ -107,6 +107,8 @@ ENTITY = {
         "type": {"type": "string"},
         "pagerank": {"type": ["number", "null"]},
         "community": {"type": ["integer", "null"]},
+        "leiden": {"type": ["integer", "null"]},
+        "shares_people": {"type": ["integer", "null"], "description": "organisations: how many others share people"},
         "mentions": {"type": "integer"},
     },
     "required": ["id", "name", "type"],
@@ -268,7 +270,8 @@ def spec() -> dict:
         },
         "/entities/{entity_id}": {
             "get": _op(
-                "One entity: relations with evidence, documents, community, faces on the same pages.",
+                "One entity: relations with evidence, documents, community, organisations it shares people with,"
+                " faces on the same pages.",
                 {"200": _json(ANY_OBJECT), **_errors(401, 404, 503)},
                 tag="graph",
                 params=[_path("entity_id")],

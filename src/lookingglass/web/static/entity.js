@@ -21,6 +21,9 @@ document.addEventListener("DOMContentLoaded", () => {
       ["Type", String(e.type).toLowerCase()],
       ["PageRank", e.pagerank === null || e.pagerank === undefined ? "not computed yet" : e.pagerank.toFixed(4)],
       ["Mentions", String(e.mentions)],
+      ...(e.type === "ORG"
+        ? [["Shares people with", e.shares_people === null || e.shares_people === undefined ? "not computed yet" : `${e.shares_people} organisation${e.shares_people === 1 ? "" : "s"}`]]
+        : []),
       ["Community", e.community === null || e.community === undefined ? "not computed yet" : `${e.community} (Louvain), ${e.leiden ?? "–"} (Leiden)`],
     ];
     dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
@@ -72,6 +75,14 @@ document.addEventListener("DOMContentLoaded", () => {
       relations.replaceChildren(...e.relations.map((r) => relation(r, e.name)));
       if (!e.relations.length) relations.append(el("li", { class: "empty" }, "No relations found for this entity."));
       section("relations", true);
+
+      const shared = document.getElementById("shared-people");
+      shared.replaceChildren(
+        ...(e.shared_people || []).map((s) =>
+          el("li", {}, entityLink(s.organisation), el("span", { class: "meta" }, ` · ${s.people.join(", ")}`)),
+        ),
+      );
+      section("shared", (e.shared_people || []).length > 0);
 
       const faces = document.getElementById("entity-faces");
       faces.replaceChildren(
