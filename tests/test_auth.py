@@ -264,6 +264,40 @@ def test_lookups_are_rate_limited_per_principal(app, settings, analyst_headers):
     assert lookup({"Authorization": f"Bearer {LOCAL_TOKEN}"}).status_code == 400  # the local CLI is not limited
 
 
+def test_refused_attempts_of_known_callers_are_audited(app, settings, audit, accounts):
+    app.settings = app.settings.with_(lookup_rate="1/minute")
+    client = create_app(app, local_token=LOCAL_TOKEN).test_client()
+    analyst = api_key_headers(settings, "analyst")
+
+    def lookup(headers=analyst):
+        data = {"image": (io.BytesIO(b"not an image"), "x.jpg")}
+        return client.post("/lookup", data=data, headers=headers, content_type="multipart/form-data")
+
+    statuses = [
+        client.get("/admin/audit", headers=analyst).status_code,  # an analyst on an admin route
+        lookup().status_code,
+        lookup().status_code,  # over the allowance
+        client.get("/admin/users", headers={"Authorization": "Bearer lg_not_a_key"}).status_code,  # nobody known
+    ]
+    accounts.add_user("alice", PASSWORD, "analyst")
+    sign_in(client, "alice", PASSWORD)
+    statuses.append(lookup(headers={}).status_code)  # her session's form post without the CSRF token
+    statuses.append(client.get("/admin/users", headers={"Accept": "text/html"}).status_code)  # her browser
+
+    assert statuses == [403, 400, 429, 401, 403, 403]
+    denied = [(e.role, e.target, e.status) for e in audit.entries(action="denied")][::-1]
+    assert denied == [
+        ("analyst", "GET /admin/audit", 403),
+        ("analyst", "POST /lookup", 429),
+        ("analyst", "POST /lookup", 403),
+        ("analyst", "GET /admin/users", 403),
+    ]
+    assert {e.actor for e in audit.entries(action="denied")} == {
+        AccountStore.open(settings.data_dir).principal_for_key(analyst["Authorization"].removeprefix("Bearer ")).name,
+        "alice",
+    }
+
+
 def test_a_bad_rate_setting_is_refused_at_start(app):
     app.settings = app.settings.with_(lookup_rate="lots")
     with pytest.raises(BadInput, match="LG_LOOKUP_RATE"):

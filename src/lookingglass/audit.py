@@ -32,6 +32,7 @@ ACTIONS = frozenset(
         "crawl",
         "login",
         "login_failed",
+        "denied",  # a signed-in user or key refused: wrong role, missing CSRF token, rate limited
         "logout",
         "key_created",
         "key_revoked",

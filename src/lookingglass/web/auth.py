@@ -210,15 +210,22 @@ def _enforce() -> Response | None:
             return redirect(url_for("auth.login_page", next=request.full_path.rstrip("?")))
         raise Unauthorized("sign in, or send an API key: Authorization: Bearer lg_...")
     g.principal = principal
-    if not principal.allows(needed):
-        if _wants_a_page():  # a person in a browser gets a page that says why, not JSON
-            context = {"needed": needed, "user": principal.name, "role": principal.role, "is_admin": False}
-            return Response(render_template("forbidden.html", page=None, **context), status=403)
-        raise Forbidden(f"{request.method} {rule} needs the {needed} role; {principal.name} is an {principal.role}")
-    if principal.via == "session" and request.method not in SAFE_METHODS:
-        _check_csrf()
-    if rule == "/lookup" and request.method == "POST" and principal.via != "local":
-        _rate_limit(principal)
+    try:
+        if not principal.allows(needed):
+            if _wants_a_page():  # a person in a browser gets a page that says why, not JSON
+                audit_event("denied", target=f"{request.method} {request.path}"[:500], status=403)
+                context = {"needed": needed, "user": principal.name, "role": principal.role, "is_admin": False}
+                return Response(render_template("forbidden.html", page=None, **context), status=403)
+            raise Forbidden(f"{request.method} {rule} needs the {needed} role; {principal.name} is an {principal.role}")
+        if principal.via == "session" and request.method not in SAFE_METHODS:
+            _check_csrf()
+        if rule == "/lookup" and request.method == "POST" and principal.via != "local":
+            _rate_limit(principal)
+    except (Forbidden, RateLimited) as exc:
+        # Someone known asked for what they may not have (another role's route, a forged form, too many lookups):
+        # the trail shows the attempt, not only what succeeded.
+        audit_event("denied", target=f"{request.method} {request.path}"[:500], status=exc.http_status)
+        raise
     return None
 
 
