@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from lookingglass.errors import NotFound
 from lookingglass.records import Entity, Extraction
 from lookingglass.stores.graph import GraphStore
 
@@ -69,6 +70,10 @@ def documents_naming_short_forms(graph: GraphStore, new_keys: list[str]) -> list
     for short in graph.organisations_keyed(prefixes):
         if len(graph.organisations_extending(short["key"], limit=2)) != 1:
             continue
-        for document in graph.documents_for(short["id"], limit=1000):
+        try:
+            named = graph.documents_for(short["id"], limit=1000)
+        except NotFound:  # forgotten meanwhile: nothing left to fold in
+            continue
+        for document in named:
             documents.setdefault(document["id"], document)
     return sorted(documents.values(), key=lambda d: d["id"])
