@@ -45,7 +45,11 @@ def chromium_args() -> list[str]:
     ]
 
 
-def scrapy_settings(settings: Settings, options: CrawlOptions, *, verbose: bool = False) -> dict:
+def scrapy_settings(
+    settings: Settings, options: CrawlOptions, *, verbose: bool = False, browser_proxy: str | None = None
+) -> dict:
+    """Scrapy's settings for this crawl. `browser_proxy`: the `BrowserGuard` Chromium must connect through (when
+    no egress proxy is configured), loopback included."""
     from lookingglass.crawler.middlewares import browser_request_filter
 
     out = {
@@ -94,6 +98,14 @@ def scrapy_settings(settings: Settings, options: CrawlOptions, *, verbose: bool 
         launch = {"executable_path": str(settings.chromium), "headless": True, "args": chromium_args()}
         if settings.crawl_proxy:
             launch["proxy"] = {"server": settings.crawl_proxy}
+        elif browser_proxy:
+            launch["proxy"] = {"server": browser_proxy}
+            # Playwright adds <-loopback> itself unless PLAYWRIGHT_DISABLE_FORCED_CHROMIUM_PROXIED_LOOPBACK is set;
+            # said again here (the last flag wins) so loopback never bypasses the guard. WebRTC: no direct UDP.
+            launch["args"] += [
+                "--proxy-bypass-list=<-loopback>",
+                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            ]
         out |= {
             "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
             "DOWNLOAD_HANDLERS": {
