@@ -8,6 +8,7 @@ runs a real `lookingglass crawl --render always` with Debian's Chromium against 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import socket
 import threading
@@ -85,21 +86,27 @@ def serve(host: str, routes: dict[str, tuple[int, str, bytes]] | None = None):
     return server, httpd
 
 
+@contextlib.contextmanager
+def served(host: str):
+    server, httpd = serve(host)
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture
 def allowed():
-    server, httpd = serve("127.0.0.1")
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
+    with served("127.0.0.1") as server:
+        yield server
 
 
 @pytest.fixture
 def inside():
     """127.0.0.2: loopback, not allow-listed. Its port is open, so a refusal can only be the guard's."""
-    server, httpd = serve("127.0.0.2")
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
+    with served("127.0.0.2") as server:
+        yield server
 
 
 @pytest.fixture
