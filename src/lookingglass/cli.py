@@ -414,6 +414,8 @@ def _print_crawl_summary(s: dict) -> None:
         f"{s['media_known']} already known, {s['sightings']} more sightings, {s['pages_stored']} pages stored; "
         f"{done}; {s['robots_forbidden']} disallowed by robots.txt, {s['errors']} errors, {s['bytes'] / 1e6:.1f} MB"
     )
+    if s.get("browser_refused"):
+        print(f"  the browser was refused {s['browser_refused']} connections to non-public addresses", file=sys.stderr)
     for item in s["skipped_urls"]:
         print(f"  skipped {item['url']}: {item['reason']}", file=sys.stderr)
 
