@@ -8,8 +8,9 @@ import subprocess
 import pytest
 
 from cli_process import run_cli
-from lookingglass.erasure import erase_person, find_person
-from lookingglass.errors import BadInput
+from lookingglass.audit import AuditLog
+from lookingglass.erasure import erase_person, find_person, list_opt_outs, withdraw_opt_out
+from lookingglass.errors import BadInput, NotFound
 from lookingglass.lookup import lookup_image
 from lookingglass.pipeline.jobs import ingest_file
 
@@ -62,6 +63,43 @@ def test_erasing_removes_exactly_the_confirmed_faces_and_an_opt_out_keeps_them_o
     assert len(matches_for(indexed, biden)) == biden_before
 
 
+def test_an_opt_out_made_by_mistake_can_be_seen_and_withdrawn(indexed, faces_dir):
+    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+    ids = [m["face_id"] for m in find_person(indexed, query)["faces"][0]["matches"]]
+    optout = erase_person(indexed, query, ids, opt_out=True, note="request #17")["optout_id"]
+
+    listed = list_opt_outs(indexed)
+    assert listed["count"] == 1
+    (entry,) = listed["opt_outs"]
+    assert (entry["id"], entry["note"]) == (optout, "request #17") and entry["added_at"]
+    assert set(entry) == {"id", "added_at", "note"}  # never the face itself
+
+    assert withdraw_opt_out(indexed, optout) == {"id": optout, "withdrawn": True}
+    with pytest.raises(NotFound):
+        withdraw_opt_out(indexed, optout)
+    with pytest.raises(NotFound):
+        withdraw_opt_out(indexed, "not-an-id")
+    assert list_opt_outs(indexed) == {"opt_outs": [], "count": 0}
+    again = ingest_file(indexed, faces_dir / IMAGES / "obama.jpg")  # indexed again from now on
+    assert again["faces"] == 1 and len(matches_for(indexed, faces_dir / IMAGES / "obama2.jpg")) == 1
+
+
+def test_admins_list_and_withdraw_opt_outs_over_http_and_it_is_audited(indexed, faces_dir, admin_client, settings):
+    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+    ids = [m["face_id"] for m in find_person(indexed, query)["faces"][0]["matches"]]
+    optout = erase_person(indexed, query, ids, opt_out=True)["optout_id"]
+
+    listed = admin_client.get("/forget/opt-outs").get_json()
+    gone = admin_client.delete(f"/forget/opt-outs/{optout}")
+    missing = admin_client.delete(f"/forget/opt-outs/{optout}")
+
+    assert [e["id"] for e in listed["opt_outs"]] == [optout]
+    assert gone.status_code == 200 and missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    (entry,) = AuditLog.open(settings.data_dir).entries(action="optout_withdrawn")
+    assert (entry.target, entry.role) == (optout, "admin")
+
+
 def test_a_face_id_that_does_not_match_the_photo_is_not_removed(indexed, faces_dir):
     biden_ids = [m.face_id for m in matches_for(indexed, faces_dir / IMAGES / "biden.jpg")]
     query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
@@ -94,3 +132,9 @@ def test_the_cli_erases_after_showing_what_goes(tmp_path, faces_dir):
     assert json.loads(done.stdout)["removed"] == 1 and json.loads(done.stdout)["opted_out"]
     lookup = json.loads(run("lookup", query, "--json").stdout)
     assert lookup["faces"][0]["matches"] == []
+
+    (entry,) = json.loads(run("opt-outs", "--json").stdout)["opt_outs"]
+    withdrawn = run("opt-outs", "remove", entry["id"])
+    assert withdrawn.returncode == 0 and "withdrew" in withdrawn.stdout
+    assert json.loads(run("opt-outs", "--json").stdout)["count"] == 0
+    assert run("opt-outs", "remove", entry["id"]).returncode != 0  # gone: a clear error, not a crash

@@ -29,6 +29,7 @@ ACTIONS = frozenset(
         "forget",
         "forget_person",
         "forget_person_preview",
+        "optout_withdrawn",
         "crawl",
         "login",
         "login_failed",

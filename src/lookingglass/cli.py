@@ -309,6 +309,34 @@ def cmd_forget(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_opt_outs(args, settings: Settings) -> int:
+    """`opt-outs [list]` shows when and why each face was opted out; `opt-outs remove ID` withdraws one."""
+    from lookingglass.client import ask
+    from lookingglass.erasure import list_opt_outs, withdraw_opt_out
+
+    if args.action == "list":
+        body = ask(settings, lambda server: server.get("/forget/opt-outs"), list_opt_outs)
+        if args.json:
+            print(json.dumps(body))
+            return 0
+        if not body["opt_outs"]:
+            print("no opt-outs")
+        for entry in body["opt_outs"]:
+            print(f"{entry['id']}  {entry['added_at'] or '-'}  {entry['note']}")
+        return 0
+    if not args.id:
+        raise BadInput("opt-outs remove needs the opt-out's id (see `lookingglass opt-outs`)")
+
+    def here(app) -> dict:
+        body = withdraw_opt_out(app, args.id)
+        _audit_here(settings, "optout_withdrawn", target=args.id)
+        return body
+
+    body = ask(settings, lambda server: server.delete(f"/forget/opt-outs/{args.id}"), here)
+    print(json.dumps(body) if args.json else f"withdrew opt-out {args.id}: that face may be indexed again")
+    return 0
+
+
 def cmd_forget_person(args, settings: Settings) -> int:
     """Show every indexed face of the person in the photo, ask, remove them; `--opt-out` keeps them out for good."""
     photo = Path(args.photo).read_bytes()
@@ -508,6 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_forget_person)
+
+    p = sub.add_parser("opt-outs", help="list the faces kept out of the index, or withdraw one made by mistake")
+    p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
+    p.add_argument("id", nargs="?", help="with remove: the opt-out's id (from the list)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_opt_outs)
 
     p = sub.add_parser("eval", help="pair verification, rank-1 identification, detection recall on labels.json")
     p.add_argument("labels")

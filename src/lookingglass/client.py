@@ -72,8 +72,11 @@ class ServerClient:
     def post_form(self, path: str, files: dict[str, bytes], data: dict) -> dict:
         return self._call("POST", path, files={k: (k, v) for k, v in files.items()}, data=data)
 
+    def delete(self, path: str) -> dict:
+        return self._call("DELETE", path)
+
     def forget(self, sha256: str) -> dict:
-        return self._call("DELETE", f"/objects/{sha256}")
+        return self.delete(f"/objects/{sha256}")
 
     def health(self) -> dict:
         return self._call("GET", "/health")

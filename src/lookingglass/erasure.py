@@ -4,6 +4,8 @@ and optionally put the face on the opt-out list so that no later ingest or re-cr
 Two steps, so an admin sees exactly what goes: `find_person` (a preview: every indexed face at or above the
 threshold, one list per face in the photo) and `erase_person` (removes the confirmed face ids that still match, and
 records the opt-out). The photo itself is never stored; an opt-out entry keeps only the face's embedding.
+Opt-outs can be listed (when and why, never the embedding) and withdrawn: one made by mistake must not keep a face
+out of the index for ever.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 
 from lookingglass.app import App
-from lookingglass.errors import BadInput, Unavailable
+from lookingglass.errors import BadInput, NotFound, Unavailable
 from lookingglass.lookup import match_of
 from lookingglass.media.decode import decode_image
 from lookingglass.records import Face, FacePoint
@@ -97,3 +99,32 @@ def erase_person(
 
 def opt_outs(app: App) -> int:
     return app.optout.count() if app.optout is not None else 0
+
+
+def _optout_index(app: App):
+    if app.optout is None:
+        raise Unavailable("the opt-out list is not open in this process")
+    return app.optout
+
+
+def list_opt_outs(app: App, limit: int = MAX_FACES) -> dict:
+    """{"opt_outs": [{"id", "added_at", "note"}], newest first, "count"}: when and why, never the embedding."""
+    index = _optout_index(app)
+    entries = [
+        {"id": hit.id, "added_at": hit.payload.get("added_at"), "note": hit.payload.get("note", "")}
+        for hit in index.scroll({}, limit=limit)
+    ]
+    entries.sort(key=lambda e: (e["added_at"] or "", e["id"]), reverse=True)
+    return {"opt_outs": entries, "count": index.count()}
+
+
+def withdraw_opt_out(app: App, optout_id: str) -> dict:
+    """Remove one opt-out: that face is indexed again by the next ingest or crawl that finds it (nothing already
+    refused comes back by itself). Raises NotFound for an unknown id."""
+    try:
+        removed = _optout_index(app).delete_ids([optout_id])
+    except BadInput:  # not a point id at all
+        removed = 0
+    if not removed:
+        raise NotFound(f"no opt-out {optout_id!r}")
+    return {"id": optout_id, "withdrawn": True}

@@ -7,7 +7,7 @@ import hashlib
 from flask import Blueprint, current_app, jsonify, request
 
 from lookingglass.app import App
-from lookingglass.erasure import erase_person, find_person
+from lookingglass.erasure import erase_person, find_person, list_opt_outs, withdraw_opt_out
 from lookingglass.errors import BadInput
 from lookingglass.web.auth import audit_event
 from lookingglass.web.params import number
@@ -65,4 +65,18 @@ def forget_person():
         results=result["removed"],
         target=result.get("optout_id"),
     )
+    return jsonify(result)
+
+
+@erasure_api.get("/forget/opt-outs")
+def opt_outs():
+    """The opt-out list: when each face was added and the note given, never the face itself."""
+    return jsonify(list_opt_outs(_app(), number("limit", int, 1000, minimum=1, maximum=10_000)))
+
+
+@erasure_api.delete("/forget/opt-outs/<optout_id>")
+def withdraw(optout_id: str):
+    """Withdraw an opt-out (one made by mistake): the face may be indexed again from the next ingest on."""
+    result = withdraw_opt_out(_app(), optout_id)
+    audit_event("optout_withdrawn", target=optout_id)
     return jsonify(result)

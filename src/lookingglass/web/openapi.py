@@ -251,6 +251,22 @@ def spec() -> dict:
                 ),
             )
         },
+        "/forget/opt-outs": {
+            "get": _op(
+                "The opt-out list: when each face was added and why, never the face itself (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 503)},
+                tag="erasure",
+                params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 10000})],
+            )
+        },
+        "/forget/opt-outs/{optout_id}": {
+            "delete": _op(
+                "Withdraw an opt-out: the face may be indexed again from the next ingest on (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(401, 403, 404, 503)},
+                tag="erasure",
+                params=[_path("optout_id")],
+            )
+        },
         "/entities": {
             "get": _op(
                 "Entities from pages and transcripts, by PageRank, mentions or name.",
