@@ -253,6 +253,27 @@ def _direction(rel_type: str, outgoing: bool) -> str:
     return "out" if outgoing else "in"
 
 
+def _relation(row: Any, evidence: list[dict]) -> dict:
+    """One relation of `entity()` as the port shapes it, from an adapter's row (type, outgoing, oid, name, otype,
+    weight)."""
+    return {
+        "type": row["type"],
+        "direction": _direction(row["type"], bool(row["outgoing"])),
+        "target": {"id": row["oid"], "name": row["name"], "type": row["otype"]},
+        "weight": row["weight"],
+        "evidence": evidence,
+    }
+
+
+def _organisation_pair(row: Any, people: list[str]) -> dict:
+    """One `shared_people` pair as the port shapes it, from an adapter's row (a, a_name, b, b_name)."""
+    return {
+        "a": {"id": row["a"], "name": row["a_name"]},
+        "b": {"id": row["b"], "name": row["b_name"]},
+        "people": sorted(people),
+    }
+
+
 def _empty_forget() -> dict:
     return {"documents": 0, "mentions": 0, "evidence": 0, "relations": 0, "entities": 0}
 
@@ -602,16 +623,7 @@ class SqliteGraphStore:
                 evidence[row["relation"]].append({k: row[k] for k in ("document", "sentence", "text", "url", "title")})
         return {
             **dict(found[0]),
-            "relations": [
-                {
-                    "type": r["type"],
-                    "direction": _direction(r["type"], bool(r["outgoing"])),
-                    "target": {"id": r["oid"], "name": r["name"], "type": r["otype"]},
-                    "weight": r["weight"],
-                    "evidence": evidence[r["id"]],
-                }
-                for r in relations
-            ],
+            "relations": [_relation(r, evidence[r["id"]]) for r in relations],
             "documents": self.documents_for(entity_id),
         }
 
@@ -693,14 +705,7 @@ class SqliteGraphStore:
             " GROUP BY s.a, s.b ORDER BY n DESC, oa.name, ob.name, s.a, s.b LIMIT :limit",
             {"org": organisation, "limit": limit},
         )
-        return [
-            {
-                "a": {"id": r["a"], "name": r["a_name"]},
-                "b": {"id": r["b"], "name": r["b_name"]},
-                "people": sorted(json.loads(r["people"])),
-            }
-            for r in rows
-        ]
+        return [_organisation_pair(r, json.loads(r["people"])) for r in rows]
 
     def mark_shared_people(self) -> int:
         def work(db: sqlite3.Connection) -> int:
@@ -1093,12 +1098,9 @@ class Neo4jGraphStore:
         return {
             **found,
             "relations": [
-                {
-                    "type": r["type"],
-                    "direction": _direction(r["type"], bool(r["outgoing"])),
-                    "target": {"id": r["oid"], "name": r["name"], "type": r["otype"]},
-                    "weight": r["weight"],
-                    "evidence": [
+                _relation(
+                    r,
+                    [
                         {
                             "document": doc,
                             "sentence": idx,
@@ -1108,7 +1110,7 @@ class Neo4jGraphStore:
                         }
                         for doc, idx, text in items
                     ],
-                }
+                )
                 for r, items in shaped
             ],
             "documents": self.documents_for(entity_id),
@@ -1183,14 +1185,7 @@ class Neo4jGraphStore:
                 limit=limit,
             )
         )
-        return [
-            {
-                "a": {"id": r["a"], "name": r["a_name"]},
-                "b": {"id": r["b"], "name": r["b_name"]},
-                "people": sorted(r["people"]),
-            }
-            for r in rows
-        ]
+        return [_organisation_pair(r, r["people"]) for r in rows]
 
     def mark_shared_people(self) -> int:
         def work(tx: neo4j.ManagedTransaction) -> int:
