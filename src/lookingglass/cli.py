@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from lookingglass.cli_output import print_rows
 from lookingglass.errors import BadInput, LookingGlassError
 from lookingglass.settings import Settings
 
@@ -275,12 +276,8 @@ def cmd_search(args, settings: Settings) -> int:
         finally:
             app.close()
         _audit_here(settings, "search", query=args.query, results=len(body["hits"]))
-    if args.json:
-        print(json.dumps(body))
-        return 0
-    if not body["hits"]:
-        print("no matches")
-    for hit in body["hits"]:
+
+    def line(hit: dict) -> str:
         where = hit["source_url"] or hit["sha256"][:12]
         if hit.get("start") is not None:
             where += f" @ {hit['start']:.1f}-{hit['end']:.1f} s"
@@ -289,8 +286,9 @@ def cmd_search(args, settings: Settings) -> int:
             import html
 
             snippet = html.unescape(snippet.replace("<mark>", "**").replace("</mark>", "**"))
-        print(f"{hit['score']:.2f}  {where}\n      {snippet}")
-    return 0
+        return f"{hit['score']:.2f}  {where}\n      {snippet}"
+
+    return print_rows(body, "hits", as_json=args.json, empty="no matches", line=line)
 
 
 def cmd_forget(args, settings: Settings) -> int:
@@ -316,14 +314,13 @@ def cmd_opt_outs(args, settings: Settings) -> int:
 
     if args.action == "list":
         body = ask(settings, lambda server: server.get("/forget/opt-outs"), list_opt_outs)
-        if args.json:
-            print(json.dumps(body))
-            return 0
-        if not body["opt_outs"]:
-            print("no opt-outs")
-        for entry in body["opt_outs"]:
-            print(f"{entry['id']}  {entry['added_at'] or '-'}  {entry['note']}")
-        return 0
+        return print_rows(
+            body,
+            "opt_outs",
+            as_json=args.json,
+            empty="no opt-outs",
+            line=lambda e: f"{e['id']}  {e['added_at'] or '-'}  {e['note']}",
+        )
     if not args.id:
         raise BadInput("opt-outs remove needs the opt-out's id (see `lookingglass opt-outs`)")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from lookingglass.cli_output import print_rows
 from lookingglass.settings import Settings
 
 
@@ -21,16 +22,13 @@ def cmd_entities(args, settings: Settings) -> int:
         lambda server: server.get("/entities", {k: v for k, v in params.items() if v is not None}),
         lambda app: list_entities(app, args.query, args.type, args.sort, args.limit),
     )
-    if args.json:
-        print(json.dumps(body))
-        return 0
-    if not body["entities"]:
-        print("no entities")
-    for e in body["entities"]:
+
+    def line(e: dict) -> str:
         rank = f"{e['pagerank']:.4f}" if e.get("pagerank") is not None else "  -   "
         community = e.get("community") if e.get("community") is not None else "-"
-        print(f"{rank}  {e['type']:<8} {e['name']:<40} mentions {e['mentions']:<4} community {community}  {e['id']}")
-    return 0
+        return f"{rank}  {e['type']:<8} {e['name']:<40} mentions {e['mentions']:<4} community {community}  {e['id']}"
+
+    return print_rows(body, "entities", as_json=args.json, empty="no entities", line=line)
 
 
 def cmd_entity(args, settings: Settings) -> int:
@@ -63,14 +61,13 @@ def cmd_shared_people(args, settings: Settings) -> int:
         lambda server: server.get("/graph/shared-people", {"limit": args.limit}),
         lambda app: shared_people(app, args.limit),
     )
-    if args.json:
-        print(json.dumps(body))
-        return 0
-    if not body["pairs"]:
-        print("no organisations share people yet")
-    for pair in body["pairs"]:
-        print(f"{pair['a']['name']} \u2194 {pair['b']['name']}: {', '.join(pair['people'])}")
-    return 0
+    return print_rows(
+        body,
+        "pairs",
+        as_json=args.json,
+        empty="no organisations share people yet",
+        line=lambda p: f"{p['a']['name']} \u2194 {p['b']['name']}: {', '.join(p['people'])}",
+    )
 
 
 def cmd_analytics(args, settings: Settings) -> int:

@@ -1,0 +1,18 @@
+"""How listing commands print: the JSON body as the API gives it (`--json`), or one line per row for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+
+def print_rows(body: dict, key: str, *, as_json: bool, empty: str, line: Callable[[dict], str]) -> int:
+    """Print `body` as JSON, or `line(row)` for each row of `body[key]` (`empty` when there is none); exit code 0."""
+    if as_json:
+        print(json.dumps(body))
+        return 0
+    if not body[key]:
+        print(empty)
+    for row in body[key]:
+        print(line(row))
+    return 0
