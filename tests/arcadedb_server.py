@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from redis_server import free_port
+from waiting import end_process, wait_until_answering
 
 PASSWORD_ENV = "LG_TEST_ARCADEDB_PASSWORD"  # handed to the child in its environment, not on its command line
 
@@ -71,16 +72,12 @@ class ArcadeDBServer:
                 cwd=self.directory,
                 env={**os.environ, PASSWORD_ENV: self.password},
             )
-        deadline = began + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"ArcadeDB exited with {self.process.returncode}:\n{self.log()}")
-            if self.ping():
-                self.started_in = time.monotonic() - began
-                return self
-            time.sleep(0.1)
+        failure = wait_until_answering(self.process, self.ping, timeout, every=0.1)
+        if failure is None:
+            self.started_in = time.monotonic() - began
+            return self
         self.stop()
-        raise RuntimeError(f"ArcadeDB did not answer on Bolt port {self.bolt_port} within {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"ArcadeDB (Bolt port {self.bolt_port}) {failure}:\n{self.log()}")
 
     def ping(self) -> bool:
         """A real query through the driver: the port opens a moment before the database is ready."""
@@ -98,13 +95,7 @@ class ArcadeDBServer:
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        end_process(self.process, signal.SIGTERM, timeout)
         self.process = None
 
     def log(self, tail: int = 40) -> str:

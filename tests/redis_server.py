@@ -19,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from waiting import end_process, wait_until_answering
+
 REDIS_SERVER = os.environ.get("LG_REDIS_SERVER") or shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -60,15 +62,11 @@ class RedisServer:
             "--logfile", str(self.log_path),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}:\n{self.log()}")
-            if self.ping():
-                return self
-            time.sleep(0.05)
+        failure = wait_until_answering(self.process, self.ping, timeout, every=0.05)
+        if failure is None:
+            return self
         self.stop()
-        raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout} s:\n{self.log()}")
+        raise RuntimeError(f"redis-server (port {self.port}) {failure}:\n{self.log()}")
 
     def ping(self) -> bool:
         try:
@@ -82,13 +80,7 @@ class RedisServer:
         """SIGTERM (Redis flushes the append-only file and exits), or SIGKILL with `kill=True`."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        end_process(self.process, signal.SIGKILL if kill else signal.SIGTERM, timeout)
         self.process = None
 
     def restart(self, down_for: float = 0.0, kill: bool = False) -> RedisServer:
