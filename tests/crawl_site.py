@@ -102,6 +102,16 @@ class Site:
         return self.root + path
 
 
+def start_server(
+    handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1", server_class: type = ThreadingHTTPServer
+) -> tuple[ThreadingHTTPServer, str]:
+    """Serve `handler` on a free port of `host` in a daemon thread: (the server, its root URL)."""
+    server = server_class((host, 0), handler)
+    server.daemon_threads = True  # a request still open never holds the test run's exit
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_address[1]}"
+
+
 def serve_site(faces: Path) -> tuple[Site, ThreadingHTTPServer]:
     routes = build_routes(faces)
     lock = threading.Lock()
@@ -136,10 +146,7 @@ def serve_site(faces: Path) -> tuple[Site, ThreadingHTTPServer]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    site.root = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, site.root = start_server(Handler)
     return site, server
 
 
@@ -177,8 +184,5 @@ def serve_proxy() -> tuple[Proxy, ThreadingHTTPServer]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    proxy.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, proxy.url = start_server(Handler)
     return proxy, server

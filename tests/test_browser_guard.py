@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from crawl_site import start_server
 from lookingglass.crawler.addresses import AddressPolicy
 from lookingglass.crawler.browser_guard import BrowserGuard, Refusal
 from lookingglass.crawler.options import CrawlOptions
@@ -73,16 +74,12 @@ def serve(host: str, routes: dict[str, tuple[int, str, bytes]] | None = None):
             pass
 
     class Logged(ThreadingHTTPServer):
-        daemon_threads = True
-
         def verify_request(self, request, client_address) -> bool:
             with lock:
                 server.connections.append(client_address)
             return True
 
-    httpd = Logged((host, 0), Handler)
-    server.root = f"http://{host}:{httpd.server_address[1]}"
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd, server.root = start_server(Handler, host, Logged)
     return server, httpd
 
 
