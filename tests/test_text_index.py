@@ -31,9 +31,9 @@ from lookingglass.stores.text import (
     doc_id,
     open_text_index,
 )
-from lookingglass.stores.vectors import connect_qdrant
 from lookingglass.text.snippets import snippet, snippet_plain
 from lookingglass.text.terms import BM25_AVG_LEN, parse_query
+from qdrant_server import scratch_collection
 
 # qdrant-client's local mode accepts payload indexes but warns that they do nothing there.
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
@@ -73,15 +73,10 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TextIndex]
         yield idx
         idx.close()
     else:
-        settings = Settings.from_env()
-        if not settings.distributed_vectors:
-            pytest.skip("QDRANT_URL not set: no Qdrant server to run the contract against")
-        client = connect_qdrant(settings)
-        name = f"{NAME}_{uuid.uuid4().hex[:8]}"  # a fresh collection per test: the server may be shared
-        idx = QdrantServerTextIndex(client, name)
-        yield idx
-        client.delete_collection(name)
-        idx.close()
+        with scratch_collection(NAME) as (client, name):
+            idx = QdrantServerTextIndex(client, name)
+            yield idx
+            idx.close()
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -30,9 +30,9 @@ from lookingglass.stores.vectors import (
     QdrantServerIndex,
     VectorIndex,
     collection_name,
-    connect_qdrant,
     open_vector_index,
 )
+from qdrant_server import scratch_collection
 
 # qdrant-client's local mode accepts payload indexes but warns that they do nothing there.
 pytestmark = pytest.mark.filterwarnings("ignore:Payload indexes have no effect:UserWarning")
@@ -69,15 +69,10 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[VectorInde
         yield idx
         idx.close()
     else:
-        settings = Settings.from_env()
-        if not settings.distributed_vectors:
-            pytest.skip("QDRANT_URL not set: no Qdrant server to run the contract against")
-        client = connect_qdrant(settings)
-        name = f"{NAME}_{uuid.uuid4().hex[:8]}"  # a fresh collection per test: the server may be shared
-        idx = QdrantServerIndex(client, name, DIM)
-        yield idx
-        client.delete_collection(name)
-        idx.close()
+        with scratch_collection(NAME) as (client, name):
+            idx = QdrantServerIndex(client, name, DIM)
+            yield idx
+            idx.close()
 
 
 # ----------------------------------------------------------------------------------------------------
