@@ -121,9 +121,11 @@ def test_reingesting_the_corpus_changes_no_counts(corpus_dir):
 
 
 def test_the_cli_offers_exactly_the_types_and_sorts_the_graph_knows():
-    from lookingglass import graph_cli, graph_queries
+    from lookingglass import graph_cli
+    from lookingglass.stores.graph import SORTS
+    from lookingglass.text.entities import TYPES
 
-    assert (graph_cli.TYPES, graph_cli.SORTS) == (graph_queries.TYPES, graph_queries.SORTS)
+    assert (graph_cli.TYPES, graph_cli.SORTS) == (TYPES, SORTS)
 
 
 def test_analytics_run_daily_with_the_other_periodic_jobs():

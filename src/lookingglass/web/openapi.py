@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from lookingglass import __version__
-from lookingglass.graph_queries import SORTS, TYPES
+from lookingglass.stores.graph import SORTS
+from lookingglass.text.entities import TYPES
 
 SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
