@@ -126,3 +126,42 @@ def test_a_truncated_video_is_an_error_recorded_on_the_object(app, faces_dir, tm
     else:  # the index came first: what decodes is used, and the cut is a warning
         processed = app.objects.get(result["sha256"]).metadata["processed"]["sface"]
         assert processed["warnings"]
+
+
+def two_faces_video(faces_dir, path, seconds: float = 1.0):
+    """A still of Obama beside Biden, held for `seconds` at 10 fps: both faces are in every sampled frame (and a
+    second holds so few samples that every one of them is a keyframe of both tracks)."""
+    import av
+    from PIL import Image
+
+    examples = faces_dir / "face_recognition_ageitgey/examples"
+    halves = [Image.open(examples / name).convert("RGB").resize((320, 400)) for name in ("obama.jpg", "biden.jpg")]
+    picture = np.concatenate([np.asarray(h) for h in halves], axis=1)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 640, 400, "yuv420p"
+        for index in range(round(seconds * 10)):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def test_every_face_of_a_shared_keyframe_has_its_own_thumbnail(app, admin_client, faces_dir, tmp_path):
+    video = two_faces_video(faces_dir, tmp_path / "two.mp4")
+
+    result = ingest_file(app, video)
+
+    faces = app.faces.scroll({"sha256": result["sha256"]}, limit=500)
+    tracks = sorted({p.payload["track_id"] for p in faces})
+    assert len(tracks) == 2  # two people, two tracks
+    times = [{p.payload["timestamp"] for p in faces if p.payload["track_id"] == t} for t in tracks]
+    assert times[0] & times[1], "no keyframe shows both faces"
+    crops = {}
+    for point in faces:
+        response = admin_client.get(f"/faces/{point.id}/thumbnail")
+        assert response.status_code == 200, point.payload["thumbnail"]
+        assert response.data[:2] == b"\xff\xd8"
+        crops[point.payload["track_id"]] = response.data
+    assert crops[tracks[0]] != crops[tracks[1]]  # each face its own crop, not the frame's first face twice

@@ -373,26 +373,40 @@ def _track_points(obj: MediaObject, tracks: list[Track], model: str, scale: floa
 
 
 def _store_thumbnails(app: App, obj: MediaObject, tracks: list[Track], path: str, frames_at, scale: float) -> None:
-    """A small JPEG of each keyframe's face, so results show the moment without decoding the video again."""
-    from PIL import Image
+    """A small JPEG of each keyframe's face, so results show the moment without decoding the video again.
 
-    wanted = {kf.timestamp: (track.track_id, kf) for track in tracks for kf in track.keyframes}
+    Several faces often share one frame (two people on screen): the frame is decoded once and every face in it
+    gets its own thumbnail, named like the face point's `thumbnail` payload (track id and frame index).
+    """
+    wanted: dict[float, list[tuple[int, object]]] = {}
+    for track in tracks:
+        for kf in track.keyframes:
+            wanted.setdefault(kf.timestamp, []).append((track.track_id, kf))
     if not wanted:
         return
     app.objects.delete_prefix(f"thumbs/{obj.sha256}/")
     for timestamp, frame in frames_at(path, list(wanted), max_side=VIDEO_MAX_SIDE).items():
-        track_id, kf = wanted[timestamp]
-        x1, y1, x2, y2 = kf.face.box
-        pad = 0.35 * max(x2 - x1, y2 - y1)
-        h, w = frame.rgb.shape[:2]
-        crop = frame.rgb[max(0, int(y1 - pad)) : min(h, int(y2 + pad)), max(0, int(x1 - pad)) : min(w, int(x2 + pad))]
-        if crop.size == 0:
-            continue
-        image = Image.fromarray(crop)
-        image.thumbnail((160, 160))
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=85)
-        app.objects.write_key(f"thumbs/{obj.sha256}/{track_id}-{kf.frame_index}.jpg", buffer.getvalue(), "image/jpeg")
+        for track_id, kf in wanted[timestamp]:
+            jpeg = _face_thumbnail(frame.rgb, kf.face.box)
+            if jpeg is not None:
+                app.objects.write_key(f"thumbs/{obj.sha256}/{track_id}-{kf.frame_index}.jpg", jpeg, "image/jpeg")
+
+
+def _face_thumbnail(rgb: np.ndarray, box) -> bytes | None:
+    """The face with a margin around it, at most 160 px, as JPEG bytes; None for a box outside the frame."""
+    from PIL import Image
+
+    x1, y1, x2, y2 = box
+    pad = 0.35 * max(x2 - x1, y2 - y1)
+    h, w = rgb.shape[:2]
+    crop = rgb[max(0, int(y1 - pad)) : min(h, int(y2 + pad)), max(0, int(x1 - pad)) : min(w, int(x2 + pad))]
+    if crop.size == 0:
+        return None
+    image = Image.fromarray(crop)
+    image.thumbnail((160, 160))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def _transcribe(app: App, obj: MediaObject, path: str, facts: dict) -> list[dict]:
