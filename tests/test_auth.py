@@ -299,9 +299,8 @@ def test_refused_attempts_of_known_callers_are_audited(app, settings, audit, acc
 
 
 def test_a_bad_rate_setting_is_refused_at_start(app):
-    app.settings = app.settings.with_(lookup_rate="lots")
     with pytest.raises(BadInput, match="LG_LOOKUP_RATE"):
-        create_app(app)
+        app.settings.with_(lookup_rate="lots")
 
 
 def test_lookups_searches_uploads_and_forgets_are_audited(app, settings, audit, faces_dir):

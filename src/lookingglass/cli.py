@@ -390,6 +390,18 @@ def cmd_forget_person(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_config(args, settings: Settings) -> int:
+    """The effective configuration (every variable, after defaults), secrets masked: what this process would use."""
+    rows = settings.effective()
+    if args.json:
+        print(json.dumps({variable: value for variable, value, _ in rows}, indent=2))
+        return 0
+    width = max(len(variable) for variable, _, _ in rows)
+    for variable, value, _ in rows:
+        print(f"{variable:<{width}}  {value}")
+    return 0
+
+
 def cmd_eval(args, settings: Settings) -> int:
     from lookingglass.evaluation import format_report, run_eval
     from lookingglass.vision.faces import FaceModels
@@ -539,6 +551,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", nargs="?", help="with remove: the opt-out's id (from the list)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_opt_outs)
+
+    p = sub.add_parser("config", help="print the effective configuration (environment + defaults), secrets masked")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("eval", help="pair verification, rank-1 identification, detection recall on labels.json")
     p.add_argument("labels")

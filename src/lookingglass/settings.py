@@ -1,77 +1,176 @@
-"""One frozen Settings object read from the environment. No other module reads os.environ.
+"""One frozen, validated Settings object read from the environment. No other module reads os.environ.
+
+Each field declares the environment variable(s) it comes from and what it accepts (`Env`), next to its type and
+bounds; pydantic checks them all at once. A bad value is one line that names the variable, the value and what it
+accepts (exit code 2 from the CLI), never a traceback. `lookingglass config` prints the effective values, secrets
+masked.
 
 Seed variable names (QDRANT_*, MINIO_*, REDIS_URL, NEO4J_*) select the server adapters; without them everything
 runs embedded under LG_DATA_DIR.
+
+Why plain pydantic and not pydantic-settings: `Settings(...)` must stay a pure constructor (tests and the worker
+build settings from values, not from whatever the environment holds), several variables have two accepted names
+(MINIO_* and S3_*), and a few are derived (NEO4J_HOST + NEO4J_PORT → one URI); a 30-line reader over the field
+declarations does that with the same validation and our own one-line error.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+from lookingglass.errors import BadInput
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+_RATE = re.compile(r"\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Settings:
-    data_dir: Path = Path("data")
-    model_dir: Path | None = None
-    embedder: str = "sface"  # "sface" | "dlib"
-    detector_threshold: float = 0.5
-    match_threshold: float | None = None  # None: the embedder's calibrated default
-    top_k: int = 10
-    max_image_pixels: int = 50_000_000
-    max_upload_bytes: int = 64 * 1024 * 1024
+class Env:
+    """Where a setting comes from: its variable names (the first is the documented one) and what it accepts."""
+
+    names: tuple[str, ...]
+    accepts: str
+    secret: bool = False
+
+    def __init__(self, *names: str, accepts: str, secret: bool = False) -> None:
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "accepts", accepts)
+        object.__setattr__(self, "secret", secret)
+
+
+PositiveInt = Annotated[int, Field(ge=1)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Bytes = Annotated[int, Field(ge=1)]
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=False)
+
+    data_dir: Annotated[Path, Env("LG_DATA_DIR", accepts="a directory path")] = Path("data")
+    model_dir: Annotated[Path | None, Env("LG_MODEL_DIR", accepts="a folder of model files with SHA256SUMS")] = None
+    embedder: Annotated[Literal["sface", "dlib"], Env("LG_EMBEDDER", accepts="sface or dlib")] = "sface"
+    detector_threshold: Annotated[
+        float, Field(ge=0, le=1), Env("LG_DETECTOR_THRESHOLD", accepts="a number from 0 to 1")
+    ] = 0.5
+    match_threshold: Annotated[  # None: the embedder's calibrated default
+        float | None, Field(ge=-1, le=1), Env("LG_MATCH_THRESHOLD", accepts="a cosine similarity from -1 to 1")
+    ] = None
+    top_k: Annotated[int, Field(ge=1, le=1000), Env("LG_TOP_K", accepts="a whole number from 1 to 1000")] = 10
+    max_image_pixels: Annotated[
+        int, Field(ge=1), Env("LG_MAX_IMAGE_PIXELS", accepts="a whole number of pixels, at least 1")
+    ] = 50_000_000
+    max_upload_bytes: Annotated[Bytes, Env("LG_MAX_UPLOAD_BYTES", accepts="a whole number of bytes")] = 64 * 1024**2
     # Qdrant server (distributed); embedded qdrant-edge when neither is set.
-    qdrant_url: str | None = None
-    qdrant_host: str | None = None
-    qdrant_port: int = 6333
-    qdrant_api_key: str | None = None
+    qdrant_url: Annotated[str | None, Env("QDRANT_URL", accepts="an http(s) URL")] = None
+    qdrant_host: Annotated[str | None, Env("QDRANT_HOST", accepts="a host name")] = None
+    qdrant_port: Annotated[Port, Env("QDRANT_PORT", accepts="a port number")] = 6333
+    qdrant_api_key: Annotated[str | None, Env("QDRANT_API_KEY", accepts="an API key", secret=True)] = None
     # S3 / MinIO object store (distributed); a local directory when no endpoint is set.
-    s3_endpoint: str | None = None
-    s3_access_key: str | None = None
-    s3_secret_key: str | None = None
-    s3_bucket: str = "lookingglass"
-    s3_region: str = "us-east-1"
-    s3_secure: bool = False
+    s3_endpoint: Annotated[str | None, Env("MINIO_ENDPOINT", "S3_ENDPOINT", accepts="host:port or a URL")] = None
+    s3_access_key: Annotated[
+        str | None,
+        Env("MINIO_ACCESS_KEY", "MINIO_ROOT_USER", "AWS_ACCESS_KEY_ID", "S3_ACCESS_KEY", accepts="an access key"),
+    ] = None
+    s3_secret_key: Annotated[
+        str | None,
+        Env(
+            "MINIO_SECRET_KEY", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY", "S3_SECRET_KEY",
+            accepts="a secret key", secret=True,
+        ),  # fmt: skip
+    ] = None
+    s3_bucket: Annotated[str, Env("MINIO_BUCKET", "S3_BUCKET", accepts="a bucket name")] = "lookingglass"
+    s3_region: Annotated[str, Env("MINIO_REGION", "AWS_REGION", accepts="a region name")] = "us-east-1"
+    s3_secure: Annotated[bool, Env("MINIO_SECURE", accepts="true or false")] = False
     # Video and speech
-    video_fps: float = 3.0  # frames sampled per second (plus scene cuts)
-    whisper_model: Path | None = None  # a faster-whisper model folder; None: the pinned Whisper tiny.en
+    video_fps: Annotated[  # frames sampled per second (plus scene cuts)
+        float, Field(gt=0, le=60), Env("LG_VIDEO_FPS", accepts="frames per second, above 0 and at most 60")
+    ] = 3.0
+    whisper_model: Annotated[  # None: the pinned Whisper tiny.en
+        Path | None, Env("LG_WHISPER_MODEL", accepts="a faster-whisper model folder")
+    ] = None
     # Queue: Redis + RQ workers when set; an in-process thread pool otherwise.
-    redis_url: str | None = None
-    inline_workers: int = 2
+    redis_url: Annotated[str | None, Env("REDIS_URL", accepts="a redis:// URL", secret=True)] = None
+    inline_workers: Annotated[
+        int, Field(ge=1, le=64), Env("LG_INLINE_WORKERS", accepts="a whole number from 1 to 64")
+    ] = 2
     # Bucket notifications: the shared secret `POST /events/minio` requires (Authorization: Bearer ...).
-    events_token: str | None = None
+    events_token: Annotated[
+        str | None, Env("LG_EVENTS_TOKEN", "MINIO_WEBHOOK_TOKEN", accepts="a shared secret", secret=True)
+    ] = None
     # Serving
-    host: str = "127.0.0.1"
-    port: int = 5000
-    optimize_threshold: int = 20_000  # unindexed points before the owner rebuilds the HNSW index
+    host: Annotated[str, Env("LG_HOST", accepts="an address to listen on")] = "127.0.0.1"
+    port: Annotated[Port, Env("LG_PORT", accepts="a port number from 1 to 65535")] = 5000
+    optimize_threshold: Annotated[  # unindexed points before the owner rebuilds the HNSW index
+        PositiveInt, Env("LG_OPTIMIZE_THRESHOLD", accepts="a whole number of points, at least 1")
+    ] = 20_000
     # Knowledge graph: Neo4j (or any Bolt server) when set; a SQLite file under LG_DATA_DIR otherwise.
-    neo4j_uri: str | None = None  # NEO4J_URI, or bolt://NEO4J_HOST:NEO4J_PORT
-    neo4j_auth: tuple[str, str] | None = None  # NEO4J_AUTH "user/password" (the Neo4j image's format)
-    neo4j_database: str | None = None
-    entity_patterns: Path | None = None  # LG_ENTITY_PATTERNS: extra entity-ruler patterns (JSONL)
-    # Crawler (DEVELOPERS.md: it says who it is and obeys robots.txt; no evasion of any kind)
-    crawl_start_url: str | None = None  # START_URL (the seed's name), used when `lookingglass crawl` gets no URL
-    crawl_mode: str = "all"  # CRAWL_MODE: image | page | all
-    crawl_contact: str = "https://github.com/lookingglass/lookingglass#crawler"  # named in the User-Agent
-    crawl_allow_private: tuple[str, ...] = ()  # hosts or CIDRs the crawler may reach although private/loopback
-    crawl_proxy: str | None = None  # one egress proxy for all crawl traffic (http://host:port)
-    crawl_max_pages: int = 1000
-    crawl_max_bytes: int = 2 * 1024**3  # the whole crawl's download budget
-    crawl_max_object_bytes: int = 25 * 1024 * 1024  # one image/video/page; larger ones are skipped
-    crawl_delay: float = 1.0  # seconds between requests to one host (robots.txt Crawl-delay wins when larger)
-    chromium: Path = Path("/usr/bin/chromium")  # Debian's Chromium, for pages that need JavaScript
-    # Access control (issue 7)
-    admin_password: str | None = field(default=None, repr=False)  # LG_ADMIN_PASSWORD: for the first admin
-    lookup_rate: str = "60/minute"  # LG_LOOKUP_RATE: POST /lookup per principal ("off" for none)
-    secure_cookies: bool = False  # LG_SECURE_COOKIES: Secure cookies and HSTS also over plain HTTP (TLS proxy)
+    neo4j_uri: Annotated[  # or bolt://NEO4J_HOST:NEO4J_PORT
+        str | None, Env("NEO4J_URI", accepts="a bolt:// or neo4j:// URI (or NEO4J_HOST and NEO4J_PORT)")
+    ] = None
+    neo4j_auth: Annotated[  # the Neo4j image's "user/password" (or NEO4J_USER and NEO4J_PASSWORD)
+        tuple[str, str] | None, Env("NEO4J_AUTH", accepts="user/password, or none", secret=True)
+    ] = None
+    neo4j_database: Annotated[str | None, Env("NEO4J_DATABASE", accepts="a database name")] = None
+    entity_patterns: Annotated[
+        Path | None, Env("LG_ENTITY_PATTERNS", accepts="a JSONL file of extra entity-ruler patterns")
+    ] = None
+    # Crawler: it says who it is and obeys robots.txt; no evasion of any kind.
+    crawl_start_url: Annotated[str | None, Env("START_URL", accepts="an http(s) URL")] = None
+    crawl_mode: Annotated[Literal["image", "page", "all"], Env("CRAWL_MODE", accepts="image, page or all")] = "all"
+    crawl_contact: Annotated[  # named in the User-Agent
+        str, Env("LG_CRAWL_CONTACT", accepts="a URL or e-mail address site owners can reach you at")
+    ] = "https://github.com/lookingglass/lookingglass#crawler"
+    crawl_allow_private: Annotated[  # hosts or CIDRs the crawler may reach although private/loopback
+        tuple[str, ...], Env("LG_CRAWL_ALLOW_PRIVATE", accepts="a comma-separated list of hosts or CIDRs")
+    ] = ()
+    crawl_proxy: Annotated[  # one egress proxy for all crawl traffic
+        str | None, Env("LG_CRAWL_PROXY", accepts="http://host:port", secret=True)
+    ] = None
+    crawl_max_pages: Annotated[PositiveInt, Env("LG_CRAWL_MAX_PAGES", accepts="a whole number, at least 1")] = 1000
+    crawl_max_bytes: Annotated[  # the whole crawl's download budget
+        Bytes, Env("LG_CRAWL_MAX_BYTES", accepts="a whole number of bytes")
+    ] = 2 * 1024**3
+    crawl_max_object_bytes: Annotated[  # one image/video/page; larger ones are skipped
+        Bytes, Env("LG_CRAWL_MAX_OBJECT_BYTES", accepts="a whole number of bytes")
+    ] = 25 * 1024**2
+    crawl_delay: Annotated[  # seconds between requests to one host (robots.txt Crawl-delay wins when larger)
+        float, Field(ge=0, le=3600), Env("LG_CRAWL_DELAY", accepts="seconds from 0 to 3600")
+    ] = 1.0
+    chromium: Annotated[Path, Env("LG_CHROMIUM", accepts="the path of a Chromium binary")] = Path("/usr/bin/chromium")
+    # Access control
+    admin_password: Annotated[  # for the first admin
+        str | None, Field(repr=False), Env("LG_ADMIN_PASSWORD", accepts="a password", secret=True)
+    ] = None
+    lookup_rate: Annotated[  # POST /lookup per principal
+        str, Env("LG_LOOKUP_RATE", accepts="N/second|minute|hour|day (like 60/minute), or off")
+    ] = "60/minute"
+    secure_cookies: Annotated[  # Secure cookies and HSTS also over plain HTTP (behind a TLS proxy)
+        bool, Env("LG_SECURE_COOKIES", accepts="true or false")
+    ] = False
+
+    @field_validator("embedder", "crawl_mode", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("lookup_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if value.strip().lower() in ("off", "none", "0"):
+            return value
+        match = _RATE.fullmatch(value)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError("not a rate")
+        return value
 
     @property
     def distributed_vectors(self) -> bool:
@@ -91,69 +190,95 @@ class Settings:
         return not (self.distributed_vectors and self.distributed_objects)
 
     def with_(self, **changes) -> Settings:
-        return replace(self, **changes)
+        """A copy with some values changed, validated like the original."""
+        values = {**self.model_dump(), **changes}
+        try:
+            return type(self).model_validate(values)
+        except ValidationError as exc:
+            raise BadInput(_one_line(exc, values, {})) from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every setting from the environment, checked; a bad value raises BadInput naming the variable."""
         e = os.environ if env is None else env
-        minio_endpoint = e.get("MINIO_ENDPOINT") or e.get("S3_ENDPOINT")
-        secure = _bool(e.get("MINIO_SECURE"), False)
-        if minio_endpoint and "://" not in minio_endpoint:
-            minio_endpoint = ("https://" if secure else "http://") + minio_endpoint
-        threshold = e.get("LG_MATCH_THRESHOLD")
-        neo4j_uri = e.get("NEO4J_URI") or None
-        if not neo4j_uri and e.get("NEO4J_HOST"):
-            neo4j_uri = f"bolt://{e['NEO4J_HOST']}:{e.get('NEO4J_PORT') or 7687}"
-        neo4j_auth = None
-        if e.get("NEO4J_AUTH") and e["NEO4J_AUTH"].lower() != "none":
-            user, _, password = e["NEO4J_AUTH"].partition("/")
-            neo4j_auth = (user, password)
-        elif e.get("NEO4J_USER"):
-            neo4j_auth = (e["NEO4J_USER"], e.get("NEO4J_PASSWORD") or "")
-        return cls(
-            data_dir=Path(e.get("LG_DATA_DIR") or "data"),
-            model_dir=Path(e["LG_MODEL_DIR"]) if e.get("LG_MODEL_DIR") else None,
-            embedder=(e.get("LG_EMBEDDER") or "sface").lower(),
-            detector_threshold=float(e.get("LG_DETECTOR_THRESHOLD") or 0.5),
-            match_threshold=float(threshold) if threshold else None,
-            top_k=int(e.get("LG_TOP_K") or 10),
-            max_image_pixels=int(e.get("LG_MAX_IMAGE_PIXELS") or 50_000_000),
-            max_upload_bytes=int(e.get("LG_MAX_UPLOAD_BYTES") or 64 * 1024 * 1024),
-            qdrant_url=e.get("QDRANT_URL") or None,
-            qdrant_host=e.get("QDRANT_HOST") or None,
-            qdrant_port=int(e.get("QDRANT_PORT") or 6333),
-            qdrant_api_key=e.get("QDRANT_API_KEY") or None,
-            s3_endpoint=minio_endpoint or None,
-            s3_access_key=e.get("MINIO_ACCESS_KEY") or e.get("MINIO_ROOT_USER") or e.get("AWS_ACCESS_KEY_ID"),
-            s3_secret_key=e.get("MINIO_SECRET_KEY") or e.get("MINIO_ROOT_PASSWORD") or e.get("AWS_SECRET_ACCESS_KEY"),
-            s3_bucket=e.get("MINIO_BUCKET") or e.get("S3_BUCKET") or "lookingglass",
-            s3_region=e.get("MINIO_REGION") or e.get("AWS_REGION") or "us-east-1",
-            s3_secure=secure,
-            video_fps=float(e.get("LG_VIDEO_FPS") or 3.0),
-            whisper_model=Path(e["LG_WHISPER_MODEL"]) if e.get("LG_WHISPER_MODEL") else None,
-            redis_url=e.get("REDIS_URL") or None,
-            inline_workers=int(e.get("LG_INLINE_WORKERS") or 2),
-            events_token=e.get("LG_EVENTS_TOKEN") or e.get("MINIO_WEBHOOK_TOKEN") or None,
-            host=e.get("LG_HOST") or "127.0.0.1",
-            port=int(e.get("LG_PORT") or 5000),
-            optimize_threshold=int(e.get("LG_OPTIMIZE_THRESHOLD") or 20_000),
-            neo4j_uri=neo4j_uri,
-            neo4j_auth=neo4j_auth,
-            neo4j_database=e.get("NEO4J_DATABASE") or None,
-            entity_patterns=Path(e["LG_ENTITY_PATTERNS"]) if e.get("LG_ENTITY_PATTERNS") else None,
-            crawl_start_url=e.get("START_URL") or None,
-            crawl_mode=(e.get("CRAWL_MODE") or "all").lower(),
-            crawl_contact=e.get("LG_CRAWL_CONTACT") or cls.crawl_contact,
-            crawl_allow_private=tuple(
-                part.strip() for part in (e.get("LG_CRAWL_ALLOW_PRIVATE") or "").split(",") if part.strip()
-            ),
-            crawl_proxy=e.get("LG_CRAWL_PROXY") or None,
-            crawl_max_pages=int(e.get("LG_CRAWL_MAX_PAGES") or 1000),
-            crawl_max_bytes=int(e.get("LG_CRAWL_MAX_BYTES") or 2 * 1024**3),
-            crawl_max_object_bytes=int(e.get("LG_CRAWL_MAX_OBJECT_BYTES") or 25 * 1024 * 1024),
-            crawl_delay=float(e.get("LG_CRAWL_DELAY") or 1.0),
-            chromium=Path(e.get("LG_CHROMIUM") or "/usr/bin/chromium"),
-            admin_password=e.get("LG_ADMIN_PASSWORD") or None,
-            lookup_rate=e.get("LG_LOOKUP_RATE") or "60/minute",
-            secure_cookies=_bool(e.get("LG_SECURE_COOKIES"), False),
-        )
+        raw: dict[str, Any] = {}
+        used: dict[str, str] = {}  # field → the variable its value came from
+        for name, env_of in _ENV.items():
+            for variable in env_of.names:
+                value = e.get(variable)
+                if value is not None and value.strip() != "":
+                    raw[name], used[name] = value.strip(), variable
+                    break
+        _derive(raw, used, e)
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as exc:
+            raise BadInput(_one_line(exc, raw, used)) from None
+
+    def effective(self) -> list[tuple[str, str, str]]:
+        """(variable, value, what it accepts) for every setting, secrets masked: `lookingglass config`."""
+        return [
+            (env_of.names[0], _masked(name, getattr(self, name), env_of.secret), env_of.accepts)
+            for name, env_of in _ENV.items()
+        ]
+
+
+_ENV: dict[str, Env] = {
+    name: next(m for m in info.metadata if isinstance(m, Env)) for name, info in Settings.model_fields.items()
+}
+
+
+def _derive(raw: dict[str, Any], used: dict[str, str], e: Mapping[str, str]) -> None:
+    """The few settings that are spelled in other shapes: booleans, lists, MinIO's endpoint, Neo4j's address."""
+    for name in ("s3_secure", "secure_cookies"):
+        if name in raw:
+            text = raw[name].lower()
+            raw[name] = True if text in _TRUE else False if text in _FALSE else raw[name]
+    if "crawl_allow_private" in raw:
+        raw["crawl_allow_private"] = tuple(p.strip() for p in raw["crawl_allow_private"].split(",") if p.strip())
+    endpoint = raw.get("s3_endpoint")
+    if endpoint and "://" not in endpoint:
+        raw["s3_endpoint"] = ("https://" if raw.get("s3_secure") is True else "http://") + endpoint
+    if "neo4j_uri" not in raw and (e.get("NEO4J_HOST") or "").strip():
+        raw["neo4j_uri"] = f"bolt://{e['NEO4J_HOST'].strip()}:{(e.get('NEO4J_PORT') or '7687').strip()}"
+        used["neo4j_uri"] = "NEO4J_HOST"
+    auth = raw.pop("neo4j_auth", None)
+    if auth is not None and auth.lower() != "none":
+        user, sep, password = auth.partition("/")
+        raw["neo4j_auth"] = (user, password) if sep and user else auth
+    elif auth is None and (e.get("NEO4J_USER") or "").strip():
+        raw["neo4j_auth"] = (e["NEO4J_USER"].strip(), e.get("NEO4J_PASSWORD") or "")
+        used["neo4j_auth"] = "NEO4J_USER"
+
+
+def _one_line(exc: ValidationError, raw: dict[str, Any], used: dict[str, str]) -> str:
+    """The first bad value as one line: the variable, what it was given, what it accepts."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else ""
+    env_of = _ENV.get(name)
+    if env_of is None:
+        return f"bad setting: {error['msg']}"
+    variable = used.get(name, env_of.names[0])
+    given = "***" if env_of.secret else repr(str(raw.get(name, "")))
+    more = f" ({len(exc.errors()) - 1} more bad settings)" if len(exc.errors()) > 1 else ""
+    return f"{variable}={given} is not valid: expected {env_of.accepts}{more}"
+
+
+def _masked(name: str, value: Any, secret: bool) -> str:
+    if value is None:
+        return ""
+    if name == "neo4j_auth":
+        return f"{value[0]}/***"
+    if name in ("redis_url", "crawl_proxy"):  # the address is useful; only a password in it is secret
+        parts = urlsplit(str(value))
+        if parts.password:
+            host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+            return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+        return str(value)
+    if secret:
+        return "***"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
