@@ -83,9 +83,13 @@ class Settings(BaseModel):
     s3_secret_key: Annotated[
         str | None,
         Env(
-            "MINIO_SECRET_KEY", "MINIO_ROOT_PASSWORD", "AWS_SECRET_ACCESS_KEY", "S3_SECRET_KEY",
-            accepts="a secret key", secret=True,
-        ),  # fmt: skip
+            "MINIO_SECRET_KEY",
+            "MINIO_ROOT_PASSWORD",
+            "AWS_SECRET_ACCESS_KEY",
+            "S3_SECRET_KEY",
+            accepts="a secret key",
+            secret=True,
+        ),
     ] = None
     s3_bucket: Annotated[str, Env("MINIO_BUCKET", "S3_BUCKET", accepts="a bucket name")] = "lookingglass"
     s3_region: Annotated[str, Env("MINIO_REGION", "AWS_REGION", accepts="a region name")] = "us-east-1"
