@@ -340,7 +340,8 @@ def logout():
 
 
 def _duration(seconds: float) -> str:
-    return f"{math.ceil(seconds)} seconds" if seconds < 90 else f"{math.ceil(seconds / 60)} minutes"
+    count, unit = (math.ceil(seconds), "second") if seconds < 90 else (math.ceil(seconds / 60), "minute")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def _login_form(error: str | None = None, status: int = 200) -> Response:
