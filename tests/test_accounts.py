@@ -9,13 +9,15 @@ import sqlite3
 import statistics
 import subprocess
 import time
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from cli_process import run_cli
-from lookingglass.accounts import LOGIN_FAILURES, AccountStore, ensure_first_admin
+from lookingglass.accounts import AccountStore, ensure_first_admin
 from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput, NotFound
 from serve_process import running_serve
@@ -194,18 +196,104 @@ def test_a_session_knows_its_user_and_role(store):
     assert principal is not None and (principal.name, principal.role, principal.via) == ("alice", "analyst", "session")
 
 
-def test_failed_sign_ins_throttle_that_username_only(store):
-    for _ in range(LOGIN_FAILURES - 1):
-        store.note_failed_login("alice")
-    before = store.login_retry_after("alice")
-    store.note_failed_login("Alice")
-    after = store.login_retry_after("alice")
+class Clock:
+    """Now, as the sign-in throttle sees it: moved on by the test instead of sleeping."""
 
-    assert before is None
-    assert after is not None and 14 * 60 < after <= 15 * 60
-    assert store.login_retry_after("bob") is None
-    store.clear_failed_logins("alice")
-    assert store.login_retry_after("alice") is None
+    def __init__(self) -> None:
+        self.now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def wait_of(store: AccountStore, username: str, ip: str) -> float:
+    throttled = store.login_retry_after(username, ip)
+    return throttled[0] if throttled else 0.0
+
+
+def test_one_address_guessing_one_password_waits_longer_after_each_failure(store):
+    store.clock = clock = Clock()
+    waits = []
+    for _ in range(15):
+        store.note_failed_login("admin", "203.0.113.9")
+        waits.append(wait_of(store, "admin", "203.0.113.9"))
+        clock.advance(waits[-1])  # the guesser waits each one out, so every guess counts
+
+    assert waits == [0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900]  # capped at 15 minutes
+    assert wait_of(store, "admin", "198.51.100.4") == 0  # the real admin, from their own address: no wait
+    assert wait_of(store, "alice", "203.0.113.9") == 0  # the guesser's address, another user: no wait yet
+
+
+def test_an_address_trying_many_usernames_is_slowed_for_all_of_them(store):
+    store.clock = Clock()
+    for i in range(21):
+        store.note_failed_login(f"user{i}", "203.0.113.9")
+
+    assert store.login_retry_after("someone-else", "203.0.113.9") == (1.0, "address")
+    assert wait_of(store, "someone-else", "198.51.100.4") == 0
+
+
+def test_many_addresses_guessing_one_user_only_briefly_slow_strangers_never_the_user(store):
+    store.clock = clock = Clock()
+    store.add_user("admin", PASSWORD, "admin")
+    store.note_signed_in("admin", "198.51.100.4")  # where the admin works from
+    for i in range(110):  # a botnet: one guess from each address
+        store.note_failed_login("admin", f"203.0.113.{i}")
+
+    stranger = store.login_retry_after("admin", "192.0.2.1")
+
+    assert stranger is not None and stranger[1] == "user" and 0 < stranger[0] <= 60
+    assert store.login_retry_after("admin", "198.51.100.4") is None
+    clock.advance(60)
+    assert store.login_retry_after("admin", "192.0.2.1") is None  # a wait ends by itself: nothing is locked
+
+
+def test_signing_in_forgets_that_addresses_failures(store):
+    store.clock = Clock()
+    for _ in range(5):
+        store.note_failed_login("Alice", "198.51.100.4")
+    store.note_failed_login("alice", "203.0.113.9")
+    before = wait_of(store, "alice", "198.51.100.4")
+
+    store.note_signed_in("alice", "198.51.100.4")
+
+    assert before == 2 and wait_of(store, "alice", "198.51.100.4") == 0
+    assert [(b.username, b.ip, b.failures) for b in store.blocks()] == []
+    assert store.clear_blocks() == 1  # the other address's failure is still remembered
+
+
+def test_admins_see_and_clear_the_waits_in_force(store):
+    store.clock = Clock()
+    for _ in range(6):
+        store.note_failed_login("admin", "203.0.113.9")
+    for _ in range(4):
+        store.note_failed_login("bob", "192.0.2.1")
+
+    blocks = [(b.scope, b.username, b.ip, b.failures, b.as_json(store.clock())["retry_after"]) for b in store.blocks()]
+    cleared = store.clear_blocks(ip="203.0.113.9")
+
+    assert blocks == [("address+user", "admin", "203.0.113.9", 6, 4.0), ("address+user", "bob", "192.0.2.1", 4, 1.0)]
+    assert cleared == 6 and wait_of(store, "admin", "203.0.113.9") == 0
+    assert store.clear_blocks(username="BOB") == 4 and store.blocks() == []
+
+
+def test_an_accounts_file_from_before_counts_its_failures_per_address(tmp_path):
+    path = tmp_path / "data" / "accounts.sqlite3"
+    path.parent.mkdir()
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE login_failures (username TEXT NOT NULL, at TEXT NOT NULL)")
+        db.execute("INSERT INTO login_failures VALUES ('alice', '2030-01-01T00:00:00.000000+00:00')")
+        db.commit()
+
+    store = AccountStore.open(tmp_path / "data")
+    store.clock = Clock()
+    store.note_failed_login("alice", "198.51.100.4")
+
+    assert [(b.username, b.ip) for b in store.blocks()] == []
+    assert store.clear_blocks(username="alice") == 2
 
 
 def test_the_first_admin_gets_a_generated_password_shown_once(store):
@@ -371,3 +459,27 @@ def test_serve_creates_the_first_admin_and_shows_the_password_once(tmp_path):
     assert signed_in.status_code == 303
     assert queue.status_code == 200  # the admin's session reaches admin routes
     assert "password" not in second_start
+
+
+def test_cli_lists_and_clears_sign_in_waits_and_audits_the_clearing(tmp_path):
+    data_dir = tmp_path / "data"
+    store = AccountStore.open(data_dir)
+    for _ in range(12):  # a wait of 256 s: still in force when the commands run
+        store.note_failed_login("admin", "203.0.113.9")
+
+    listed = cli(data_dir, "users", "blocks", "--json")
+    cleared = cli(data_dir, "users", "blocks", "--clear", "--ip", "203.0.113.9")
+    after = cli(data_dir, "users", "blocks", "--json")
+
+    assert listed.returncode == 0, listed.stderr
+    ((block,),) = [json.loads(listed.stdout)]
+    assert (block["scope"], block["username"], block["ip"], block["failures"]) == (
+        "address+user",
+        "admin",
+        "203.0.113.9",
+        12,
+    )
+    assert cleared.returncode == 0 and cleared.stdout.strip() == "forgot 12 failed sign-ins"
+    assert json.loads(after.stdout) == []
+    (entry,) = AuditLog.open(data_dir).entries(action="blocks_cleared")
+    assert entry.actor.startswith("cli") and entry.target == "user=* ip=203.0.113.9" and entry.results == 12

@@ -31,8 +31,18 @@ FIRST_ADMIN = "admin"
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024  # scrypt hashes anything, but nobody needs more and it bounds the work per attempt
 SESSION_LIFETIME = timedelta(hours=12)  # absolute: signing in again is cheap, a stolen cookie's use is bounded
-LOGIN_FAILURES = 5  # failed sign-ins for one username within LOGIN_WINDOW before it is refused for a while
-LOGIN_WINDOW = timedelta(minutes=15)
+MAX_LABEL = 200  # an API key's label says what the key is for, in a few words
+# Sign-in throttling (issue 11): failed sign-ins are remembered for LOGIN_WINDOW and counted three ways. Past a
+# counter's free failures, each further failure doubles the wait before the next attempt (1 s, 2 s, 4 s, ...) up to
+# the counter's cap. Nothing is ever locked: the wait ends by itself, and it falls on the address that failed.
+LOGIN_WINDOW = timedelta(hours=24)  # longer than any cap, so the waits keep growing instead of starting over
+THROTTLES = {
+    # scope: (free failures, longest wait in seconds)
+    "address+user": (3, 15 * 60),  # one address guessing one user's password
+    "address": (20, 15 * 60),  # one address trying many usernames (password spraying)
+    "user": (100, 60),  # many addresses guessing one user (a botnet); never slows an address the user signed in from
+}
+KNOWN_ADDRESS_FOR = timedelta(days=90)  # an address the user signed in from is familiar this long
 KEY_TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is rewritten at most this often (a write per request is waste)
 
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1  # 16 MiB and ~50 ms per hash
@@ -64,8 +74,18 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS login_failures (username TEXT NOT NULL, at TEXT NOT NULL, ip TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS login_failures_by_user ON login_failures (username, at);
+CREATE TABLE IF NOT EXISTS login_addresses (
+    username TEXT NOT NULL,
+    ip TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    PRIMARY KEY (username, ip)
+);
+"""
+_THROTTLE_INDEXES = """
+CREATE INDEX IF NOT EXISTS login_failures_by_address ON login_failures (ip, at);
+CREATE INDEX IF NOT EXISTS login_failures_by_pair ON login_failures (username, ip, at);
 """
 
 
@@ -114,6 +134,28 @@ class ApiKey:
 
 
 @dataclass(frozen=True)
+class Block:
+    """Failed sign-ins that currently make someone wait. scope "address+user": `ip` trying `username`; "address":
+    `ip` trying any username; "user": any unfamiliar address trying `username`."""
+
+    scope: str
+    username: str | None
+    ip: str | None
+    failures: int
+    until: datetime
+
+    def as_json(self, now: datetime) -> dict:
+        return {
+            "scope": self.scope,
+            "username": self.username,
+            "ip": self.ip,
+            "failures": self.failures,
+            "until": self.until.isoformat(),
+            "retry_after": round(max(0.0, (self.until - now).total_seconds()), 3),
+        }
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who a request acts for. `name` is what the audit log records; `user` the person behind it, if any."""
 
@@ -131,7 +173,13 @@ class AccountStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.clock = _now  # what sign-in throttling takes as now (tests move it on instead of sleeping)
         create_private(path, SCHEMA)
+        with connect(path, write=True) as db:  # files from before issue 11 count failures by username only
+            if "ip" not in {row["name"] for row in db.execute("PRAGMA table_info(login_failures)")}:
+                db.execute("ALTER TABLE login_failures ADD COLUMN ip TEXT NOT NULL DEFAULT ''")
+        with connect(path) as db:
+            db.executescript(_THROTTLE_INDEXES)
 
     @classmethod
     def open(cls, data_dir: Path) -> AccountStore:
@@ -229,6 +277,8 @@ class AccountStore:
     def create_key(self, role: str, *, owner: str | None = None, label: str = "") -> tuple[ApiKey, str]:
         """A new key and its full text `lg_<id>_<secret>`, which is shown once and never stored."""
         check_role(role)
+        if len(label) > MAX_LABEL:
+            raise BadInput(f"a key's label has at most {MAX_LABEL} characters, got {len(label):,}")
         if owner is not None:
             user = self.user(owner)
             if user is None or user.disabled:
@@ -321,29 +371,100 @@ class AccountStore:
         with connect(self.path) as db:
             db.execute("DELETE FROM sessions WHERE id_sha256 = ?", (_sha256(session_id),))
 
-    # sign-in throttling: per username, persisted, so neither a restart nor a second process resets it
+    # sign-in throttling: persisted, so neither a restart nor a second process resets it
 
-    def login_retry_after(self, username: str) -> float | None:
-        """Seconds until `username` may try again, or None when it may now."""
-        now = _now()
+    def login_retry_after(self, username: str, ip: str | None) -> tuple[float, str] | None:
+        """(seconds until `ip` may try `username` again, the scope that says so), or None when it may now."""
+        name, address, now = _login_name(username), ip or "", self.clock()
+        cutoff = _iso(now - LOGIN_WINDOW)
+        counts = {
+            "address+user": ("username = ? AND ip = ?", (name, address)),
+            "address": ("ip = ?", (address,)),
+            "user": ("username = ?", (name,)),
+        }
+        waits = []
         with connect(self.path) as db:
-            rows = db.execute(
-                "SELECT at FROM login_failures WHERE username = ? AND at > ? ORDER BY at DESC LIMIT ?",
-                (_login_name(username), _iso(now - LOGIN_WINDOW), LOGIN_FAILURES),
-            ).fetchall()
-        if len(rows) < LOGIN_FAILURES:
-            return None
-        return max(1.0, (datetime.fromisoformat(rows[-1]["at"]) + LOGIN_WINDOW - now).total_seconds())
+            if self._familiar(db, name, address, now):
+                del counts["user"]  # the user's own address is never slowed by what others do
+            for scope, (where, params) in counts.items():
+                failures, last = db.execute(
+                    f"SELECT COUNT(*), MAX(at) FROM login_failures WHERE {where} AND at > ?", (*params, cutoff)
+                ).fetchone()
+                until = _blocked_until(scope, failures, last)
+                if until is not None and until > now:
+                    waits.append(((until - now).total_seconds(), scope))
+        return max(waits) if waits else None
 
-    def note_failed_login(self, username: str) -> None:
-        now = _now()
+    def note_failed_login(self, username: str, ip: str | None) -> None:
+        now = self.clock()
         with connect(self.path, write=True) as db:
             db.execute("DELETE FROM login_failures WHERE at <= ?", (_iso(now - LOGIN_WINDOW),))
-            db.execute("INSERT INTO login_failures (username, at) VALUES (?, ?)", (_login_name(username), _iso(now)))
+            db.execute(
+                "INSERT INTO login_failures (username, ip, at) VALUES (?, ?, ?)",
+                (_login_name(username), ip or "", _iso(now)),
+            )
 
-    def clear_failed_logins(self, username: str) -> None:
+    def note_signed_in(self, username: str, ip: str | None) -> None:
+        """Forget this address's failures for this user, and remember the address as familiar to them."""
+        name, address, now = _login_name(username), ip or "", self.clock()
+        with connect(self.path, write=True) as db:
+            db.execute("DELETE FROM login_failures WHERE username = ? AND ip = ?", (name, address))
+            db.execute(
+                "INSERT INTO login_addresses (username, ip, last_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (username, ip) DO UPDATE SET last_at = excluded.last_at",
+                (name, address, _iso(now)),
+            )
+            db.execute("DELETE FROM login_addresses WHERE last_at <= ?", (_iso(now - KNOWN_ADDRESS_FOR),))
+
+    def blocks(self) -> list[Block]:
+        """Every wait in force now, longest first."""
+        now = self.clock()
+        found = []
         with connect(self.path) as db:
-            db.execute("DELETE FROM login_failures WHERE username = ?", (_login_name(username),))
+            for scope, columns in (("address+user", "username, ip"), ("address", "ip"), ("user", "username")):
+                rows = db.execute(
+                    f"SELECT {columns}, COUNT(*) AS failures, MAX(at) AS last FROM login_failures WHERE at > ? "
+                    f"GROUP BY {columns}",
+                    (_iso(now - LOGIN_WINDOW),),
+                ).fetchall()
+                for row in rows:
+                    until = _blocked_until(scope, row["failures"], row["last"])
+                    if until is not None and until > now:
+                        keys = row.keys()
+                        username = row["username"] if "username" in keys else None
+                        ip = row["ip"] if "ip" in keys else None
+                        found.append(Block(scope, username, ip, row["failures"], until))
+        return sorted(found, key=lambda b: b.until, reverse=True)
+
+    def clear_blocks(self, username: str | None = None, ip: str | None = None) -> int:
+        """Forget the failed sign-ins of `username`, from `ip`, or both (neither: all of them); how many."""
+        clauses, params = [], []
+        if username is not None:
+            clauses.append("username = ?")
+            params.append(_login_name(username))
+        if ip is not None:
+            clauses.append("ip = ?")
+            params.append(ip)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        with connect(self.path, write=True) as db:
+            return db.execute(f"DELETE FROM login_failures{where}", params).rowcount
+
+    def _familiar(self, db: sqlite3.Connection, name: str, address: str, now: datetime) -> bool:
+        row = db.execute(
+            "SELECT 1 FROM login_addresses WHERE username = ? AND ip = ? AND last_at > ?",
+            (name, address, _iso(now - KNOWN_ADDRESS_FOR)),
+        ).fetchone()
+        return row is not None
+
+
+def _blocked_until(scope: str, failures: int, last: str | None) -> datetime | None:
+    """When the wait after `failures` failures in `scope` ends: 1 s after the first failure past the free ones,
+    doubling with each further one, never longer than the scope's cap. None when there is no wait."""
+    free, cap = THROTTLES[scope]
+    if failures <= free or last is None:
+        return None
+    wait = min(float(cap), 2.0 ** min(failures - free - 1, 30))
+    return datetime.fromisoformat(last) + timedelta(seconds=wait)
 
 
 def ensure_first_admin(store: AccountStore, password_from_env: str | None) -> str | None:

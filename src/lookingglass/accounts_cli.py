@@ -39,6 +39,12 @@ def add_parsers(sub) -> None:
         p = commands.add_parser(verb, help=f"{verb} a user's sign-in, sessions and keys")
         p.add_argument("name")
         p.set_defaults(func=cmd_users_disable, disabled=disabled)
+    p = commands.add_parser("blocks", help="sign-in waits in force after failed sign-ins; --clear forgets them")
+    p.add_argument("--clear", action="store_true", help="forget the failed sign-ins (of --user, from --ip, or all)")
+    p.add_argument("--user", help="only this username")
+    p.add_argument("--ip", help="only this address")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_users_blocks)
 
     keys = sub.add_parser("keys", help="create, list, revoke API keys (Authorization: Bearer lg_...)")
     commands = keys.add_subparsers(dest="keys_command", required=True)
@@ -63,6 +69,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--actor", help="a username (matches their keys too) or key:<id>")
     p.add_argument("--action", help="lookup, search, upload, forget, login, ...")
     p.set_defaults(func=cmd_audit_export)
+    p = commands.add_parser("verify", help="check the hash chain; exit 1 naming the first broken entry")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit_verify)
 
 
 def cmd_users_add(args, settings: Settings) -> int:
@@ -106,6 +115,27 @@ def cmd_users_disable(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_blocks(args, settings: Settings) -> int:
+    accounts = _accounts(settings)
+    if args.clear:
+        cleared = accounts.clear_blocks(args.user, args.ip)
+        record_command(
+            settings.data_dir, "blocks_cleared", target=f"user={args.user or '*'} ip={args.ip or '*'}", results=cleared
+        )
+        print(json.dumps({"cleared": cleared}) if args.json else f"forgot {cleared} failed sign-ins")
+        return 0
+    now = accounts.clock()
+    user = args.user.strip().lower() if args.user else None
+    blocks = [b for b in accounts.blocks() if user in (None, b.username) and args.ip in (None, b.ip)]
+    if args.json:
+        print(json.dumps([b.as_json(now) for b in blocks]))
+        return 0
+    for block in blocks:
+        who = " ".join(part for part in (block.username, block.ip) if part is not None)
+        print(f"{block.scope:<13} {who:<40} {block.failures:>5} failures  until {block.until:%Y-%m-%d %H:%M:%S}")
+    return 0
+
+
 def cmd_keys_create(args, settings: Settings) -> int:
     record, key = _accounts(settings).create_key(args.role, owner=args.user, label=args.label)
     _record(settings, "key_created", record.id)
@@ -138,6 +168,19 @@ def cmd_audit_export(args, settings: Settings) -> int:
     for chunk in log.export(args.format, since=args.since, until=args.until, actor=args.actor, action=args.action):
         sys.stdout.write(chunk)
     return 0
+
+
+def cmd_audit_verify(args, settings: Settings) -> int:
+    report = AuditLog.open(settings.data_dir).verify()
+    if args.json:
+        print(json.dumps(report.as_json()))
+    elif report.ok:
+        head = f"; head: entry {report.head_id} {report.head_hash}" if report.head_id else ""
+        print(f"audit log intact: {report.entries} entries{head}")
+    else:
+        where = f"broken at entry {report.broken_at}" if report.broken_at is not None else "broken"
+        print(f"audit log {where}: {report.problem}")
+    return 0 if report.ok else 1
 
 
 def _accounts(settings: Settings) -> AccountStore:

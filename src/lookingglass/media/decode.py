@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 from dataclasses import dataclass
 
@@ -61,6 +62,22 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")  # L, P, CMYK, YCbCr, LAB, 1, RGBX ...
 
 
+def _over_limit(max_pixels: int) -> str:
+    return f"over the limit of {max_pixels:,} (LG_MAX_IMAGE_PIXELS)"
+
+
+def _bomb_message(pillow_says: str, max_pixels: int) -> str:
+    """What to tell someone whose image Pillow refused before we could look at it: the size, and the setting that
+    governs it. Pillow's own ceiling is named only when LG_MAX_IMAGE_PIXELS is set above it, since only then does
+    it decide."""
+    found = re.search(r"\((\d+) pixels\)", pillow_says)  # "Image size (400000000 pixels) exceeds limit of ..."
+    size = f"image is {int(found.group(1)):,} pixels" if found else "image has too many pixels"
+    ceiling = 2 * (Image.MAX_IMAGE_PIXELS or 0)
+    if ceiling and max_pixels >= ceiling:
+        return f"{size}; the image library refuses more than {ceiling:,} whatever LG_MAX_IMAGE_PIXELS says"
+    return f"{size}, {_over_limit(max_pixels)}"
+
+
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Decode image bytes to RGB uint8 in displayed orientation, or raise BadInput / TooLarge."""
     if not data:
@@ -71,7 +88,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
         image = Image.open(io.BytesIO(data), formats=DECODABLE_FORMATS)
         width, height = image.size
         if width * height > max_pixels:
-            raise TooLarge(f"image is {width}x{height} = {width * height:,} pixels, over the limit of {max_pixels:,}")
+            raise TooLarge(f"image is {width}x{height} = {width * height:,} pixels, {_over_limit(max_pixels)}")
         if width <= 0 or height <= 0:
             raise BadInput(f"image has no pixels ({width}x{height})")
         fmt = image.format or "unknown"
@@ -84,7 +101,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     except (TooLarge, BadInput):
         raise
     except Image.DecompressionBombError as exc:
-        raise TooLarge(f"image rejected as a decompression bomb: {exc}") from exc
+        raise TooLarge(_bomb_message(str(exc), max_pixels)) from exc
     except UnidentifiedImageError as exc:
         raise BadInput(f"not a recognisable image (looks like {describe_bytes(data)})") from exc
     except OSError as exc:  # truncated or corrupt data

@@ -99,3 +99,20 @@ def remove_user(username: str):
     user = _accounts().remove_user(username)
     audit_event("user_removed", target=user.username)
     return jsonify(user.as_json())
+
+
+@admin.get("/blocks")
+def list_blocks():
+    """Sign-in waits in force now (accounts.THROTTLES): who or which address, how many failures, until when."""
+    accounts = _accounts()
+    now = accounts.clock()
+    return jsonify({"blocks": [b.as_json(now) for b in accounts.blocks()]})
+
+
+@admin.delete("/blocks")
+def clear_blocks():
+    """Forget failed sign-ins: `?user=` and/or `?ip=` (neither: all), e.g. once a person has proven who they are."""
+    user, ip = request.args.get("user") or None, request.args.get("ip") or None
+    cleared = _accounts().clear_blocks(user, ip)
+    audit_event("blocks_cleared", target=f"user={user or '*'} ip={ip or '*'}", results=cleared)
+    return jsonify({"cleared": cleared})

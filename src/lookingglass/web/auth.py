@@ -29,6 +29,7 @@ from lookingglass.accounts import SESSION_LIFETIME, AccountStore, Principal
 from lookingglass.app import App
 from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput, CsrfFailed, Forbidden, RateLimited, Unauthorized
+from lookingglass.web.params import check_lengths
 
 PUBLIC_RULES = frozenset(
     {
@@ -98,6 +99,7 @@ def install(flask_app: Flask, app: App) -> None:
     )
     flask_app.jinja_env.globals["csrf_token"] = csrf_token
     flask_app.before_request(_enforce)
+    flask_app.before_request(check_lengths)  # after _enforce: callers without credentials learn nothing more
     flask_app.after_request(_transport_headers)
 
 
@@ -302,19 +304,20 @@ def login():
     expected, given = session.get("csrf"), request.form.get("csrf_token", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
         return _login_form("The form expired. Please sign in again.", 403)
-    wait = accounts.login_retry_after(username)
-    if wait is not None:
-        audit.record(username or "-", "-", "login_failed", status=429, ip=request.remote_addr)
-        minutes = math.ceil(wait / 60)
-        response = _login_form(f"Too many failed sign-ins. Try again in {minutes} minutes.", 429)
+    ip = request.remote_addr
+    throttled = accounts.login_retry_after(username, ip)
+    if throttled is not None:
+        wait, scope = throttled
+        audit.record(username or "-", "-", "login_failed", status=429, ip=ip, target=f"throttled: {scope}")
+        response = _login_form(f"Too many failed sign-ins. Try again in {_duration(wait)}.", 429)
         response.headers["Retry-After"] = str(math.ceil(wait))
         return response
     user = accounts.verify_password(username, password)
     if user is None:
-        accounts.note_failed_login(username)
-        audit.record(username or "-", "-", "login_failed", status=401, ip=request.remote_addr)
+        accounts.note_failed_login(username, ip)
+        audit.record(username or "-", "-", "login_failed", status=401, ip=ip)
         return _login_form("Wrong username or password.", 401)
-    accounts.clear_failed_logins(username)
+    accounts.note_signed_in(user.username, ip)
     session.clear()  # a fresh session: nothing chosen before sign-in (fixation) carries over
     session.permanent = True
     session["sid"] = accounts.start_session(user.username)
@@ -334,6 +337,11 @@ def logout():
             audit_event("logout", status=303)
     session.clear()
     return redirect(url_for("auth.login_page"), 303)
+
+
+def _duration(seconds: float) -> str:
+    count, unit = (math.ceil(seconds), "second") if seconds < 90 else (math.ceil(seconds / 60), "minute")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def _login_form(error: str | None = None, status: int = 200) -> Response:

@@ -411,6 +411,22 @@ def spec() -> dict:
                 },
             ),
         },
+        "/admin/blocks": {
+            "get": _op(
+                "Sign-in waits in force after failed sign-ins (admin).",
+                {"200": _json(ANY_OBJECT), **_errors(401, 403)},
+                tag="admin",
+            ),
+            "delete": _op(
+                "Forget failed sign-ins of a user and/or from an address; neither: all (admin, audited).",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403)},
+                tag="admin",
+                params=[
+                    _query("user", {"type": "string", "maxLength": 64}),
+                    _query("ip", {"type": "string", "maxLength": 64}),
+                ],
+            ),
+        },
         "/admin/users/{username}": {
             "delete": _op(
                 "Remove a user and revoke their keys (admin).",
