@@ -50,6 +50,10 @@ class ServerClient:
         body = self._call("POST", "/objects", files={"file": (filename, data)}, data=fields)
         return body["objects"][0]
 
+    def outcome(self, sha256: str, job: str | None = None) -> dict:
+        """Where an uploaded object's processing stands (`GET /objects/<sha>/outcome`), for `ingest --wait`."""
+        return self._call("GET", f"/objects/{sha256}/outcome", params={"job": job} if job else None)
+
     def add_sightings(self, sha256: str, sightings: list[Sighting]) -> dict:
         payload = {"sightings": [{k: v for k, v in asdict(s).items() if v is not None} for s in sightings]}
         return self._call("POST", f"/objects/{sha256}/sightings", json=payload)
