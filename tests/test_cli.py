@@ -75,9 +75,7 @@ def test_ingest_exit_codes_say_whether_every_file_some_files_or_no_file_was_inde
         assert "Traceback" not in result.stderr
 
 
-def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_a_file_still_fails(
-    tmp_path, faces_dir
-):
+def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_a_file_still_fails(tmp_path, faces_dir):
     """Objects stored but never processed (here: written straight into the store) are processed by reconcile; a
     file whose bytes are bad fails again and makes the exit code say so."""
     from lookingglass.app import build
