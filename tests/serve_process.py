@@ -29,7 +29,7 @@ def running_serve(
         )
         try:
             deadline = time.monotonic() + 120
-            while (info := read_server_info(data_dir)) is None:
+            while (info := read_server_info(data_dir)) is None or info.pid != process.pid:  # not a crashed one's
                 assert process.poll() is None, log_path.read_text()
                 assert time.monotonic() < deadline, "serve did not start"
                 time.sleep(0.2)

@@ -14,6 +14,7 @@ import pytest
 from rq import Queue
 
 from cli_process import run_cli
+from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput
 from lookingglass.pipeline.queue import redis_connection
 from redis_server import RedisServer, redis_available
 
@@ -35,8 +36,9 @@ def test_ingest_a_folder_reports_and_skips_bad_files_and_indexes_the_rest(tmp_pa
     (folder / "notes.jpg").write_text("this is not a photo")
     (folder / "empty.png").write_bytes(b"")
 
-    result = lookingglass(tmp_path / "data", "ingest", "--json", "--quiet", str(folder))
+    result = lookingglass(tmp_path / "data", "ingest", "--json", "--quiet", str(folder), check=False)
 
+    assert result.returncode == PARTIAL_FAILURE_EXIT, result.stderr  # finished, some files failed
     summary = json.loads(result.stdout)
     assert summary["files"] == 4
     assert summary["objects"] == 2
@@ -46,6 +48,67 @@ def test_ingest_a_folder_reports_and_skips_bad_files_and_indexes_the_rest(tmp_pa
     assert "plain text" in reasons["notes.jpg"] or "unsupported" in reasons["notes.jpg"]
     assert "empty" in reasons["empty.png"]
     assert "skipped" in result.stderr
+
+
+def test_ingest_exit_codes_say_whether_every_file_some_files_or_no_file_was_indexed(tmp_path, faces_dir):
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(faces_dir / TEST_IMAGES / "obama.jpg", good / "obama.jpg")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "notes.jpg").write_text("this is not a photo")
+    source = (faces_dir / TEST_IMAGES / "biden.jpg").read_bytes()
+    (bad / "truncated.jpg").write_bytes(source[: len(source) // 2])  # stored (JPEG magic), fails to decode
+
+    everything = lookingglass(tmp_path / "d1", "ingest", "--quiet", str(good), check=False)
+    some = lookingglass(tmp_path / "d2", "ingest", "--quiet", str(good), str(bad), check=False)
+    nothing = lookingglass(tmp_path / "d3", "ingest", "--quiet", str(bad), check=False)
+
+    assert everything.returncode == 0, everything.stderr
+    assert some.returncode == PARTIAL_FAILURE_EXIT
+    assert nothing.returncode == BadInput.exit_code  # every file failed, and all for the same reason: bad input
+    assert some.stdout.strip() == "1 objects indexed, 1 faces, 2 errors (3 files)"  # the summary is still printed
+    assert nothing.stdout.strip() == "0 objects indexed, 0 faces, 2 errors (2 files)"
+    for result in (some, nothing):
+        assert result.stderr.count("skipped") == 2  # one line per failed file, with its reason
+        assert "notes.jpg" in result.stderr and "truncated.jpg" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_a_file_still_fails(tmp_path, faces_dir):
+    """Objects stored but never processed (here: written straight into the store) are processed by reconcile; a
+    file whose bytes are bad fails again and makes the exit code say so."""
+    from lookingglass.app import build
+    from lookingglass.pipeline.jobs import store_bytes
+    from lookingglass.settings import Settings
+
+    data = tmp_path / "data"
+    obama = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
+    app = build(Settings(data_dir=data))
+    try:
+        store_bytes(app, obama, filename="obama.jpg")
+    finally:
+        app.close()
+    clean = lookingglass(data, "reconcile", "--json", check=False)
+    app = build(Settings(data_dir=data))
+    try:
+        store_bytes(app, obama[: len(obama) // 2], filename="truncated.jpg")
+    finally:
+        app.close()
+    failing = lookingglass(data, "reconcile", "--json", check=False)
+    again = lookingglass(data, "reconcile", check=False)
+
+    assert clean.returncode == 0, clean.stderr
+    assert json.loads(clean.stdout)["queued_objects"] == 1 and json.loads(clean.stdout)["errors"] == 0
+    assert failing.returncode == BadInput.exit_code  # the one object it queued failed, for bad input
+    body = json.loads(failing.stdout)
+    assert body["queued_objects"] == 1 and body["errors"] == 1
+    (detail,) = body["error_details"]
+    assert detail["object"] == hashlib.sha256(obama[: len(obama) // 2]).hexdigest()
+    assert "truncated" in detail["message"] or "corrupt" in detail["message"], detail
+    assert again.returncode == BadInput.exit_code and again.stdout.startswith("queued 1 objects and 0 new keys, 1 err")
+    found = json.loads(lookingglass(data, "lookup", "--json", str(faces_dir / TEST_IMAGES / "obama2.jpg")).stdout)
+    assert found["faces"][0]["matches"], "the object reconcile processed is indexed"
 
 
 def test_lookup_json_is_one_document_with_the_documented_shape(tmp_path, faces_dir):

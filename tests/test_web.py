@@ -98,6 +98,26 @@ def test_stored_objects_can_be_described_and_fetched(client, faces_dir):
     assert hashlib.sha256(content.data).hexdigest() == sha
 
 
+def test_an_objects_outcome_says_done_failed_or_gone(client, faces_dir):
+    """What `ingest --wait` polls through serve: the same answer whoever ran the job (here: inline)."""
+    good = upload(client, faces_dir / TEST_IMAGES / "obama.jpg").get_json()["objects"][0]
+    source = (faces_dir / TEST_IMAGES / "biden.jpg").read_bytes()
+    truncated = source[: len(source) // 2]  # stored (it looks like a JPEG), then fails to decode
+    bad = client.post("/objects", data={"file": (io.BytesIO(truncated), "t.jpg")}, content_type="multipart/form-data")
+    bad_sha = hashlib.sha256(truncated).hexdigest()
+
+    done = client.get(f"/objects/{good['sha256']}/outcome", query_string={"job": good["job"]}).get_json()
+    failed = client.get(f"/objects/{bad_sha}/outcome").get_json()
+    gone = client.get(f"/objects/{'0' * 64}/outcome").get_json()
+
+    assert bad.get_json()["objects"][0]["error"]["code"] == "bad_input"
+    assert (done["state"], done["kind"], done["faces"], done["error"]) == ("done", "image", 1, None)
+    assert (failed["state"], failed["code"]) == ("failed", "bad_input")
+    assert "truncated" in failed["error"] or "corrupt" in failed["error"], failed
+    assert (gone["state"], gone["code"]) == ("gone", "not_found")
+    assert client.get(f"/objects/{good['sha256']}/outcome?job=a%20b").status_code == 400
+
+
 @pytest.mark.parametrize(
     ("data", "code", "status"),
     [

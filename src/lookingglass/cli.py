@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lookingglass.cli_output import print_rows
-from lookingglass.errors import BadInput, LookingGlassError
+from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput, LookingGlassError, exit_code_of
 from lookingglass.settings import Settings
 
 MEDIA_SUFFIXES = {
@@ -54,9 +54,11 @@ def iter_files(paths: list[str]) -> Iterator[Path]:
 
 def cmd_ingest(args, settings: Settings) -> int:
     """Store files and get them processed: in this process (embedded), by `serve` when it owns the data dir, or by
-    workers (REDIS_URL: store and enqueue only; `--wait` waits for them)."""
+    workers (REDIS_URL: store and enqueue only; `--wait` waits for them). Exit 0 when every file was indexed (or
+    queued), PARTIAL_FAILURE_EXIT when some failed, an error class's code when all did (errors.batch_exit_code)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lookingglass.errors import batch_exit_code
 
     if args.bucket:
         return cmd_reconcile(args, settings)
@@ -73,11 +75,11 @@ def cmd_ingest(args, settings: Settings) -> int:
         if app.queue.backend == "inline":
             app.models.load()
     objects = faces = queued = entities = 0
-    errors: list[tuple[Path, str]] = []
-    pending: list[tuple[Path, object]] = []
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    errors: list[tuple[Path, str, int]] = []
+    pending: list[tuple[Path, object]] = []  # stored here: (path, job handle)
+    waiting: list[tuple[Path, str, str | None]] = []  # stored, processed elsewhere: (path, sha256, job id)
     try:
-        with Progress(*columns, TextColumn("{task.fields[faces]} faces"), console=console, disable=args.quiet) as bar:
+        with _progress(console, args.quiet) as bar:
             task = bar.add_task("ingest", total=len(files), faces=0)
             for path in files:
                 try:
@@ -85,11 +87,12 @@ def cmd_ingest(args, settings: Settings) -> int:
                         result = server.ingest_file(path)
                         if "error" in result:
                             raise BadInput(result["error"]["message"])
-                        objects += 1
                         if "faces" in result:
+                            objects += 1
                             faces += result["faces"]
+                            entities += result.get("entities", 0)
                         else:
-                            queued += 1
+                            waiting.append((path, result["sha256"], result.get("job")))
                         bar.update(task, advance=1, faces=faces)
                         continue
                     from lookingglass.pipeline.jobs import store_bytes, submit
@@ -97,11 +100,15 @@ def cmd_ingest(args, settings: Settings) -> int:
                     obj = store_bytes(
                         app, path.read_bytes(), filename=path.name, metadata={"source_urls": [path.resolve().as_uri()]}
                     )
-                    pending.append((path, submit(app, obj.sha256, obj.kind)))
+                    if app.queue.backend == "inline":
+                        pending.append((path, submit(app, obj.sha256, obj.kind)))
+                    else:
+                        waiting.append((path, obj.sha256, submit(app, obj.sha256, obj.kind).id))
+                        bar.update(task, advance=1)
                 except (LookingGlassError, OSError) as exc:
-                    errors.append((path, getattr(exc, "message", None) or str(exc)))
+                    errors.append((path, *_reason(exc)))
                     bar.update(task, advance=1)
-            if app is not None and (app.queue.backend == "inline" or args.wait):
+            if pending:
                 bar.update(task, description="process")
                 for path, handle in pending:
                     try:
@@ -110,12 +117,28 @@ def cmd_ingest(args, settings: Settings) -> int:
                         entities += result.get("entities", 0)
                         objects += 1
                     except (LookingGlassError, OSError, TimeoutError) as exc:
-                        errors.append((path, getattr(exc, "message", None) or str(exc)))
+                        errors.append((path, *_reason(exc)))
                     bar.update(task, advance=1, faces=faces)
-            else:
-                objects += len(pending)
-                queued += len(pending)
-                bar.update(task, advance=len(pending))
+            if waiting and args.wait:
+                if server is not None:
+                    outcome = server.outcome
+                else:
+                    from lookingglass.pipeline.outcome import object_outcome
+
+                    def outcome(sha: str, job: str | None) -> dict:
+                        return object_outcome(app, sha, job).as_dict()
+
+                with _owner_index_queue(app):
+                    for path, done in _wait_for(waiting, outcome, bar, args.timeout):
+                        if done["state"] == "done":
+                            objects += 1
+                            faces += done["faces"]
+                            entities += done["entities"]
+                        else:
+                            errors.append((path, done["error"], exit_code_of(done.get("code") or "")))
+            elif waiting:
+                objects += len(waiting)
+                queued += len(waiting)
         if (
             app is not None
             and app.faces is not None
@@ -126,7 +149,7 @@ def cmd_ingest(args, settings: Settings) -> int:
     finally:
         if app is not None:
             app.close()
-    for path, message in errors:
+    for path, message, _code in errors:
         console.print(f"[red]skipped[/red] {path}: {message}", highlight=False)
     summary = {
         "files": len(files),
@@ -137,33 +160,136 @@ def cmd_ingest(args, settings: Settings) -> int:
         "errors": len(errors),
     }
     if args.json:
-        print(json.dumps({**summary, "error_details": [{"path": str(p), "message": m} for p, m in errors]}))
+        details = [{"path": str(p), "message": m} for p, m, _ in errors]
+        print(json.dumps({**summary, "error_details": details}))
     elif queued:
         print(f"{objects} objects stored, {queued} queued for the workers, {len(errors)} errors ({len(files)} files)")
     else:
         found = f", {entities} entity mentions" if entities else ""
         print(f"{objects} objects indexed, {faces} faces{found}, {len(errors)} errors ({len(files)} files)")
-    return 0 if objects or not files else 1
+    return batch_exit_code(objects, [code for _, _, code in errors])
+
+
+def _reason(exc: BaseException) -> tuple[str, int]:
+    """A per-file failure as (message, exit code of its error class); an unreadable file is bad input."""
+    if isinstance(exc, LookingGlassError):
+        return exc.message, exc.exit_code
+    if isinstance(exc, TimeoutError):
+        return str(exc) or "timed out", exit_code_of("unavailable")
+    return str(exc), BadInput.exit_code
+
+
+def _progress(console, quiet: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, TextColumn("{task.fields[faces]} faces"), console=console, disable=quiet)
+
+
+def _wait_for(waiting: list[tuple[Path, str, str | None]], outcome, bar, timeout: float | None):
+    """Poll `outcome(sha256, job)` (pipeline/outcome.py, here or through `serve`) until every object is done or
+    failed; yields (path, outcome) as each finishes. Past `timeout` seconds the rest are failures."""
+    import time
+
+    task = bar.add_task("wait", total=len(waiting), faces=0)
+    deadline = None if not timeout else time.monotonic() + timeout
+    left = list(waiting)
+    faces = 0
+    while left:
+        still = []
+        for path, sha, job in left:
+            done = outcome(sha, job)
+            if done["state"] == "pending":
+                still.append((path, sha, job))
+                continue
+            faces += done.get("faces", 0)
+            bar.update(task, advance=1, faces=faces)
+            yield path, done
+        left = still
+        if left and deadline is not None and time.monotonic() > deadline:
+            for path, _sha, _job in left:
+                message = f"still being processed after {timeout:g} s (it may yet finish: see `lookingglass reconcile`)"
+                yield path, {"state": "pending", "error": message, "code": "unavailable"}
+            return
+        if left:
+            time.sleep(0.5)
+
+
+def _owner_index_queue(app):
+    """While `--wait` waits here with workers and embedded stores, this process owns the data dir: it stores what
+    the workers send through the `index` queue, as `serve` does (else the wait would never end)."""
+    import contextlib
+    import threading
+
+    if app is None or app.queue.backend != "rq" or not app.settings.embedded_stores:
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def consuming():
+        from lookingglass.server import _index_consumer
+
+        stop = threading.Event()
+        thread = threading.Thread(target=_index_consumer, args=(app, stop), daemon=True, name="index-queue")
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=10)
+
+    return consuming()
 
 
 def cmd_reconcile(args, settings: Settings) -> int:
-    """List the object store and queue whatever is not processed: missed notifications are never permanent."""
-    from lookingglass.app import build
-    from lookingglass.pipeline.jobs import reconcile
+    """List the object store and queue whatever is not processed: missed notifications are never permanent.
 
+    Embedded, the work happens now, so whatever is still unprocessed afterwards failed; with workers, `--wait`
+    waits for them. Exit codes as for ingest (errors.batch_exit_code)."""
+    from rich.console import Console
+
+    from lookingglass.app import build
+    from lookingglass.errors import batch_exit_code
+    from lookingglass.pipeline.jobs import is_processed, reconcile
+    from lookingglass.pipeline.outcome import object_outcome
+
+    console = Console(stderr=True)
+    wait = getattr(args, "wait", False)
+    errors: list[tuple[str, str, int]] = []  # (sha256 or key, message, exit code)
     app = build(settings)
     try:
         result = reconcile()
-        if app.queue.backend == "inline":
+        inline = app.queue.backend == "inline"
+        if inline:
             app.queue.drain()  # embedded: the work happens now, in this process
+            for failure in app.queue.stats()["failed"]:
+                if ".ingest_key(" in failure["description"]:  # a dropped-in file that never became an object
+                    errors.append((failure["description"], failure["reason"], exit_code_of("unavailable")))
+        if inline or wait:
+            kinds = ("image", "video", "audio", "page")
+            left = [
+                (Path(o.sha256), o.sha256, None)
+                for o in app.objects.list()
+                if o.kind in kinds and not is_processed(app, o)
+            ]
+
+            def outcome(sha: str, job: str | None) -> dict:
+                return object_outcome(app, sha, job).as_dict()
+
+            with _progress(console, getattr(args, "quiet", False) or args.json) as bar, _owner_index_queue(app):
+                for path, done in _wait_for(left, outcome, bar, getattr(args, "timeout", None)):
+                    if done["state"] != "done":
+                        errors.append((str(path), done["error"], exit_code_of(done.get("code") or "")))
     finally:
         app.close()
-    print(
-        json.dumps(result)
-        if getattr(args, "json", False)
-        else f"queued {result['queued_objects']} objects and {result['queued_keys']} new keys"
-    )
-    return 0
+    for where, message, _code in errors:
+        console.print(f"[red]failed[/red] {where}: {message}", highlight=False)
+    result["errors"] = len(errors)
+    if getattr(args, "json", False):
+        print(json.dumps({**result, "error_details": [{"object": w, "message": m} for w, m, _ in errors]}))
+    else:
+        print(f"queued {result['queued_objects']} objects and {result['queued_keys']} new keys, {len(errors)} errors")
+    done = result["queued_objects"] + result["queued_keys"] - len(errors)
+    return batch_exit_code(max(done, 0), [code for _, _, code in errors])
 
 
 def cmd_worker(args, settings: Settings) -> int:
@@ -413,7 +539,9 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_crawl(args, settings: Settings) -> int:
-    """Crawl politely from a start URL; what is found is stored and processed like any other object."""
+    """Crawl politely from a start URL; what is found is stored and processed like any other object. Exit 1 when
+    nothing was crawled, PARTIAL_FAILURE_EXIT when some page or file failed (robots.txt and noindex are not
+    failures), 0 otherwise."""
     from lookingglass.crawler.options import CrawlOptions
     from lookingglass.crawler.run import crawl
 
@@ -440,7 +568,10 @@ def cmd_crawl(args, settings: Settings) -> int:
         print(json.dumps(summary))
     else:
         _print_crawl_summary(summary)
-    return 0 if summary["pages"] else 1
+    if not summary["pages"]:
+        return 1  # nothing could be crawled (the reasons are in the summary)
+    failed = summary["errors"] + summary["processing"].get("processing_errors", 0)
+    return PARTIAL_FAILURE_EXIT if failed else 0
 
 
 def _print_crawl_summary(s: dict) -> None:
@@ -476,13 +607,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="store files/folders and index their faces")
     p.add_argument("paths", nargs="*")
     p.add_argument("--bucket", action="store_true", help="reconcile: queue what the object store holds unprocessed")
-    p.add_argument("--wait", action="store_true", help="with workers (REDIS_URL): wait until they are done")
+    p.add_argument("--wait", action="store_true", help="wait until workers (REDIS_URL, or behind serve) are done")
+    p.add_argument("--timeout", type=float, help="with --wait: give up waiting after this many seconds")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("reconcile", help="queue whatever the object store holds that is not processed yet")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--wait", action="store_true", help="with workers (REDIS_URL): wait until they are done")
+    p.add_argument("--timeout", type=float, help="with --wait: give up waiting after this many seconds")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("worker", help="run a queue worker (needs REDIS_URL); loads the models once")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import requests
 
-from lookingglass.errors import LookingGlassError, Unavailable
+from lookingglass.errors import LookingGlassError, Unavailable, exit_code_of
 from lookingglass.ownership import ServerInfo
 from lookingglass.sightings import Sighting
 
@@ -33,22 +35,39 @@ class ServerClient:
             error = LookingGlassError(body["error"].get("message", "error"))
             error.code = body["error"].get("code", "error")
             error.http_status = response.status_code
+            error.exit_code = exit_code_of(error.code)  # the CLI exits as if it had raised the error itself
+            with contextlib.suppress(TypeError, ValueError):
+                error.retry_after = float(response.headers.get("Retry-After"))
             raise error
         return body
 
-    def ingest_file(self, path: Path) -> dict:
+    def ingest_file(self, path: Path, patience: float = 600.0) -> dict:
+        """Upload one local file. A busy server (503 or 429 with Retry-After) is asked again after the time it
+        names, for up to `patience` seconds: uploads are content-addressed, so asking twice stores nothing twice."""
         path = path.resolve()
-        with path.open("rb") as handle:
-            body = self._call(
-                "POST", "/objects", files={"file": (path.name, handle)}, data={"source_url": path.as_uri()}
-            )
-        return body["objects"][0]
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                with path.open("rb") as handle:
+                    body = self._call(
+                        "POST", "/objects", files={"file": (path.name, handle)}, data={"source_url": path.as_uri()}
+                    )
+                return body["objects"][0]
+            except LookingGlassError as exc:
+                wait = getattr(exc, "retry_after", None)
+                if wait is None or exc.http_status not in (429, 503) or time.monotonic() + wait > deadline:
+                    raise
+                time.sleep(min(max(wait, 0.1), 60.0))
 
     def store_bytes(self, data: bytes, filename: str, sighting: Sighting) -> dict:
         """Upload one object with where it was seen; `serve` stores it and processes it (the crawler's path)."""
         fields = {k: v for k, v in asdict(sighting).items() if v is not None}
         body = self._call("POST", "/objects", files={"file": (filename, data)}, data=fields)
         return body["objects"][0]
+
+    def outcome(self, sha256: str, job: str | None = None) -> dict:
+        """Where an uploaded object's processing stands (`GET /objects/<sha>/outcome`), for `ingest --wait`."""
+        return self._call("GET", f"/objects/{sha256}/outcome", params={"job": job} if job else None)
 
     def add_sightings(self, sha256: str, sightings: list[Sighting]) -> dict:
         payload = {"sightings": [{k: v for k, v in asdict(s).items() if v is not None} for s in sightings]}

@@ -88,3 +88,28 @@ class ModelIntegrityError(Unavailable):
 
     code = "model_integrity"
     exit_code = 7
+
+
+# Batch commands (ingest, reconcile, crawl) go on past a bad file; their exit code says how the batch went.
+PARTIAL_FAILURE_EXIT = 1  # finished, and some files failed (the summary and the per-file errors say which)
+
+
+def batch_exit_code(succeeded: int, failures: list[int]) -> int:
+    """0 when nothing failed; PARTIAL_FAILURE_EXIT when some files failed; when every file failed, the failures'
+    own error-class exit code if they share one (2: every file was bad input), else PARTIAL_FAILURE_EXIT."""
+    if not failures:
+        return 0
+    if succeeded or len(set(failures)) > 1:
+        return PARTIAL_FAILURE_EXIT
+    return failures[0]
+
+
+def exit_code_of(code: str) -> int:
+    """The exit code of the error class whose `code` this is (a failure reported by a worker or by `serve`)."""
+    classes = [LookingGlassError]
+    while classes:
+        cls = classes.pop()
+        if cls.code == code:
+            return cls.exit_code
+        classes.extend(cls.__subclasses__())
+    return LookingGlassError.exit_code

@@ -17,7 +17,7 @@ import time
 
 from lookingglass.accounts import FIRST_ADMIN, AccountStore, ensure_first_admin
 from lookingglass.app import App, build
-from lookingglass.ownership import new_local_token, remove_server_info, write_server_info
+from lookingglass.ownership import SERVER_NAME, new_local_token, remove_server_info, write_server_info
 from lookingglass.settings import Settings
 from lookingglass.web import create_app
 
@@ -91,6 +91,8 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     app = build(settings, role="serve")
+    if app.lock is not None:  # we own the data dir now: a server.json left here is a crashed server's (kill -9)
+        (settings.data_dir / SERVER_NAME).unlink(missing_ok=True)
     stop = threading.Event()
     scheduler = None
     index_thread = None

@@ -130,6 +130,22 @@ def get_object(sha256: str):
     )
 
 
+@api.get("/objects/<sha256>/outcome")
+def object_outcome(sha256: str):
+    """Where the object's processing stands (`done`, `failed` with the reason, `pending`, `gone`): what
+    `lookingglass ingest --wait` polls through `serve`, whoever runs the jobs. `?job=` is the id the upload
+    returned (narrows the failure lookup to that submission)."""
+    import re
+
+    from lookingglass.pipeline.outcome import object_outcome as outcome
+    from lookingglass.stores.objects import check_sha256
+
+    job = request.args.get("job") or None
+    if job is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", job):
+        raise BadInput("'job' must be a job id as the upload returned it (letters, digits, '_', '.', '-')")
+    return jsonify(outcome(_app(), check_sha256(sha256), job).as_dict())
+
+
 @api.get("/objects/<sha256>/content")
 def object_content(sha256: str):
     app = _app()

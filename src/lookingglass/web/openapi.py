@@ -176,6 +176,14 @@ def spec() -> dict:
                 params=sha,
             ),
         },
+        "/objects/{sha256}/outcome": {
+            "get": _op(
+                "Where the object's processing stands: done (faces, entities), failed (error), pending or gone.",
+                {"200": _json(ANY_OBJECT), **_errors(400, 401)},
+                tag="objects",
+                params=[*sha, _query("job", {"type": "string", "maxLength": 200}, "the job id the upload returned")],
+            )
+        },
         "/objects/{sha256}/content": {
             "get": _op(
                 "The stored bytes.",
