@@ -88,3 +88,12 @@ class ModelIntegrityError(Unavailable):
 
     code = "model_integrity"
     exit_code = 7
+
+
+class CorruptStore(Unavailable):
+    """A store's files fail their integrity check (or the engine cannot read them): refused, never served wrong.
+
+    The message names the file and what to do: restore it, or rebuild it from the object store."""
+
+    code = "corrupt_store"
+    exit_code = 5
