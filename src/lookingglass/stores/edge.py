@@ -38,7 +38,8 @@ def open_shard(path: Path, config: Any, what: str, fix: str = shard_check.REBUIL
                 f"{what} {path} is open in another process (qdrant-edge holds an exclusive "
                 "lock on its WAL); stop that process or go through its HTTP API"
             ) from e
-        if exists and "Service runtime error" in str(e):  # the engine cannot read its own files
+        damaged = "Service runtime error" in str(e) and "incompatible" not in str(e)  # another config is not damage
+        if exists and damaged:  # the engine cannot read its own files
             raise shard_check.corrupt(what, path, str(e), fix) from e
         raise Unavailable(f"cannot open {what} {path}: {e}") from e
 

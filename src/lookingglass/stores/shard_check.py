@@ -3,8 +3,8 @@
 The engine trusts its files: random bytes over a vector chunk give scores of 1e37 for the wrong people, a truncated
 id tracker silently drops points, a truncated chunk fails only on the first search. So we check, cheaply, on every
 open:
-- a manifest (`MANIFEST`) written at each clean close: every segment file's size, a BLAKE2b digest of the small
-  ones (id trackers, configs, flags: the files whose damage loses points silently) and the point count. It is
+- a manifest (`MANIFEST`) written at each clean close: every segment file's size, a BLAKE2b digest of the id trackers
+  and the small files (configs, counters: the files whose damage loses points silently) and the point count. It is
   removed once the shard is open, so after a crash (no clean close) there is nothing to compare and only the
   checks below run: never a false alarm from a kill -9.
 - the layout of dense vector storage: an appendable segment's chunk files must hold `count x dim x 4` bytes
@@ -24,7 +24,9 @@ from pathlib import Path
 from lookingglass.errors import CorruptStore
 
 MANIFEST = "lookingglass-integrity.json"
-DIGEST_MAX_BYTES = 4 << 20  # larger files (vector chunks, payload pages) are covered by size, probes and --deep
+# Digested: id trackers (damage there loses points silently) and small files (configs, counters). The rest (vector
+# chunks, payload pages, index bitmaps: megabytes each) is covered by sizes, the read-back probes and --deep.
+DIGEST_MAX_BYTES = 64 << 10
 REBUILD_FIX = (
     "restore the data dir from a backup, or run `lookingglass rebuild-index` to re-derive it from the stored objects"
 )
@@ -48,7 +50,7 @@ def segment_files(shard: Path) -> dict[str, dict]:
             path = Path(root) / name
             size = path.stat().st_size
             entry = {"size": size}
-            if size <= DIGEST_MAX_BYTES:
+            if size <= DIGEST_MAX_BYTES or "id_tracker" in name:
                 entry["blake2b"] = _digest(path)
             found[str(path.relative_to(shard))] = entry
     return found
