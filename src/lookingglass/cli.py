@@ -588,6 +588,57 @@ def _print_crawl_summary(s: dict) -> None:
         print(f"  skipped {item['url']}: {item['reason']}", file=sys.stderr)
 
 
+def cmd_check(args, settings: Settings) -> int:
+    """Check every embedded store (and, with --deep, every point and SQLite page); warn about loose permissions."""
+    from lookingglass.errors import CorruptStore
+    from lookingglass.integrity import check
+
+    if _server(settings) is not None:
+        raise _serve_running("check")
+    report = check(settings, deep=args.deep)
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        for f in report.findings:
+            print(f"{f.level:<7} {f.store}: {f.detail}" if f.level != "error" else f"error   {f.detail}")
+        print(f"{len(report.errors)} errors, {len(report.warnings)} warnings" + (" (deep)" if args.deep else ""))
+    return CorruptStore.exit_code if report.errors else 0
+
+
+def cmd_rebuild_index(args, settings: Settings) -> int:
+    """Re-derive the face index, the text index and the graph from the stored objects."""
+    from rich.console import Console
+
+    from lookingglass.integrity import rebuild_index
+
+    if _server(settings) is not None:
+        raise _serve_running("rebuild-index")
+    console = Console(stderr=True)
+
+    def progress(done: int, total: int, sha256: str | None) -> None:
+        if not args.quiet and (sha256 is None or done % 10 == 0):
+            console.print(f"rebuild-index: {done}/{total} objects", highlight=False)
+
+    result = rebuild_index(settings, progress)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for error in result["errors"]:
+            console.print(f"[red]failed[/red] {error['sha256']}: {error['message']}", highlight=False)
+        kept = result["previous_stores_kept_at"]
+        print(
+            f"rebuilt from {result['objects']} objects: {result['faces']} faces, {len(result['errors'])} errors"
+            + (f"; the previous stores are kept at {kept}" if kept else "")
+        )
+    return 1 if result["errors"] else 0
+
+
+def _serve_running(command: str):
+    from lookingglass.errors import DataDirBusy
+
+    return DataDirBusy(f"`lookingglass serve` owns the data dir: stop it first, then run `lookingglass {command}`")
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from lookingglass.server import serve
 
@@ -696,6 +747,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("check", help="check every embedded store's files and the data dir's permissions")
+    p.add_argument("--deep", action="store_true", help="read every vector back; PRAGMA integrity_check every SQLite")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("rebuild-index", help="re-derive faces, text and graph from the stored objects")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=cmd_rebuild_index)
+
     from lookingglass import accounts_cli
 
     accounts_cli.add_parsers(sub)  # users, keys, audit
@@ -707,6 +768,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lookingglass.integrity import private_umask
+
+    private_umask()  # the data dir's files 0600, folders 0700, whatever the shell's umask
     args = build_parser().parse_args(argv)
     try:
         return args.func(args, Settings.from_env())

@@ -90,6 +90,15 @@ class ModelIntegrityError(Unavailable):
     exit_code = 7
 
 
+class CorruptStore(Unavailable):
+    """A store's files fail their integrity check (or the engine cannot read them): refused, never served wrong.
+
+    The message names the file and what to do: restore it, or rebuild it from the object store."""
+
+    code = "corrupt_store"
+    exit_code = 5
+
+
 # Batch commands (ingest, reconcile, crawl) go on past a bad file; their exit code says how the batch went.
 PARTIAL_FAILURE_EXIT = 1  # finished, and some files failed (the summary and the per-file errors say which)
 

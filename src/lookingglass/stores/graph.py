@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from lookingglass.errors import BadInput, NotFound, Unavailable
+from lookingglass.private_sqlite import open_sqlite, sqlite_failure
 from lookingglass.records import Extraction
 
 if TYPE_CHECKING:
@@ -359,6 +360,10 @@ _UNAVAILABLE = frozenset(
 )  # fmt: skip
 
 
+_CORRUPT_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
+GRAPH_FIX = "restore it from a backup, or run `lookingglass rebuild-index` to re-derive it from the stored objects"
+
+
 def _primary(error: sqlite3.Error) -> str:
     """SQLITE_IOERR_WRITE -> SQLITE_IOERR: extended codes share their primary code's first two words."""
     return "_".join(getattr(error, "sqlite_errorname", "").split("_")[:2])
@@ -388,7 +393,10 @@ class SqliteGraphStore:
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        except OSError as e:
+            raise Unavailable(f"cannot open the graph database {self.path}: {e}") from e
+        self._db = open_sqlite(self.path, what="graph database", fix=GRAPH_FIX, timeout=30, shared=True)
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable to the last commit but one
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -398,6 +406,9 @@ class SqliteGraphStore:
                 if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         except (sqlite3.Error, OSError) as e:
+            self._db.close()
+            if isinstance(e, sqlite3.Error):
+                raise sqlite_failure(self.path, e, "graph database", GRAPH_FIX) from e
             raise Unavailable(f"cannot open the graph database {self.path}: {e}") from e
 
     # -- plumbing
@@ -408,7 +419,9 @@ class SqliteGraphStore:
         error (a missing table, a constraint) is a bug and surfaces as itself."""
         try:
             yield
-        except sqlite3.OperationalError as e:
+        except sqlite3.DatabaseError as e:  # OperationalError, and "database disk image is malformed"
+            if _primary(e) in _CORRUPT_CODES:
+                raise sqlite_failure(self.path, e, "graph database", GRAPH_FIX) from e
             if _primary(e) in _UNAVAILABLE:
                 raise Unavailable(f"graph database {self.path}: {e}") from e
             raise

@@ -19,6 +19,7 @@ engine's phrase filter on the stored text (exact words: no stemming, stopwords c
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -222,6 +223,7 @@ class EdgeTextIndex(EdgeShardIndex):
         super().__init__(Path(path) / name)
         self.name = name
         self._shard = self._load(self.path)
+        self._check_opened()
         schema = self._ensure_keyword_indexes(INDEXED_KEYS)
         if TEXT_KEY not in schema:
             # Exact words for phrase filters: lowercase, no stemming, no stopwords (unlike the BM25 terms).
@@ -232,6 +234,23 @@ class EdgeTextIndex(EdgeShardIndex):
     def _load(path: Path) -> Any:
         config = qe.EdgeConfig(sparse_vectors={SPARSE_VECTOR: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)})
         return open_shard(path, config, "text index")
+
+    def _record_problem(self, record: Any) -> str | None:
+        payload = record.payload
+        keys = (*REQUIRED_KEYS, TEXT_KEY)
+        if not isinstance(payload, dict) or not all(isinstance(payload.get(k), str) for k in keys):
+            return "its payload is unreadable"
+        sparse = (record.vector or {}).get(SPARSE_VECTOR) if isinstance(record.vector, dict) else None
+        if sparse is not None and not all(math.isfinite(v) and v >= 0 for v in sparse.values):
+            return "its term weights are not finite"
+        return None
+
+    def _sane(self, hits: list[TextHit]) -> list[TextHit]:
+        """BM25 scores are finite and never negative; anything else comes from damaged files."""
+        for hit in hits:
+            if not math.isfinite(hit.score) or hit.score < 0:
+                raise self._corrupt(f"a search scored {hit.score}, which BM25 cannot")
+        return hits
 
     @staticmethod
     def _filter(pairs: list[tuple[str, str | int]], phrases: Sequence[str] = ()) -> Any:
@@ -252,7 +271,7 @@ class EdgeTextIndex(EdgeShardIndex):
         where = self._filter(_conditions(kind, filters), parsed.phrases)
         limit = _check_limit(limit)
         vector = query_vector(parsed.text)
-        with self._lock:
+        with self._lock, self._reading():
             shard = self._open_shard()
             if vector.indices:
                 found = shard.query(
@@ -263,7 +282,7 @@ class EdgeTextIndex(EdgeShardIndex):
                         with_payload=True,
                     )
                 )
-                return [_hit(p.id, p.score, p.payload) for p in found]
+                return self._sane([_hit(p.id, p.score, p.payload) for p in found])
             if not parsed.phrases:
                 return []  # only stopwords: nothing to rank by
             records, _ = shard.scroll(qe.ScrollRequest(limit=limit, filter=where, with_payload=True))

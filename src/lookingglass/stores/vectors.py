@@ -9,6 +9,7 @@ Two adapters share one contract (tests/test_vectors.py):
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -21,8 +22,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import qdrant_edge as qe
 
-from lookingglass.errors import BadInput, Unavailable
+from lookingglass.errors import BadInput, CorruptStore, Unavailable
 from lookingglass.records import FacePoint, Hit
+from lookingglass.stores import shard_check
 from lookingglass.stores.edge import EdgeShardIndex, open_shard
 from lookingglass.stores.qdrant import QdrantCollection
 
@@ -105,6 +107,21 @@ def _as_vector(vector: np.ndarray, dim: int) -> np.ndarray:
     return v
 
 
+SCORE_SLACK = 1e-3  # float rounding lets a cosine land a hair outside [-1, 1]; more than this is damage
+NORM_SLACK = 1e-2  # stored cosine vectors are unit length (the engine normalises them on write)
+
+
+def score_problem(score: float) -> str | None:
+    """Why a cosine score cannot be real (non-finite, or outside [-1, 1]), or None."""
+    if not math.isfinite(score) or abs(score) > 1 + SCORE_SLACK:
+        return f"a search scored {score}, outside the cosine range [-1, 1]"
+    return None
+
+
+def _clamped(score: float) -> float:
+    return max(-1.0, min(1.0, score))
+
+
 def _check_filters(filters: dict | None) -> dict:
     for key, value in (filters or {}).items():
         if not isinstance(value, str | int):  # bool is an int
@@ -140,20 +157,51 @@ class EdgeVectorIndex(EdgeShardIndex):
         super().__init__(Path(path) / name)
         self.name = name
         self.dim = dim
+        if name.startswith("optout"):
+            self.fix = shard_check.OPTOUT_FIX
         self._journal: list[Any] | None = None  # updates made while a copy is being optimized aside
         old = self._aside("old")
         if old.exists() and not self.path.exists():  # a crash between the two renames of a swap: put it back
             os.rename(old, self.path)
-        self._shard = self._load(self.path, self.dim)
+        self._shard = self._load(self.path, self.dim, self.fix)
         shutil.rmtree(old, ignore_errors=True)  # only now: the load proved nobody else owns this directory
         shutil.rmtree(self._aside("building"), ignore_errors=True)
+        self._check_opened()
         self._ensure_keyword_indexes(INDEXED_KEYS)
         self.pending_optimize = self._unindexed()
 
     @staticmethod
-    def _load(path: Path, dim: int) -> Any:
+    def _load(path: Path, dim: int, fix: str = shard_check.REBUILD_FIX) -> Any:
         config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
-        return open_shard(path, config, "vector index")  # load checks the stored size and distance against ours
+        return open_shard(path, config, "vector index", fix)  # load checks the stored size and distance against ours
+
+    def _record_problem(self, record: Any) -> str | None:
+        vector = record.vector.get("") if isinstance(record.vector, dict) else record.vector
+        if vector is None:
+            return "its vector is missing"
+        v = np.asarray(vector, dtype=np.float64)
+        if v.shape != (self.dim,) or not np.isfinite(v).all():
+            return "its vector is not finite"
+        norm = float(np.linalg.norm(v))
+        if abs(norm - 1.0) > NORM_SLACK:
+            return f"its vector has length {norm:.4g}, not 1"
+        if not isinstance(record.payload, dict) or "sha256" not in record.payload:
+            return "its payload is unreadable"
+        return None
+
+    def _probe_search(self, record: Any) -> str | None:
+        vector = record.vector.get("") if isinstance(record.vector, dict) else record.vector
+        for exact in (False, True):  # the ANN graph may miss it; an exact search may not
+            found = self._shard.query(
+                qe.QueryRequest(limit=10, query=qe.Query.Nearest(list(vector)), params=qe.SearchParams(exact=exact))
+            )
+            for p in found:
+                problem = score_problem(float(p.score))
+                if problem:
+                    return problem
+            if any(str(p.id) == str(record.id) and p.score >= 1 - SCORE_SLACK for p in found):
+                return None
+        return f"point {record.id} is not found by its own vector"
 
     def _aside(self, suffix: str) -> Path:
         return self.path.with_name(f".{self.name}.{suffix}")
@@ -192,18 +240,22 @@ class EdgeVectorIndex(EdgeShardIndex):
             score_threshold=threshold,
             with_payload=True,
         )
-        with self._lock:
+        with self._lock, self._reading():
             found = self._open_shard().query(request)
-        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
+            for p in found:
+                problem = score_problem(float(p.score))
+                if problem:
+                    raise self._corrupt(problem)
+        return [Hit(id=str(p.id), score=_clamped(float(p.score)), payload=dict(p.payload or {})) for p in found]
 
     def scroll(self, filters: dict, limit: int = 100) -> list[Hit]:
         request = qe.ScrollRequest(limit=limit, filter=self._filter(filters), with_payload=True)
-        with self._lock:
+        with self._lock, self._reading():
             records, _ = self._open_shard().scroll(request)
         return [Hit(id=str(r.id), score=1.0, payload=dict(r.payload or {})) for r in records]
 
     def payload(self, point_id: str) -> dict | None:
-        with self._lock:
+        with self._lock, self._reading():
             found = self._open_shard().retrieve([_point_uuid(point_id)], with_payload=True, with_vector=False)
         return dict(found[0].payload or {}) if found else None
 
@@ -214,7 +266,7 @@ class EdgeVectorIndex(EdgeShardIndex):
         uuids = [_point_uuid(i) for i in point_ids]
         if not uuids:
             return 0
-        with self._lock:
+        with self._lock, self._reading():
             shard = self._open_shard()
             found = [r.id for r in shard.retrieve(uuids, with_payload=False, with_vector=False)]
             if found:
@@ -274,7 +326,7 @@ class EdgeVectorIndex(EdgeShardIndex):
             old = self._aside("old")
             os.rename(self.path, old)
             os.rename(building, self.path)
-            self._shard = self._load(self.path, self.dim)
+            self._shard = self._load(self.path, self.dim, self.fix)
             for operation in journal:
                 self._shard.update(operation)
             shutil.rmtree(old, ignore_errors=True)
@@ -338,7 +390,11 @@ class QdrantServerIndex(QdrantCollection):
                 query_filter=self._filter(filters),
                 with_payload=True,
             ).points
-        return [Hit(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in found]
+        for p in found:
+            problem = score_problem(float(p.score))
+            if problem:
+                raise CorruptStore(f"Qdrant collection {self.name} at {self.url}: {problem}; restore the collection")
+        return [Hit(id=str(p.id), score=_clamped(float(p.score)), payload=dict(p.payload or {})) for p in found]
 
     def scroll(self, filters: dict, limit: int = 100) -> list[Hit]:
         with self._reachable():
