@@ -18,6 +18,11 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _per_queue(env: Mapping[str, str], prefix: str) -> dict[str, int]:
+    """{queue: value} from variables `<prefix><QUEUE>` (LG_JOB_TIMEOUT_PAGES=300 → {"pages": 300})."""
+    return {name[len(prefix) :].lower(): int(value) for name, value in env.items() if name.startswith(prefix) and value}
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -46,6 +51,9 @@ class Settings:
     # Queue: Redis + RQ workers when set; an in-process thread pool otherwise.
     redis_url: str | None = None
     inline_workers: int = 2
+    # Job budgets per queue over pipeline/queue.py's defaults: LG_JOB_TIMEOUT_PAGES=300, LG_JOB_MEMORY_MB_PAGES=1024
+    job_timeouts: dict[str, int] = field(default_factory=dict)
+    job_memory_mb: dict[str, int] = field(default_factory=dict)
     # Bucket notifications: the shared secret `POST /events/minio` requires (Authorization: Bearer ...).
     events_token: str | None = None
     # Serving
@@ -133,6 +141,8 @@ class Settings:
             whisper_model=Path(e["LG_WHISPER_MODEL"]) if e.get("LG_WHISPER_MODEL") else None,
             redis_url=e.get("REDIS_URL") or None,
             inline_workers=int(e.get("LG_INLINE_WORKERS") or 2),
+            job_timeouts=_per_queue(e, "LG_JOB_TIMEOUT_"),
+            job_memory_mb=_per_queue(e, "LG_JOB_MEMORY_MB_"),
             events_token=e.get("LG_EVENTS_TOKEN") or e.get("MINIO_WEBHOOK_TOKEN") or None,
             host=e.get("LG_HOST") or "127.0.0.1",
             port=int(e.get("LG_PORT") or 5000),
