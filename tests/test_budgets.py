@@ -7,8 +7,10 @@ from __future__ import annotations
 import io
 import json
 import threading
+from pathlib import Path
 
 import pytest
+import requests
 
 from lookingglass.errors import BudgetExceeded
 from lookingglass.pipeline import graph_jobs
@@ -164,3 +166,60 @@ def test_a_full_pool_answers_503_with_retry_after_and_lookups_keep_answering(app
         release.set()
         for handle in blocked:
             handle.result(timeout=30)
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """VmRSS of `pid` and every process under it, in MB."""
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) / 1024
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError, StopIteration):
+            continue
+    return total
+
+
+SERVE_CEILING_MB = 2048  # measured: ~725 MB peak for the 8 MB bomb (bench/page_bomb.py)
+
+
+def test_serve_stays_under_its_memory_ceiling_and_answers_lookups_through_the_8mb_bomb(tmp_path, faces_dir):
+    from serve_process import running_serve
+
+    photo = next(iter(sorted(faces_dir.rglob("*.jpg"))))
+    with running_serve(tmp_path / "data", tmp_path / "serve.log") as (info, process):
+        auth = {"Authorization": f"Bearer {info.token}"}
+        peak, done, lookups = [0.0], threading.Event(), []
+
+        def watch() -> None:
+            while not done.wait(0.2):
+                peak[0] = max(peak[0], _tree_rss_mb(process.pid))
+
+        def look_up() -> None:
+            while not done.wait(0.5):
+                answer = requests.post(
+                    f"{info.url}/lookup", files={"image": photo.read_bytes()}, headers=auth, timeout=120
+                )
+                lookups.append(answer.status_code)
+
+        threads = [threading.Thread(target=watch), threading.Thread(target=look_up)]
+        for thread in threads:
+            thread.start()
+        try:
+            upload = requests.post(
+                f"{info.url}/objects", files={"file": ("bomb.html", page_bomb(8))}, headers=auth, timeout=600
+            )
+        finally:
+            done.set()
+            for thread in threads:
+                thread.join()
+        sha = upload.json()["objects"][0]["sha256"]
+        graph = requests.get(f"{info.url}/objects/{sha}", headers=auth, timeout=30).json()["metadata"]["processed"]
+
+    assert upload.status_code == 201
+    assert graph["graph"]["repeats_dropped"] > 200_000
+    assert peak[0] < SERVE_CEILING_MB
+    assert lookups and set(lookups) == {200}
