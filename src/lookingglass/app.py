@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from lookingglass.errors import BadInput
 from lookingglass.ownership import DataDirLock
-from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue
+from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue, policies_with
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import GraphStore, open_graph_store
 from lookingglass.stores.objects import ObjectStore, open_object_store
@@ -135,9 +135,10 @@ def _embedder(settings: Settings):
 
 
 def _queue(settings: Settings) -> Queue:
+    policies = policies_with(settings.job_timeouts, settings.job_memory_mb)  # LG_JOB_TIMEOUT_*, LG_JOB_MEMORY_MB_*
     if settings.redis_url:
-        return RQQueue(settings.redis_url)
-    return InlineQueue(workers=settings.inline_workers)
+        return RQQueue(settings.redis_url, policies=policies)
+    return InlineQueue(workers=settings.inline_workers, policies=policies)
 
 
 def build(settings: Settings, role: str = "cli") -> App:
@@ -195,7 +196,7 @@ def build_worker(settings: Settings) -> App:
             text=text,
             optout=optout,
             graph=open_graph_store(settings) if settings.distributed_graph else None,
-            queue=RQQueue(settings.redis_url),
+            queue=_queue(settings),
             role="worker",
         )
     )

@@ -68,12 +68,25 @@ class RateLimited(LookingGlassError):
         self.retry_after = retry_after
 
 
+class BudgetExceeded(BadInput):
+    """A job went over its time or memory budget (pipeline/queue.py). Like bad bytes, not worth retrying: the same
+    object would take the same time and memory again; the object is marked and reconcile leaves it alone."""
+
+    code = "over_budget"
+    http_status = 422
+
+
 class Unavailable(LookingGlassError):
-    """A backend (store, index, model file) cannot be reached or opened."""
+    """A backend (store, index, model file) cannot be reached or opened, or the worker pool is full; `retry_after`
+    (seconds), when set, goes out as a Retry-After header."""
 
     code = "unavailable"
     http_status = 503
     exit_code = 5
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class DataDirBusy(Unavailable):

@@ -48,6 +48,7 @@ class Env:
 
 
 PositiveInt = Annotated[int, Field(ge=1)]
+Queue = Literal["faces", "video", "pages", "maintenance", "index"]  # pipeline/queue.py's QUEUE_NAMES
 Port = Annotated[int, Field(ge=1, le=65535)]
 Bytes = Annotated[int, Field(ge=1)]
 
@@ -106,6 +107,15 @@ class Settings(BaseModel):
     inline_workers: Annotated[
         int, Field(ge=1, le=64), Env("LG_INLINE_WORKERS", accepts="a whole number from 1 to 64")
     ] = 2
+    # Job budgets per queue over pipeline/queue.py's defaults: LG_JOB_TIMEOUT_PAGES=300, LG_JOB_MEMORY_MB_PAGES=1024
+    job_timeouts: Annotated[
+        dict[Queue, Annotated[int, Field(ge=1)]],
+        Env("LG_JOB_TIMEOUT_<QUEUE>", accepts="whole seconds, at least 1, for a queue (faces, video, pages, ...)"),
+    ] = {}
+    job_memory_mb: Annotated[
+        dict[Queue, Annotated[int, Field(ge=16)]],
+        Env("LG_JOB_MEMORY_MB_<QUEUE>", accepts="whole megabytes, at least 16, for a queue (faces, video, ...)"),
+    ] = {}
     # Bucket notifications: the shared secret `POST /events/minio` requires (Authorization: Bearer ...).
     events_token: Annotated[
         str | None, Env("LG_EVENTS_TOKEN", "MINIO_WEBHOOK_TOKEN", accepts="a shared secret", secret=True)
@@ -238,6 +248,11 @@ def _derive(raw: dict[str, Any], used: dict[str, str], e: Mapping[str, str]) -> 
         if name in raw:
             text = raw[name].lower()
             raw[name] = True if text in _TRUE else False if text in _FALSE else raw[name]
+    for name in ("job_timeouts", "job_memory_mb"):  # one variable per queue: LG_JOB_TIMEOUT_PAGES=300
+        prefix = _ENV[name].names[0].removesuffix("<QUEUE>")
+        per_queue = {k[len(prefix) :].lower(): v.strip() for k, v in e.items() if k.startswith(prefix) and v.strip()}
+        if per_queue:
+            raw[name], used[name] = per_queue, prefix
     if "crawl_allow_private" in raw:
         raw["crawl_allow_private"] = tuple(p.strip() for p in raw["crawl_allow_private"].split(",") if p.strip())
     endpoint = raw.get("s3_endpoint")
@@ -263,7 +278,11 @@ def _one_line(exc: ValidationError, raw: dict[str, Any], used: dict[str, str]) -
     if env_of is None:
         return f"bad setting: {error['msg']}"
     variable = used.get(name, env_of.names[0])
-    given = "***" if env_of.secret else repr(str(raw.get(name, "")))
+    value = raw.get(name, "")
+    if isinstance(value, dict) and len(error["loc"]) > 1:  # one of a per-queue family: name that variable
+        key = str(error["loc"][1])
+        variable, value = variable + key.upper(), value.get(key, "")
+    given = "***" if env_of.secret else repr(str(value))
     more = f" ({len(exc.errors()) - 1} more bad settings)" if len(exc.errors()) > 1 else ""
     return f"{variable}={given} is not valid: expected {env_of.accepts}{more}"
 
@@ -283,6 +302,8 @@ def _masked(name: str, value: Any, secret: bool) -> str:
         return "***"
     if isinstance(value, tuple):
         return ",".join(value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

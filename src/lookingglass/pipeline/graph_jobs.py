@@ -41,13 +41,17 @@ def submit_transcript(app: App, sha256: str):
 
 def process_page(sha256: str) -> dict:
     """Job (pages queue): a stored HTML page → main text → entities and relations, and passages for text search."""
-    return process_page_now(current(), sha256)
+    from lookingglass.pipeline.jobs import budget_failure_recorded
+
+    app = current()
+    with budget_failure_recorded(app, sha256):
+        return process_page_now(app, sha256)
 
 
 def process_page_now(app: App, sha256: str) -> dict:
     from lookingglass.text.graph_extract import extract_document
     from lookingglass.text.html import page_text
-    from lookingglass.text.passages import split_passages
+    from lookingglass.text.passages import bounded_text, split_passages
 
     try:
         obj = app.objects.get(sha256)
@@ -56,6 +60,7 @@ def process_page_now(app: App, sha256: str) -> dict:
         return {"sha256": sha256, "skipped": "object is no longer stored"}
     url = obj.source_url
     page = page_text(html, url if url and url.startswith("http") else None)
+    text, left_out = bounded_text(page.text)  # each long sentence once, at most MAX_TEXT_CHARS
     report_progress(0.2, "entities")
     document = Document(
         id=sha256,
@@ -64,12 +69,14 @@ def process_page_now(app: App, sha256: str) -> dict:
         title=page.title,
         fetched_at=obj.metadata.get("crawled_at") or obj.metadata.get("first_seen"),
     )
-    extraction = extract_document(app.recognizer, document, page.text, language=page.language or "")
+    extraction = extract_document(
+        app.recognizer, document, text, language=page.language or "", progress=_entities_progress
+    )
     passages = [
         TextDoc.make(sha256, i, passage, kind="page", source_url=url, title=page.title)
-        for i, passage in enumerate(split_passages(page.text))
+        for i, passage in enumerate(split_passages(text))
     ]
-    facts = {"language": page.language, "title": page.title, "passages": len(passages)}
+    facts = {"language": page.language, "title": page.title, "passages": len(passages), **left_out}
     return _hand_over(
         app, sha256, extraction, [{"id": p.id, "text": p.text, "payload": p.payload} for p in passages], facts
     )
@@ -78,8 +85,20 @@ def process_page_now(app: App, sha256: str) -> dict:
 def process_transcript(sha256: str) -> dict:
     """Job (pages queue): what was said in a video or audio file → entities and relations (its segments are already
     searchable). Queued by the media job once the transcript is written."""
+    from lookingglass.pipeline.jobs import budget_failure_recorded
+
     app = current()
+    with budget_failure_recorded(app, sha256):
+        return process_transcript_now(app, sha256)
+
+
+def _entities_progress(fraction: float) -> None:
+    report_progress(0.2 + 0.7 * fraction, "entities")
+
+
+def process_transcript_now(app: App, sha256: str) -> dict:
     from lookingglass.text.graph_extract import extract_document
+    from lookingglass.text.passages import bounded_text
 
     try:
         obj = app.objects.get(sha256)
@@ -88,12 +107,15 @@ def process_transcript(sha256: str) -> dict:
         return {"sha256": sha256, "skipped": "object or transcript is no longer stored"}
     # Whisper cuts segments mid-sentence: join them with spaces so sentences are whole again.
     text = " ".join(s["text"].strip() for s in transcript.get("segments", []) if s.get("text"))
+    text, left_out = bounded_text(text)  # 2 hours of one phrase repeated is that phrase once
     name = (obj.source_url or "").rsplit("/", 1)[-1]
     document = Document(
         id=sha256, kind="transcript", url=obj.source_url, title=name, fetched_at=obj.metadata.get("first_seen")
     )
-    extraction = extract_document(app.recognizer, document, text, language=transcript.get("language") or "")
-    return _hand_over(app, sha256, extraction, None, {"language": transcript.get("language")})
+    extraction = extract_document(
+        app.recognizer, document, text, language=transcript.get("language") or "", progress=_entities_progress
+    )
+    return _hand_over(app, sha256, extraction, None, {"language": transcript.get("language"), **left_out})
 
 
 def _hand_over(app: App, sha256: str, extraction: Extraction, passages: list[dict] | None, facts: dict) -> dict:
@@ -134,7 +156,7 @@ def store_graph_now(app: App, sha256: str, extraction: Extraction, passages: lis
     processed = dict(obj.metadata.get("processed") or {})
     processed[GRAPH] = {**counts, "at": _now(), **facts}
     try:
-        app.objects.annotate(sha256, {"processed": processed})
+        app.objects.annotate(sha256, {"processed": processed, "processing_error": None})
     except NotFound:
         app.graph.forget(sha256)
         return {"sha256": sha256, "skipped": "object is no longer stored"}

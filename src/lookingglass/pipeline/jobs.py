@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from lookingglass.app import App, current
-from lookingglass.errors import BadInput, NotFound, TooLarge, Unavailable
+from lookingglass.errors import BadInput, BudgetExceeded, NotFound, TooLarge, Unavailable
 from lookingglass.media.decode import decode_image
 from lookingglass.media.sniff import sniff_media
 from lookingglass.pipeline.queue import report_progress
@@ -84,6 +84,12 @@ def ingest_file(app: App, path: Path) -> dict:
     return process(app, obj.sha256)
 
 
+def over_budget(obj: MediaObject) -> bool:
+    """Whether the object's last processing went over its job's budget: reconcile leaves it alone (it would do the
+    same again); a re-upload or an explicit `submit` still tries once more."""
+    return bool((obj.metadata.get("processing_error") or {}).get("over_budget"))
+
+
 def is_processed(app: App, obj: MediaObject) -> bool:
     """Whether the object's processing is done: its faces with the current embedder, or a page's entities."""
     processed = obj.metadata.get("processed") or {}
@@ -95,7 +101,24 @@ def is_processed(app: App, obj: MediaObject) -> bool:
 
 def process_object(sha256: str) -> dict:
     """Job: decode a stored image, find its faces, and (re)index them. An object deleted meanwhile is skipped."""
-    return process(current(), sha256)
+    app = current()
+    with budget_failure_recorded(app, sha256):
+        return process(app, sha256)
+
+
+@contextlib.contextmanager
+def budget_failure_recorded(app: App, sha256: str):
+    """A job over its budget (ours, or RQ's job timeout) leaves the reason on its object, flagged `over_budget`."""
+    from rq.timeouts import JobTimeoutException
+
+    try:
+        yield
+    except BudgetExceeded as exc:
+        _record_error(app, sha256, exc)
+        raise
+    except JobTimeoutException as exc:
+        _record_error(app, sha256, BudgetExceeded(f"job went over its time budget ({exc})"))
+        raise
 
 
 def process(app: App, sha256: str) -> dict:
@@ -144,8 +167,11 @@ def _hand_over(app: App, sha256: str, model: str, points: list[dict], segments: 
 
 def _record_error(app: App, sha256: str, exc: BadInput) -> None:
     """Bad bytes are a fact about the object: keep the reason on it (and the queue's failure registry has it too)."""
+    error = {"message": exc.message, "at": _now()}
+    if isinstance(exc, BudgetExceeded):
+        error["over_budget"] = True
     with contextlib.suppress(NotFound, Unavailable):
-        app.objects.annotate(sha256, {"processing_error": {"message": exc.message, "at": _now()}})
+        app.objects.annotate(sha256, {"processing_error": error})
 
 
 def store_faces(
@@ -264,11 +290,12 @@ def store_url(app: App, key: str) -> str:
 
 
 def reconcile() -> dict:
-    """List the store and queue whatever is not processed yet, so a missed notification is never permanent loss."""
+    """List the store and queue whatever is not processed yet, so a missed notification is never permanent loss.
+    Objects whose processing went over budget are not queued again: that would only repeat the failure."""
     app = current()
     queued_objects = queued_keys = 0
     for obj in app.objects.list():
-        if obj.kind in ("image", "video", "audio", "page") and not is_processed(app, obj):
+        if obj.kind in ("image", "video", "audio", "page") and not is_processed(app, obj) and not over_budget(obj):
             submit(app, obj.sha256, obj.kind)
             queued_objects += 1
     for key in app.objects.iter_keys():
@@ -281,7 +308,9 @@ def reconcile() -> dict:
 
 def process_media(sha256: str) -> dict:
     """Job (video queue): faces tracked over time in a video, and what was said in it (video or audio)."""
-    return process_media_now(current(), sha256)
+    app = current()
+    with budget_failure_recorded(app, sha256):
+        return process_media_now(app, sha256)
 
 
 def process_media_now(app: App, sha256: str) -> dict:

@@ -6,40 +6,148 @@
 Queues are split by cost so a long video never holds up photos; each has its own timeout and retry policy.
 Retries, timeouts and failure bookkeeping are properties of the queue, never of the job (jobs stay plain functions).
 A job that fails on bad input (`BadInput`) is not retried: the same bytes would fail the same way.
+
+Budgets: every queue's policy has a time and a memory budget. A job over either fails with `BudgetExceeded` (a
+`BadInput`: not retried) and a plain reason. Where jobs run in threads of a process (inline, and the RQ worker's
+main thread) a watchdog enforces them: every WATCH_EVERY seconds it compares each running job's elapsed time and
+the process's resident memory growth since the job started with the budget, and raises `BudgetExceeded` inside the
+job's thread (at its next Python step: spaCy, ONNX and ffmpeg return to Python often). In a worker RQ's own job
+timeout kills an overrun too. Memory is the process's, so two jobs running at once are charged each other's growth.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib
+import os
 import re
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from lookingglass.errors import BadInput, Unavailable
+from lookingglass.errors import BadInput, BudgetExceeded, Unavailable
 
 
 @dataclass(frozen=True)
 class QueuePolicy:
-    timeout: int  # seconds a job may run
+    timeout: int  # seconds a job may run (its time budget)
     retries: int  # extra attempts after a failure
     backoff: tuple[int, ...]  # seconds before each retry
+    memory_mb: int = 1536  # how far a job may grow its process's resident memory (its memory budget)
 
 
 POLICIES: dict[str, QueuePolicy] = {
-    "faces": QueuePolicy(timeout=300, retries=3, backoff=(5, 30, 120)),
-    "video": QueuePolicy(timeout=3 * 3600, retries=2, backoff=(30, 300)),
-    "pages": QueuePolicy(timeout=600, retries=3, backoff=(10, 60, 300)),
-    "maintenance": QueuePolicy(timeout=3600, retries=1, backoff=(300,)),
-    "index": QueuePolicy(timeout=120, retries=5, backoff=(1, 5, 15, 60, 120)),
+    "faces": QueuePolicy(timeout=300, retries=3, backoff=(5, 30, 120), memory_mb=1024),
+    "video": QueuePolicy(timeout=3 * 3600, retries=2, backoff=(30, 300), memory_mb=2048),
+    "pages": QueuePolicy(timeout=600, retries=3, backoff=(10, 60, 300), memory_mb=1536),
+    "maintenance": QueuePolicy(timeout=3600, retries=1, backoff=(300,), memory_mb=2048),
+    "index": QueuePolicy(timeout=120, retries=5, backoff=(1, 5, 15, 60, 120), memory_mb=1024),
 }
 QUEUE_NAMES = tuple(POLICIES)
+WATCH_EVERY = 0.5  # seconds between the budget watchdog's looks
+SATURATED_RETRY_AFTER = 30  # seconds a caller is told to wait when every inline worker is busy and jobs wait
+
+
+def policies_with(timeouts: dict[str, int], memory_mb: dict[str, int]) -> dict[str, QueuePolicy]:
+    """The policies with the operator's budgets (LG_JOB_TIMEOUT_<QUEUE>, LG_JOB_MEMORY_MB_<QUEUE>) applied."""
+    for name in (*timeouts, *memory_mb):
+        _policy(name)  # an unknown queue name in a budget variable is a configuration error, said once at start
+    return {
+        name: replace(
+            policy, timeout=timeouts.get(name, policy.timeout), memory_mb=memory_mb.get(name, policy.memory_mb)
+        )
+        for name, policy in POLICIES.items()
+    }
+
+
+def resident_mb() -> float:
+    """This process's resident memory in MB (Linux /proc; 0 elsewhere, which turns memory budgets off)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class _OverBudget(BudgetExceeded):
+    """What the watchdog raises inside a job's thread (an exception class without arguments); the job's queue turns
+    it into a BudgetExceeded with the reason the watchdog wrote down."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or _WATCHDOG.reason(threading.get_ident()) or "job went over its budget")
+
+
+@dataclass
+class _Watched:
+    queue: str
+    policy: QueuePolicy
+    started: float
+    start_mb: float
+    reason: str | None = None  # set once the watchdog has stopped the job
+
+
+class BudgetWatchdog:
+    """One side thread that stops jobs over their time or memory budget (see the module's docstring)."""
+
+    def __init__(self, every: float = WATCH_EVERY) -> None:
+        self._every = every
+        self._lock = threading.Lock()
+        self._jobs: dict[int, _Watched] = {}  # thread ident → the job it runs
+        self._thread: threading.Thread | None = None
+
+    def reason(self, ident: int) -> str | None:
+        """Why the job on thread `ident` was stopped (read by the exception the watchdog raised there)."""
+        with self._lock:
+            job = self._jobs.get(ident)
+            return job.reason if job is not None else None
+
+    @contextlib.contextmanager
+    def watching(self, queue: str, policy: QueuePolicy):
+        """Run the body as a job under `policy`'s budgets; an overrun leaves the body as BudgetExceeded(reason)."""
+        ident = threading.get_ident()
+        watched = _Watched(queue, policy, time.monotonic(), resident_mb())
+        with self._lock:
+            self._jobs[ident] = watched
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, daemon=True, name="lg-budgets")
+                self._thread.start()
+        try:
+            yield watched
+        except _OverBudget as exc:
+            raise BudgetExceeded(watched.reason or exc.message) from None
+        finally:
+            with self._lock:
+                self._jobs.pop(ident, None)
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self._every)
+            now, memory = time.monotonic(), resident_mb()
+            with self._lock:
+                for ident, job in self._jobs.items():
+                    if job.reason is None and (reason := _over(job, now, memory)) is not None:
+                        job.reason = reason
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(_OverBudget))
+
+
+def _over(job: _Watched, now: float, memory: float) -> str | None:
+    if now - job.started > job.policy.timeout:
+        return f"{job.queue} job went over its {job.policy.timeout} s time budget"
+    if memory and memory - job.start_mb > job.policy.memory_mb:
+        return (
+            f"{job.queue} job went over its {job.policy.memory_mb} MB memory budget "
+            f"(the process grew by {memory - job.start_mb:,.0f} MB while it ran)"
+        )
+    return None
+
+
+_WATCHDOG = BudgetWatchdog()  # one per process: inline threads and a worker's jobs alike
 
 
 def job_path(func: Callable) -> str:
@@ -64,6 +172,8 @@ class Queue(Protocol):
     def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> JobHandle: ...
 
     def stats(self) -> dict: ...
+
+    def saturated(self) -> bool: ...
 
     def health(self) -> dict: ...
 
@@ -128,7 +238,10 @@ class InlineQueue:
 
     backend = "inline"
 
-    def __init__(self, workers: int = 2, keep_failures: int = 200) -> None:
+    def __init__(
+        self, workers: int = 2, keep_failures: int = 200, policies: dict[str, QueuePolicy] | None = None
+    ) -> None:
+        self.policies = policies or POLICIES
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lg-job")
         self._lock = threading.Lock()
         self._counts: dict[str, Counter] = {name: Counter() for name in QUEUE_NAMES}
@@ -141,7 +254,8 @@ class InlineQueue:
         self.workers = workers
 
     def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> _InlineJob:
-        policy = _policy(queue)
+        _policy(queue)
+        policy = self.policies[queue]
         with self._lock:
             self._ids += 1
             job_id = job_id or f"inline-{self._ids}"
@@ -188,7 +302,8 @@ class InlineQueue:
         try:
             while True:
                 try:
-                    result = func(*args)
+                    with _WATCHDOG.watching(queue, policy):
+                        result = func(*args)
                     with self._lock:
                         self._counts[queue]["finished"] += 1
                     return result
@@ -247,6 +362,13 @@ class InlineQueue:
                     worker["progress"] = self._progress[thread]
             return {"backend": self.backend, "queues": queues, "workers": workers, "failed": list(self._failures)}
 
+    def saturated(self) -> bool:
+        """Every worker busy and at least as many jobs waiting as there are workers: an interactive request that
+        queued more work now would wait without a useful bound, so it is told to come back (503 + Retry-After)."""
+        with self._lock:
+            waiting = sum(len(jobs) for jobs in self._waiting.values())
+            return len(self._running) >= self.workers and waiting >= self.workers
+
     def health(self) -> dict:
         return {"backend": self.backend, "ok": True, "workers": self.workers}
 
@@ -259,13 +381,28 @@ class InlineQueue:
 
 
 def run_job(path: str, *args: Any) -> Any:
-    """What RQ actually runs: the job named by `path`, so a bad input is marked not worth retrying."""
-    try:
-        return resolve_job(path)(*args)
-    except BadInput:
-        from rq import get_current_job
+    """What RQ actually runs: the job named by `path` under its queue's budgets, so that a bad input or a job over
+    budget is marked not worth retrying (RQ's own timeout, the time budget, ends up the same way)."""
+    from rq import get_current_job
+    from rq.timeouts import JobTimeoutException
 
-        job = get_current_job()
+    job = get_current_job()
+    queue = job.origin if job is not None else "faces"
+    policy = POLICIES.get(queue, POLICIES["faces"])
+    if job is not None:
+        policy = replace(
+            policy,
+            timeout=job.timeout or policy.timeout,
+            memory_mb=job.meta.get("memory_mb", policy.memory_mb),
+        )
+    try:
+        with _WATCHDOG.watching(queue, policy):
+            return resolve_job(path)(*args)
+    except JobTimeoutException as exc:
+        if job is not None:
+            job.retries_left = 0
+        raise BudgetExceeded(f"{queue} job went over its {policy.timeout} s time budget") from exc
+    except BadInput:
         if job is not None:
             job.retries_left = 0  # RQ retries only while retries_left > 0; this read of bytes will never succeed
         raise
@@ -321,9 +458,10 @@ class RQQueue:
 
     backend = "rq"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policies: dict[str, QueuePolicy] | None = None) -> None:
         from rq import Queue as RQ
 
+        self.policies = policies or POLICIES
         self.url = url
         self.connection = redis_connection(url)
         self._queues = {name: RQ(name, connection=self.connection) for name in QUEUE_NAMES}
@@ -338,7 +476,8 @@ class RQQueue:
         from rq.job import Job, JobStatus
 
         waiting_or_running = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED)
-        policy = _policy(queue)
+        _policy(queue)
+        policy = self.policies[queue]
         rq_queue = self._queues[queue]
         if job_id is not None:
             job_id = rq_job_id(job_id)
@@ -360,10 +499,15 @@ class RQQueue:
                 retry=Retry(max=policy.retries, interval=list(policy.backoff)),
                 result_ttl=24 * 3600,
                 failure_ttl=30 * 24 * 3600,
+                meta={"memory_mb": policy.memory_mb},
             )
         except RedisError as exc:
             raise Unavailable(f"Redis at {self.url} refused the job: {exc}") from exc
         return _RQJob(job.id, queue, self.connection)
+
+    def saturated(self) -> bool:
+        """Workers pull at their own pace and enqueueing never waits on them: an RQ queue is never full to a caller."""
+        return False
 
     def stats(self) -> dict:
         from rq import Worker

@@ -257,7 +257,7 @@ class EntityRecognizer:
             yield from self._run(nlp, batch)
 
     def _run(self, nlp: Language, texts: list[str]) -> Iterator[Recognized]:
-        pieces = [(chunk, n) for n, text in enumerate(texts) for chunk in _chunks(text)]
+        pieces = [(chunk, n) for n, text in enumerate(texts) for chunk in text_chunks(text)]
         docs: list[list[Doc]] = [[] for _ in texts]
         with self._parsing:
             for doc, n in nlp.pipe(pieces, as_tuples=True, batch_size=max(len(pieces), 1)):
@@ -336,22 +336,22 @@ def _register_newline_sentences() -> None:
         return doc
 
 
-def _chunks(text: str) -> list[str]:
-    """The text in pieces of at most CHUNK_CHARS, cut at line breaks (or spaces, for one very long line)."""
-    if len(text) <= CHUNK_CHARS:
+def text_chunks(text: str, size: int = CHUNK_CHARS) -> list[str]:
+    """The text in pieces of at most `size` characters, cut at line breaks (or spaces, for one very long line)."""
+    if len(text) <= size:
         return [text] if text.strip() else []
     pieces: list[str] = []
     current = ""
     for line in text.splitlines(keepends=True):
-        while len(line) > CHUNK_CHARS:
-            cut = line.rfind(" ", 0, CHUNK_CHARS)
-            cut = cut if cut > 0 else CHUNK_CHARS
+        while len(line) > size:
+            cut = line.rfind(" ", 0, size)
+            cut = cut if cut > 0 else size
             line, head = line[cut:], line[:cut]
             if current:
                 pieces.append(current)
                 current = ""
             pieces.append(head)
-        if len(current) + len(line) > CHUNK_CHARS:
+        if len(current) + len(line) > size:
             pieces.append(current)
             current = ""
         current += line
@@ -420,22 +420,30 @@ def _names_seen_again(docs: list[Doc], sentences: list[Span], raw: list[_Raw]) -
     The model finds "Priya Raman" but often not a later bare "Raman"; a surname (or a whole person or organisation
     name) written exactly so (case included), as a noun, outside any entity, is taken to be that name again.
     """
-    wanted: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # first word → (words, label)
+    # first word → {(words, label): None}: each name once (a page naming one person 6,000 times must not make every
+    # token compare itself with 6,000 copies of the same name), in order of first mention
+    wanted: dict[str, dict[tuple[tuple[str, ...], str], None]] = {}
     for r in raw:
         words = tuple(t.text for t in r.span)
         if r.label in ("PERSON", "ORG", "PROJECT") and len(words) > 1:
-            wanted.setdefault(words[0], []).append((words, r.label))
+            wanted.setdefault(words[0], {})[(words, r.label)] = None
         if r.label == "PERSON" and len(words) > 1 and words[-1][:1].isupper() and not _looks_like_org(r):
-            wanted.setdefault(words[-1], []).append(((words[-1],), "PERSON"))
+            wanted.setdefault(words[-1], {})[((words[-1],), "PERSON")] = None
     if not wanted:
         return []
     from spacy.tokens import Span
 
+    raw_spans: dict[int, list[Span]] = {}  # by id(doc), built once: not a pass over every mention per doc
+    for r in raw:
+        raw_spans.setdefault(id(r.span.doc), []).append(r.span)
+    doc_starts: dict[int, list[int]] = {}
+    for s in sentences:
+        doc_starts.setdefault(id(s.doc), []).append(s.start)
     found: list[_Raw] = []
     offset = 0
     for doc in docs:
-        starts = [s.start for s in sentences[offset:] if s.doc is doc]
-        taken = {t.i for span in (*doc.ents, *(r.span for r in raw if r.span.doc is doc)) for t in span}
+        starts = doc_starts.get(id(doc), [])
+        taken = {t.i for span in (*doc.ents, *raw_spans.get(id(doc), ())) for t in span}
         for token in doc:
             for words, label in wanted.get(token.text, ()):
                 end = token.i + len(words)

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from lookingglass.app import App
-from lookingglass.errors import LookingGlassError, RateLimited
+from lookingglass.errors import LookingGlassError
 
 
 def create_app(app: App, *, local_token: str | None = None) -> Flask:
@@ -38,7 +38,8 @@ def create_app(app: App, *, local_token: str | None = None) -> Flask:
 
     @flask_app.errorhandler(LookingGlassError)
     def _our_error(exc: LookingGlassError):
-        headers = {"Retry-After": str(math.ceil(exc.retry_after))} if isinstance(exc, RateLimited) else {}
+        retry_after = getattr(exc, "retry_after", None)  # RateLimited, and Unavailable when the pool is full
+        headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after is not None else {}
         return jsonify({"error": {"code": exc.code, "message": exc.message}}), exc.http_status, headers
 
     @flask_app.errorhandler(HTTPException)

@@ -8,10 +8,10 @@ import time
 from flask import Blueprint, current_app, jsonify, request
 
 from lookingglass.app import App
-from lookingglass.errors import BadInput
+from lookingglass.errors import BadInput, BudgetExceeded, Unavailable
 from lookingglass.lookup import annotate, lookup_image, lookup_json
 from lookingglass.pipeline.jobs import forget, store_bytes, submit
-from lookingglass.pipeline.queue import POLICIES
+from lookingglass.pipeline.queue import SATURATED_RETRY_AFTER
 from lookingglass.sightings import Sighting
 from lookingglass.stores.objects import merge_metadata
 from lookingglass.web.auth import audit_event, current_principal, require_local
@@ -19,6 +19,7 @@ from lookingglass.web.params import number
 
 SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "seen_at")
 WAITED_KINDS = ("image", "page")  # embedded: answered once processed (quick); videos are answered 202 at once
+UPLOAD_WAIT_S = 60  # ... at most this long: a slower job is answered 202 and goes on in the background
 
 api = Blueprint("api", __name__)
 
@@ -63,8 +64,14 @@ def upload_objects():
         raise BadInput("multipart field 'file' is required")
     metadata = _sighting_metadata(request.values)
     inline = app.queue.backend == "inline"
+    if app.queue.saturated():  # nothing stored yet: the caller sends the same request again later and loses nothing
+        raise Unavailable(
+            f"every worker is busy and more jobs are waiting; try again in {SATURATED_RETRY_AFTER} s",
+            retry_after=SATURATED_RETRY_AFTER,
+        )
     results = []
     for upload in uploads:
+        result: dict | None = None
         try:
             data = upload.read()
             new = not app.objects.exists(hashlib.sha256(data).hexdigest())
@@ -73,14 +80,24 @@ def upload_objects():
             result = {"filename": upload.filename, "sha256": obj.sha256, "key": obj.key, "kind": obj.kind, "new": new}
             handle = submit(app, obj.sha256, obj.kind)
             result["job"] = handle.id
+            results.append(result)
             if inline and obj.kind in WAITED_KINDS:
-                done = handle.result(timeout=POLICIES["faces"].timeout)
+                try:
+                    done = handle.result(timeout=UPLOAD_WAIT_S)
+                except TimeoutError:
+                    result["processing"] = f"still running after {UPLOAD_WAIT_S} s; see GET /objects/{obj.sha256}"
+                    continue
                 result["faces"] = done.get("faces", 0)
                 if obj.kind == "page":
                     result["entities"] = done.get("entities", 0)
-            results.append(result)
         except BadInput as exc:
-            results.append({"filename": upload.filename, "error": {"code": exc.code, "message": exc.message}})
+            error = {"code": exc.code, "message": exc.message}
+            if isinstance(exc, BudgetExceeded) and result is not None:  # stored, and marked failed with the reason
+                result["error"] = error
+                continue
+            if result is not None:
+                results.remove(result)
+            results.append({"filename": upload.filename, "error": error})
     stored = [r for r in results if "sha256" in r]
     done = stored and all("faces" in r for r in stored)
     return jsonify({"objects": results}), (201 if done else 202) if stored else 400
