@@ -19,6 +19,16 @@ def faces_root() -> Path:
     return Path(os.environ.get("LG_TEST_FACES") or REPO.parent / "shared" / "data" / "faces")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _every_json_answer_is_checked_against_openapi():
+    """Every JSON answer a test receives from `create_app` must match /openapi.json (web/answers.py)."""
+    import lookingglass.web
+
+    lookingglass.web.CHECK_ANSWERS = True
+    yield
+    lookingglass.web.CHECK_ANSWERS = False
+
+
 SERVER_ENV = (
     "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_BUCKET", "MINIO_ENDPOINT", "MINIO_ACCESS_KEY",
     "MINIO_SECRET_KEY", "MINIO_BUCKET", "QDRANT_URL", "QDRANT_HOST", "QDRANT_API_KEY", "REDIS_URL",

@@ -15,7 +15,8 @@ from graph_fixtures import CORPUS, EXPECTED
 from lookingglass.app import build
 from lookingglass.pipeline.jobs import forget, ingest_file, store_bytes, submit
 from lookingglass.pipeline.schedule import SCHEDULE
-from lookingglass.search import search_text
+from lookingglass.services import Caller
+from lookingglass.services.search import SearchQuery, search_text
 from lookingglass.settings import Settings
 from lookingglass.sightings import Sighting
 from test_speech import ESPEAK, speak
@@ -145,16 +146,16 @@ def test_page_text_is_searchable_in_passages_and_forgetting_the_page_removes_it_
     page = CORPUS / "calder-board.html"
     result = ingest_file(app, page)
     sha = result["sha256"]
-    hits = search_text(app, "Calder board", kind="page")["hits"]
-    assert hits and hits[0]["sha256"] == sha and "<mark>" in hits[0]["snippet"]
-    assert len(hits[0]["text"].split()) < 120  # a passage, not the whole page
+    hits = search_text(app, Caller.command_line(), SearchQuery(q="Calder board", kind="page")).hits
+    assert hits and hits[0].sha256 == sha and "<mark>" in hits[0].snippet
+    assert len(hits[0].text.split()) < 120  # a passage, not the whole page
     named = {e["name"] for e in app.graph.entities(limit=500)}
     assert any("Calder" in n for n in named)
 
     removed = forget(app, sha)
 
     assert removed["mentions_removed"] > 0
-    assert search_text(app, "Calder board", kind="page")["hits"] == []
+    assert search_text(app, Caller.command_line(), SearchQuery(q="Calder board", kind="page")).hits == []
     assert app.graph.entities(limit=500) == []  # this page was the only document
     assert app.graph.stats()["documents"] == 0
 

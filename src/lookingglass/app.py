@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput
 from lookingglass.ownership import DataDirLock
 from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue, policies_with
@@ -43,6 +44,7 @@ class App:
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _transcriber: object | None = field(default=None, repr=False)
     _recognizer: object | None = field(default=None, repr=False)
+    _audit: AuditLog | None = field(default=None, repr=False)
 
     @property
     def models(self) -> FaceModels:
@@ -55,6 +57,14 @@ class App:
                     detector_threshold=self.settings.detector_threshold,
                 )
             return self._models
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log beside the data (opened on first use: workers never write it)."""
+        with self._models_lock:
+            if self._audit is None:
+                self._audit = AuditLog.open(self.settings.data_dir)
+            return self._audit
 
     @property
     def transcriber(self):

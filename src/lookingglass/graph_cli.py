@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from lookingglass.cli_output import print_rows
+from lookingglass.cli.output import print_rows
 from lookingglass.settings import Settings
 
 

@@ -5,16 +5,30 @@ from __future__ import annotations
 import math
 
 from flask import Flask, jsonify
+from flask_openapi3 import Info, OpenAPI
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from lookingglass import __version__
 from lookingglass.app import App
 from lookingglass.errors import LookingGlassError
 
+CHECK_ANSWERS = False  # the test suite sets this: every JSON answer is checked against /openapi.json
 
-def create_app(app: App, *, local_token: str | None = None) -> Flask:
+
+def create_app(app: App, *, local_token: str | None = None, check_answers: bool | None = None) -> Flask:
     """A Flask app over `app`. `local_token` (from server.json) authorises the CLI on the same machine.
-    Every route needs credentials unless web/auth.py lists it as public (issue 7)."""
-    flask_app = Flask(__name__)
+    Every route needs credentials unless web/auth.py lists it as public.
+
+    Typed routes (flask-openapi3) parse their query, form and body into the services' pydantic models; a value that
+    does not fit is a 400 with our error body, and `/openapi.json` is generated from the same models."""
+    flask_app = OpenAPI(
+        __name__,
+        info=Info(title="LookingGlass", version=__version__),
+        doc_ui=False,  # no bundled UI: /openapi.json is served by web/openapi.py, offline
+        validation_error_status=400,
+        validation_error_callback=_bad_request,
+    )
     flask_app.config["MAX_CONTENT_LENGTH"] = app.settings.max_upload_bytes + 1024 * 1024
     flask_app.extensions["lookingglass"] = app
     flask_app.extensions["lookingglass.local_token"] = local_token
@@ -25,6 +39,7 @@ def create_app(app: App, *, local_token: str | None = None) -> Flask:
     from lookingglass.web.erasure_api import erasure_api
     from lookingglass.web.graph_api import graph_api
     from lookingglass.web.openapi import openapi_api
+    from lookingglass.web.routes import ROUTES
     from lookingglass.web.views import views
 
     auth.install(flask_app, app)
@@ -35,6 +50,8 @@ def create_app(app: App, *, local_token: str | None = None) -> Flask:
     flask_app.register_blueprint(erasure_api)
     flask_app.register_blueprint(openapi_api)
     flask_app.register_blueprint(views)
+    for blueprint in ROUTES:
+        flask_app.register_api(blueprint)
 
     @flask_app.errorhandler(LookingGlassError)
     def _our_error(exc: LookingGlassError):
@@ -57,4 +74,17 @@ def create_app(app: App, *, local_token: str | None = None) -> Flask:
         )
         return response
 
+    if CHECK_ANSWERS if check_answers is None else check_answers:
+        from lookingglass.web import answers
+
+        answers.install(flask_app)
     return flask_app
+
+
+def _bad_request(exc: ValidationError):
+    """A request that does not fit its route's model: our one error body, naming the first bad field."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "request"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    body = {"error": {"code": "bad_input", "message": f"{where}: {error['msg']}{more}"}}
+    return jsonify(body), 400

@@ -251,15 +251,3 @@ def minio_events():
     if doc is None:
         raise BadInput("the notification body must be JSON")
     return jsonify({"events": dispatch(app, parse_events(doc))})
-
-
-@api.get("/search")
-def search():
-    """Ranked text search over transcripts (and page text): `?q=words "a phrase"&kind=transcript&limit=20`."""
-    from lookingglass.search import search_text
-
-    query = request.args.get("q", "")
-    kind = request.args.get("kind") or None
-    body = search_text(_app(), query, kind=kind, limit=number("limit", int, 20, minimum=1, maximum=100))
-    audit_event("search", query=query, results=len(body["hits"]))
-    return jsonify(body)

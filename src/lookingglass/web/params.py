@@ -70,7 +70,8 @@ def check_lengths() -> None:
     if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
         fields.append(request.form)  # parsed once here; the view gets the same parse
     for values in fields:
-        for name, value in values.items(multi=True):
+        for raw_name, value in values.items(multi=True):
+            name = raw_name or ""  # a form part without a name (a fuzzer sends those)
             if len(name) > MAX_NAME:
                 raise BadInput(f"a parameter name has at most {MAX_NAME} characters, got {len(name):,}")
             bound = MAX_LENGTHS.get(name, MAX_VALUE)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from lookingglass.cli_output import print_rows
+from lookingglass.cli.output import print_rows
 from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput, LookingGlassError, exit_code_of
 from lookingglass.settings import Settings
 
@@ -388,35 +388,6 @@ def cmd_lookup(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_search(args, settings: Settings) -> int:
-    server = _server(settings)
-    if server is not None:
-        body = server.search(args.query, args.kind, args.limit)
-    else:
-        from lookingglass.app import build
-        from lookingglass.search import search_text
-
-        app = build(settings)
-        try:
-            body = search_text(app, args.query, kind=args.kind, limit=args.limit, html=False)
-        finally:
-            app.close()
-        _audit_here(settings, "search", query=args.query, results=len(body["hits"]))
-
-    def line(hit: dict) -> str:
-        where = hit["source_url"] or hit["sha256"][:12]
-        if hit.get("start") is not None:
-            where += f" @ {hit['start']:.1f}-{hit['end']:.1f} s"
-        snippet = hit["snippet"]
-        if server is not None:  # the API's snippet is HTML
-            import html
-
-            snippet = html.unescape(snippet.replace("<mark>", "**").replace("</mark>", "**"))
-        return f"{hit['score']:.2f}  {where}\n      {snippet}"
-
-    return print_rows(body, "hits", as_json=args.json, empty="no matches", line=line)
-
-
 def cmd_forget(args, settings: Settings) -> int:
     from lookingglass.client import ask
 
@@ -513,18 +484,6 @@ def cmd_forget_person(args, settings: Settings) -> int:
     else:
         opted = "; the face is on the opt-out list" if result.get("opted_out") else ""
         print(f"removed {result['removed']} faces{opted}")
-    return 0
-
-
-def cmd_config(args, settings: Settings) -> int:
-    """The effective configuration (every variable, after defaults), secrets masked: what this process would use."""
-    rows = settings.effective()
-    if args.json:
-        print(json.dumps({variable: value for variable, value, _ in rows}, indent=2))
-        return 0
-    width = max(len(variable) for variable, _, _ in rows)
-    for variable, value, _ in rows:
-        print(f"{variable:<{width}}  {value}")
     return 0
 
 
@@ -688,13 +647,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, help="minimum cosine similarity (default: the embedder's)")
     p.set_defaults(func=cmd_lookup)
 
-    p = sub.add_parser("search", help='search what was said in videos (and page text): words or "a phrase"')
-    p.add_argument("query")
-    p.add_argument("--kind", choices=["transcript", "page"])
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_search)
-
     p = sub.add_parser("crawl", help="crawl a site politely (robots.txt, Crawl-delay) and index what it shows")
     p.add_argument("url", nargs="?", help="start URL (default: $START_URL)")
     p.add_argument("--mode", choices=["image", "page", "all"], help="what to store (default: $CRAWL_MODE or all)")
@@ -738,10 +690,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_opt_outs)
 
-    p = sub.add_parser("config", help="print the effective configuration (environment + defaults), secrets masked")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_config)
-
     p = sub.add_parser("eval", help="pair verification, rank-1 identification, detection recall on labels.json")
     p.add_argument("labels")
     p.add_argument("--json", action="store_true")
@@ -768,9 +716,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from lookingglass.integrity import private_umask
-
-    private_umask()  # the data dir's files 0600, folders 0700, whatever the shell's umask
     args = build_parser().parse_args(argv)
     try:
         return args.func(args, Settings.from_env())
@@ -782,7 +727,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `lookingglass lookup --json x | head` is fine
         sys.stderr.close()
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
