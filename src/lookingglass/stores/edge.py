@@ -84,15 +84,17 @@ class EdgeShardIndex:
         return None
 
     def _check_opened(self) -> None:
-        """After loading: the point count of the last clean close, and a sample read back. Then the manifest goes
-        (files change from now on)."""
+        """After loading: the point count of the last clean close, and a sample read back. Then the manifest goes,
+        whatever the check found: loading has already changed files (the engine folds its journals in), so a
+        manifest kept now would accuse them at the next open."""
         try:
             self._check_sample()
         except BaseException:
             self._shard.close()  # release the WAL lock: the error is the answer, not a half-open index
             self._shard = None
             raise
-        shard_check.drop_manifest(self.path)
+        finally:
+            shard_check.drop_manifest(self.path)
 
     def _check_sample(self) -> None:
         manifest = shard_check.read_manifest(self.path) or {}

@@ -185,7 +185,8 @@ class EdgeVectorIndex(EdgeShardIndex):
         norm = float(np.linalg.norm(v))
         if abs(norm - 1.0) > NORM_SLACK:
             return f"its vector has length {norm:.4g}, not 1"
-        if not isinstance(record.payload, dict) or "sha256" not in record.payload:
+        names_its_object = self.fix == shard_check.OPTOUT_FIX or "sha256" in (record.payload or {})
+        if not isinstance(record.payload, dict) or not names_its_object:  # an opt-out point holds no payload
             return "its payload is unreadable"
         return None
 
