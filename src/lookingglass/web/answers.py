@@ -40,7 +40,7 @@ def install(flask_app: Flask) -> None:
 
     @flask_app.after_request
     def _check(response: Response) -> Response:
-        if response.mimetype != "application/json" or request.url_rule is None:
+        if response.mimetype != "application/json" or request.url_rule is None or request.method in ("HEAD", "OPTIONS"):
             return response
         rule = request.url_rule.rule
         if rule.startswith("/static/") or (request.url_rule.endpoint or "").startswith(("views.", "auth.")):

@@ -8,6 +8,8 @@ receives against it (web/answers.py), and a bounded schemathesis run over it exp
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, current_app, jsonify
 
 from lookingglass import __version__
@@ -471,10 +473,11 @@ SECURITY_SCHEMES = {
 def spec(flask_app) -> dict:
     """The whole description: what the typed routes generate, plus the hand-written paths."""
     generated = flask_app.api_doc
-    paths = {path: dict(ops) for path, ops in hand_written().items()}
-    for path, ops in generated.get("paths", {}).items():
-        for method, op in ops.items():
-            paths.setdefault(path, {})[method] = _with_errors(op)
+    paths: dict[str, dict] = {}
+    for source in (hand_written(), generated.get("paths", {})):
+        for path, ops in source.items():
+            for method, op in ops.items():
+                paths.setdefault(path, {})[method] = _with_errors(op)
     schemas = {**generated.get("components", {}).get("schemas", {}), "Error": ERROR_SCHEMA}
     return {
         "openapi": "3.1.0",
@@ -486,11 +489,14 @@ def spec(flask_app) -> dict:
 
 
 def _with_errors(op: dict) -> dict:
-    """A generated operation, its error answers described as our one error body (`{error: {code, message}}`)."""
+    """An operation with every error answer any route can give (credentials, role, bounds, rate, a backend away)
+    described as our one error body, `{error: {code, message}}`; an answer the route describes itself stays."""
     op = dict(op)
     responses = dict(op.get("responses", {}))
-    for code in ("400", "401", "403", "404", "413", "429", "503"):
-        responses[code] = _json(ERROR, ERROR_TEXT[int(code)])
+    for code in ERROR_TEXT:
+        described = responses.get(str(code))
+        if described is None or "ValidationErrorModel" in json.dumps(described):  # the library's, not our body
+            responses[str(code)] = _json(ERROR, ERROR_TEXT[code])
     op["responses"] = responses
     return op
 
