@@ -54,10 +54,19 @@ def lookingglass() -> None:
     """
 
 
-def _register() -> None:
-    from lookingglass.cli import search, system
+COMMAND_MODULES = ("faces", "erasure", "graph", "admin", "search", "system")  # cli/<name>.py, each with COMMANDS
 
-    for module in (search, system):
+
+def _register() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f"lookingglass.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lookingglass.cli.{name}":
+                raise
+            continue  # not moved to click yet: cli/legacy.py still has its commands
         for command in module.COMMANDS:
             lookingglass.add_command(command)
 

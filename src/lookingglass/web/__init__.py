@@ -39,7 +39,7 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     from lookingglass.web.erasure_api import erasure_api
     from lookingglass.web.graph_api import graph_api
     from lookingglass.web.openapi import openapi_api
-    from lookingglass.web.routes import ROUTES
+    from lookingglass.web.routes import blueprints
     from lookingglass.web.views import views
 
     auth.install(flask_app, app)
@@ -50,7 +50,7 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     flask_app.register_blueprint(erasure_api)
     flask_app.register_blueprint(openapi_api)
     flask_app.register_blueprint(views)
-    for blueprint in ROUTES:
+    for blueprint in blueprints():
         flask_app.register_api(blueprint)
 
     @flask_app.errorhandler(LookingGlassError)

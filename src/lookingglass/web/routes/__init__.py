@@ -32,10 +32,15 @@ def answer(model: BaseModel, status: int = 200):
     return jsonify(model.model_dump(mode="json")), status
 
 
-def _routes() -> list:
-    from lookingglass.web.routes.search import search
+def blueprints() -> list:
+    """Every module of this package contributes its APIBlueprint(s): adding a use case adds a module, nothing else."""
+    import importlib
+    import pkgutil
 
-    return [search]
+    from flask_openapi3 import APIBlueprint
 
-
-ROUTES = _routes()
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found += [v for v in vars(module).values() if isinstance(v, APIBlueprint)]
+    return found
