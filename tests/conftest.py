@@ -56,6 +56,23 @@ def faces_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def sample_photos() -> Path:
+    """The face_recognition 1.3.0 test photos (obama.jpg, obama2.jpg, biden.jpg, ...): from the labelled set when it
+    is here, else fetched from PyPI once (lookingglass.samples) and cached, so a fresh clone runs these tests too."""
+    local = faces_root() / "face_recognition_ageitgey" / "tests" / "test_images"
+    if (local / "obama.jpg").is_file():
+        return local
+    from lookingglass.samples import fetch_samples
+
+    cache = Path(os.environ.get("LG_SAMPLES_CACHE") or Path.home() / ".cache" / "lookingglass" / "samples")
+    try:
+        fetch_samples(cache)
+    except Exception as exc:  # no index reachable: say so, never pass silently
+        pytest.skip(f"sample photos unavailable (pip could not fetch face_recognition==1.3.0): {exc}")
+    return cache
+
+
+@pytest.fixture(scope="session")
 def labels(faces_dir: Path) -> dict:
     return json.loads((faces_dir / "labels.json").read_text())
 

@@ -31,6 +31,14 @@ class Face:
     def box(self) -> Box:
         return self.detection.box
 
+    @property
+    def confidence(self) -> float:
+        return self.detection.confidence
+
+    @property
+    def landmarks(self) -> tuple[Point, ...]:
+        return self.detection.landmarks
+
 
 @dataclass(frozen=True)
 class MediaObject:
