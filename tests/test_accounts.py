@@ -565,3 +565,17 @@ def test_audit_export_reads_the_log_a_page_at_a_time_and_writes_it_whole(tmp_pat
     assert as_csv.exit_code == 0 and as_csv.stdout_bytes.decode() == "".join(log.export("csv"))  # CRLF rows kept
     assert as_json.exit_code == 0 and as_json.output == "".join(log.export("json"))
     assert [e["query"] for e in json.loads(as_json.output)] == [f"=cmd{i}" for i in range(5)]
+
+
+def test_admin_commands_explain_themselves_and_a_bad_option_is_a_usage_error(tmp_path):
+    data_dir = tmp_path / "data"
+    helped = cli(data_dir, "users", "--help")
+    create_help = cli(data_dir, "keys", "create", "--help")
+    bad_role = cli(data_dir, "keys", "create", "--role", "root")
+    bad_format = cli(data_dir, "audit", "export", "--format", "xml")
+
+    assert helped.returncode == 0 and all(verb in helped.stdout for verb in ("add", "passwd", "disable", "blocks"))
+    assert create_help.returncode == 0 and "shown this once" in create_help.stdout and "--user" in create_help.stdout
+    assert bad_role.returncode == 2 and "--role" in bad_role.stderr
+    assert bad_format.returncode == 2 and "--format" in bad_format.stderr
+    assert AccountStore.open(data_dir).api_keys() == []  # nothing made before the arguments were right
