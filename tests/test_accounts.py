@@ -483,3 +483,99 @@ def test_cli_lists_and_clears_sign_in_waits_and_audits_the_clearing(tmp_path):
     assert json.loads(after.stdout) == []
     (entry,) = AuditLog.open(data_dir).entries(action="blocks_cleared")
     assert entry.actor.startswith("cli") and entry.target == "user=* ip=203.0.113.9" and entry.results == 12
+
+
+# One service for both surfaces (issue 12): the commands answer the same here and through `serve`, audited once each
+
+
+def test_admin_commands_answer_the_same_here_and_through_serve(tmp_path):
+    data_dir = tmp_path / "data"
+    other = "another long passphrase"
+    added_here = cli(data_dir, "users", "add", "alice", "--password-stdin", stdin=PASSWORD + "\n")
+
+    with running_serve(data_dir, tmp_path / "serve.log"):
+        added = cli(data_dir, "users", "add", "bob", "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+        disabled = cli(data_dir, "users", "disable", "alice")
+        changed = cli(data_dir, "users", "passwd", "alice", "--password-stdin", stdin=other + "\n")
+        created = cli(data_dir, "keys", "create", "--user", "bob", "--label", "through serve")
+        missing = cli(data_dir, "users", "remove", "nobody")
+        there = [cli(data_dir, *args).stdout for args in READS]
+    here = [cli(data_dir, *args).stdout for args in READS]
+
+    assert [r.returncode for r in (added_here, added, disabled, changed, created)] == [0] * 5, added.stderr
+    assert disabled.stdout.strip() == "alice disabled" and KEY.fullmatch(created.stdout.strip())
+    assert missing.returncode == 3 and "no user 'nobody'" in missing.stderr  # the server's error, the same exit
+    assert there == here  # the same records, whoever read the files
+    users = {u["username"]: u for u in json.loads(here[0])}
+    assert users["alice"]["disabled"] and users["bob"]["role"] == "admin"
+    assert json.loads(here[1])[0]["owner"] == "bob" and json.loads(here[2])["ok"]
+    store = AccountStore.open(data_dir)
+    store.set_disabled("alice", False)
+    assert store.verify_password("alice", other) is not None
+    entries = json.loads(here[3])
+    assert [e["action"] for e in entries] == [
+        "user_added",
+        "user_added",
+        "user_disabled",
+        "password_changed",
+        "key_created",
+    ]
+    assert entries[0]["actor"].startswith("cli:") and {e["actor"] for e in entries[1:]} == {"local"}
+
+
+READS = (
+    ("users", "list", "--json"),
+    ("keys", "list", "--json"),
+    ("audit", "verify", "--json"),
+    ("audit", "export", "--format", "json"),
+)
+
+
+def test_the_admin_services_refuse_anyone_but_an_admin(tmp_path):
+    from lookingglass.app import build_accounts
+    from lookingglass.errors import Forbidden
+    from lookingglass.services import Caller
+    from lookingglass.services.admin import NewUser, add_user, list_users
+    from lookingglass.settings import Settings
+
+    app = build_accounts(Settings.from_env({"LG_DATA_DIR": str(tmp_path / "data")}))
+    analyst = Caller("alice", "analyst", "session")
+
+    with pytest.raises(Forbidden):
+        list_users(app, analyst)
+    with pytest.raises(Forbidden):
+        add_user(app, analyst, NewUser(username="mallory", password=PASSWORD, role="admin"))
+    assert app.accounts.users() == [] and app.audit.entries() == []
+
+
+def test_audit_export_reads_the_log_a_page_at_a_time_and_writes_it_whole(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from lookingglass.cli import admin
+
+    log = AuditLog.open(tmp_path / "data")
+    for i in range(5):
+        log.record("alice", "analyst", "search", query=f"=cmd{i}", results=i)
+    monkeypatch.setattr(admin, "MAX_PAGE", 2)  # pages of 2: a short last page, and a page boundary inside
+
+    env = {"LG_DATA_DIR": str(tmp_path / "data")}
+    as_csv = CliRunner().invoke(admin.audit, ["export"], env=env)
+    as_json = CliRunner().invoke(admin.audit, ["export", "--format", "json", "--since", "2000-01-01"], env=env)
+
+    assert as_csv.exit_code == 0 and as_csv.stdout_bytes.decode() == "".join(log.export("csv"))  # CRLF rows kept
+    assert as_json.exit_code == 0 and as_json.output == "".join(log.export("json"))
+    assert [e["query"] for e in json.loads(as_json.output)] == [f"=cmd{i}" for i in range(5)]
+
+
+def test_admin_commands_explain_themselves_and_a_bad_option_is_a_usage_error(tmp_path):
+    data_dir = tmp_path / "data"
+    helped = cli(data_dir, "users", "--help")
+    create_help = cli(data_dir, "keys", "create", "--help")
+    bad_role = cli(data_dir, "keys", "create", "--role", "root")
+    bad_format = cli(data_dir, "audit", "export", "--format", "xml")
+
+    assert helped.returncode == 0 and all(verb in helped.stdout for verb in ("add", "passwd", "disable", "blocks"))
+    assert create_help.returncode == 0 and "shown this once" in create_help.stdout and "--user" in create_help.stdout
+    assert bad_role.returncode == 2 and "--role" in bad_role.stderr
+    assert bad_format.returncode == 2 and "--format" in bad_format.stderr
+    assert AccountStore.open(data_dir).api_keys() == []  # nothing made before the arguments were right

@@ -417,6 +417,31 @@ def test_admins_create_and_revoke_keys_and_users(admin_client, client, audit):
     assert actions == ["user_removed", "user_added", "key_revoked", "search", "key_created"]
 
 
+def test_admins_disable_users_set_passwords_and_verify_the_audit_chain(admin_client, accounts, audit):
+    """What the CLI's users disable/enable/passwd and audit verify do through serve, as routes of their own."""
+    admin_client.post("/admin/users", json={"username": "carol", "password": PASSWORD, "role": "analyst"})
+
+    disabled = admin_client.patch("/admin/users/carol", json={"disabled": True})
+    signed_in_while_disabled = accounts.verify_password("carol", PASSWORD)
+    enabled = admin_client.patch("/admin/users/carol", json={"disabled": False})
+    changed = admin_client.put("/admin/users/carol/password", json={"password": "a new long passphrase"})
+    short = admin_client.put("/admin/users/carol/password", json={"password": "short"})
+    nobody = admin_client.patch("/admin/users/nobody", json={"disabled": True})
+    verified = admin_client.get("/admin/audit/verify")
+    oldest = admin_client.get("/admin/audit", query_string={"order": "oldest", "limit": 2})
+
+    assert disabled.status_code == 200 and disabled.get_json()["disabled"] is True
+    assert signed_in_while_disabled is None
+    assert enabled.get_json()["disabled"] is False and changed.get_json()["username"] == "carol"
+    assert accounts.verify_password("carol", "a new long passphrase") is not None
+    assert short.status_code == 400 and "password" in short.get_json()["error"]["message"]
+    assert nobody.status_code == 404
+    assert verified.status_code == 200 and verified.get_json()["ok"] and verified.get_json()["entries"] == 4
+    assert [e["action"] for e in oldest.get_json()["entries"]] == ["user_added", "user_disabled"]
+    actions = [e.action for e in audit.entries()]
+    assert actions == ["password_changed", "user_enabled", "user_disabled", "user_added"]
+
+
 def test_security_headers(client, analyst_headers):
     api = client.get("/search?q=x", headers=analyst_headers)
     secure = client.get("/search?q=x", headers=analyst_headers, base_url="https://localhost")

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from lookingglass.accounts import AccountStore
 from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput
 from lookingglass.ownership import DataDirLock
@@ -45,6 +46,7 @@ class App:
     _transcriber: object | None = field(default=None, repr=False)
     _recognizer: object | None = field(default=None, repr=False)
     _audit: AuditLog | None = field(default=None, repr=False)
+    _accounts: AccountStore | None = field(default=None, repr=False)
 
     @property
     def models(self) -> FaceModels:
@@ -65,6 +67,14 @@ class App:
             if self._audit is None:
                 self._audit = AuditLog.open(self.settings.data_dir)
             return self._audit
+
+    @property
+    def accounts(self) -> AccountStore:
+        """Users, API keys, sessions and failed sign-ins (opened on first use: workers never need them)."""
+        with self._models_lock:
+            if self._accounts is None:
+                self._accounts = AccountStore.open(self.settings.data_dir)
+            return self._accounts
 
     @property
     def transcriber(self):
@@ -186,6 +196,13 @@ def build(settings: Settings, role: str = "cli") -> App:
             lock=lock,
         )
     )
+
+
+def build_accounts(settings: Settings) -> App:
+    """An App for the admin operations only (`accounts` and `audit`): those files are made for several processes
+    (private_sqlite), so no store is opened and no data-dir lock taken, and users can be managed beside whatever
+    owns the data dir. Its stores are None: nothing else may be asked of it."""
+    return App(settings=settings, objects=None, faces=None, queue=None, role="accounts")  # type: ignore[arg-type]
 
 
 def build_worker(settings: Settings) -> App:

@@ -26,7 +26,7 @@ import io
 import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -320,14 +320,16 @@ class AuditLog:
         action: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        oldest_first: bool = False,
     ) -> list[AuditEntry]:
-        """Newest first; `since` <= at < `until`."""
+        """Newest first (or oldest first: pages that stay put while entries are appended); `since` <= at < `until`."""
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise BadInput(f"limit must be 1-{MAX_PAGE} and offset at least 0")
         where, params = _filters(since, until, actor, action)
         with connect(self.path) as db:
             rows = db.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+                f"SELECT {', '.join(COLUMNS)} FROM audit{where} ORDER BY id {'' if oldest_first else 'DESC'} "
+                "LIMIT ? OFFSET ?",
                 (*params, limit, offset),
             ).fetchall()
         return [_entry(row) for row in rows]
@@ -354,22 +356,33 @@ class AuditLog:
                 yield _entry(row)
 
     def _csv(self, sql: str, params: list) -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(COLUMNS)
-        for entry in self._rows(sql, params):
-            writer.writerow([_spreadsheet_safe(value) for value in entry.as_json().values()])
-            if buffer.tell() > 64 * 1024:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        return csv_chunks(entry.as_json() for entry in self._rows(sql, params))
 
     def _json(self, sql: str, params: list) -> Iterator[str]:
-        yield "["
-        for i, entry in enumerate(self._rows(sql, params)):
-            yield ("," if i else "") + "\n" + json.dumps(entry.as_json())
-        yield "\n]\n"
+        return json_chunks(entry.as_json() for entry in self._rows(sql, params))
+
+
+def csv_chunks(entries: Iterable[dict]) -> Iterator[str]:
+    """Entries (`AuditEntry.as_json()`) as CSV with a header row, in chunks of about 64 KiB; cells that a spreadsheet
+    would run as a formula are quoted. The CLI writes its export through this too, whichever side read the log."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for entry in entries:
+        writer.writerow([_spreadsheet_safe(entry[column]) for column in COLUMNS])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_chunks(entries: Iterable[dict]) -> Iterator[str]:
+    """Entries as one JSON array, an entry per line."""
+    yield "["
+    for i, entry in enumerate(entries):
+        yield ("," if i else "") + "\n" + json.dumps(entry)
+    yield "\n]\n"
 
 
 def record_command(data_dir: Path, action: str, **fields) -> None:

@@ -705,10 +705,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_rebuild_index)
 
-    from lookingglass import accounts_cli
-
-    accounts_cli.add_parsers(sub)  # users, keys, audit
-
     from lookingglass import graph_cli
 
     graph_cli.add_parsers(sub)

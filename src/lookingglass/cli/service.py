@@ -108,3 +108,24 @@ def open_service(settings: Settings) -> Iterator[Local | Remote]:
         yield Local(app)
     finally:
         app.close()
+
+
+@contextlib.contextmanager
+def open_accounts_service(settings: Settings) -> Iterator[Local | Remote]:
+    """Like `open_service`, for the admin operations (users, keys, the audit log): without a `serve`, only the
+    account and audit files are opened. They are made for several processes, so no data-dir lock is taken and no
+    store opened: users can be managed beside a crawl or an ingest that owns the data dir."""
+    from lookingglass.client import running_server
+
+    load_all()
+    server = running_server(settings)
+    if server is not None:
+        yield Remote(server)
+        return
+    from lookingglass.app import build_accounts
+
+    app = build_accounts(settings)
+    try:
+        yield Local(app)
+    finally:
+        app.close()

@@ -63,6 +63,7 @@ class Caller:
     role: str
     via: str  # "session" | "key" | "local" (the CLI through serve's local token) | "cli" (stores opened here)
     ip: str | None = None
+    user: str | None = None  # the person behind it: a session's user, a key's owner; None for the CLI, owner-less keys
 
     @classmethod
     def command_line(cls) -> Caller:

@@ -34,7 +34,6 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     flask_app.extensions["lookingglass.local_token"] = local_token
 
     from lookingglass.web import auth
-    from lookingglass.web.admin import admin
     from lookingglass.web.api import api
     from lookingglass.web.erasure_api import erasure_api
     from lookingglass.web.graph_api import graph_api
@@ -44,7 +43,6 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
 
     auth.install(flask_app, app)
     flask_app.register_blueprint(auth.auth)
-    flask_app.register_blueprint(admin)
     flask_app.register_blueprint(api)
     flask_app.register_blueprint(graph_api)
     flask_app.register_blueprint(erasure_api)
@@ -87,4 +85,6 @@ def _bad_request(exc: ValidationError):
     where = ".".join(str(part) for part in error["loc"]) or "request"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     body = {"error": {"code": "bad_input", "message": f"{where}: {error['msg']}{more}"}}
-    return jsonify(body), 400
+    response = jsonify(body)  # a Response, not a (body, status) tuple: flask-openapi3 abort()s with it
+    response.status_code = 400
+    return response

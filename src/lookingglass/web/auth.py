@@ -85,7 +85,7 @@ def required_role(rule: str | None, method: str) -> str | None:
 def install(flask_app: Flask, app: App) -> None:
     """Open the account store and the audit log from the data dir and put the policy in front of every view."""
     data_dir = app.settings.data_dir
-    flask_app.extensions["lookingglass.accounts"] = AccountStore.open(data_dir)
+    flask_app.extensions["lookingglass.accounts"] = app.accounts  # the one the admin services use
     flask_app.extensions["lookingglass.audit"] = app.audit
     flask_app.extensions["lookingglass.lookup_limit"] = TokenBucket.parse(app.settings.lookup_rate)
     flask_app.secret_key = session_key(data_dir)

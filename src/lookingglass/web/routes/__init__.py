@@ -24,7 +24,7 @@ def caller() -> Caller:
     principal = current_principal()
     if principal is None:
         return Caller("anonymous", "-", "anonymous", request.remote_addr)
-    return Caller(principal.name, principal.role, principal.via, request.remote_addr)
+    return Caller(principal.name, principal.role, principal.via, request.remote_addr, principal.user)
 
 
 def answer(model: BaseModel, status: int = 200):
