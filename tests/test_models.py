@@ -1,6 +1,6 @@
 """Model files are the files we tested: verified on every load, and an operator's own files only when they say so.
 
-Every model ships in a pinned package; `load_model_bytes` hashes what it loads. A folder named by LG_MODEL_DIR
+Every model ships in a pinned package; `verified_bytes` hashes what it loads. A folder named by LG_MODEL_DIR
 overrides a file by name, checked against the folder's SHA256SUMS (an operator's own build) or else the pinned hash.
 Embedding checks use the labelled photos (LG_TEST_FACES, default ../shared/data/faces) and are skipped, with the
 reason, when those are absent.
@@ -19,24 +19,21 @@ import pytest
 
 from lookingglass.errors import ModelIntegrityError
 from lookingglass.media.decode import decode_image
+from lookingglass.models.registry import FILES, SFACE, ModelFile, verified_bytes
 from lookingglass.records import Detection
 from lookingglass.settings import Settings
-from lookingglass.vision import models
 from lookingglass.vision.embed import DlibEmbedder, SFaceEmbedder
 from lookingglass.vision.faces import FaceModels, similarity
-from lookingglass.vision.models import SFACE, ModelFile, load_model_bytes
 
 FACES = Path(os.environ.get("LG_TEST_FACES") or Path(__file__).resolve().parents[1].parent / "shared/data/faces")
 EXAMPLES = "face_recognition_ageitgey/examples"
 
-# The hashes DESIGN.md §3 publishes, written down a second time: changing a pin in models.py alone fails here.
+# The hashes DESIGN.md §3 publishes, written down a second time: changing a pin in registry.py alone fails here.
 PUBLISHED_SHA256 = {
     "retinaface_mobilenet0.25.onnx": "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5",
     "face_detection_yunet_2023mar_int8bq.onnx": "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
     "face_recognition_sface_2021dec_int8bq.onnx": "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
 }
-
-ALL_MODELS = [value for value in vars(models).values() if isinstance(value, ModelFile)]
 
 
 def photo(name: str) -> np.ndarray:
@@ -69,19 +66,19 @@ def face_models() -> FaceModels:
 
 @pytest.fixture(scope="module")
 def sface_bytes() -> bytes:
-    return load_model_bytes(SFACE)
+    return verified_bytes(SFACE)
 
 
 # --- The packaged files
 
 
-def test_the_published_models_are_all_pinned_in_models_py() -> None:
-    assert {m.filename for m in ALL_MODELS} >= set(PUBLISHED_SHA256)
+def test_the_published_models_are_all_pinned_in_the_registry() -> None:
+    assert {m.filename for m in FILES} >= set(PUBLISHED_SHA256)
 
 
-@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.filename)
+@pytest.mark.parametrize("model", FILES, ids=lambda m: m.filename)
 def test_packaged_model_bytes_match_the_pinned_hash(model: ModelFile) -> None:
-    data = load_model_bytes(model)
+    data = verified_bytes(model)
 
     assert hashlib.sha256(data).hexdigest() == model.sha256
     assert model.sha256 == PUBLISHED_SHA256.get(model.filename, model.sha256)
@@ -104,14 +101,14 @@ def test_a_corrupted_file_in_the_model_dir_is_refused_by_name(tmp_path: Path, sf
     (tmp_path / SFACE.filename).write_bytes(bytes(corrupted))
 
     with pytest.raises(ModelIntegrityError, match=re.escape(SFACE.filename)) as refused:
-        load_model_bytes(SFACE, tmp_path)
+        verified_bytes(SFACE, tmp_path)
     assert SFACE.sha256 in refused.value.message  # says what it expected
 
 
 def test_an_intact_copy_in_the_model_dir_loads(tmp_path: Path, sface_bytes: bytes) -> None:
     (tmp_path / SFACE.filename).write_bytes(sface_bytes)
 
-    assert load_model_bytes(SFACE, tmp_path) == sface_bytes
+    assert verified_bytes(SFACE, tmp_path) == sface_bytes
 
 
 def test_an_operators_own_file_is_accepted_when_sha256sums_lists_it(tmp_path: Path, sface_bytes: bytes) -> None:
@@ -120,10 +117,10 @@ def test_an_operators_own_file_is_accepted_when_sha256sums_lists_it(tmp_path: Pa
     (tmp_path / SFACE.filename).write_bytes(own)
 
     with pytest.raises(ModelIntegrityError):  # not without saying so
-        load_model_bytes(SFACE, tmp_path)
+        verified_bytes(SFACE, tmp_path)
 
     write_sums(tmp_path, {SFACE.filename: own})
-    assert load_model_bytes(SFACE, tmp_path) == own
+    assert verified_bytes(SFACE, tmp_path) == own
 
 
 def test_sha256sums_that_disagree_with_the_file_are_refused(tmp_path: Path, sface_bytes: bytes) -> None:
@@ -131,7 +128,7 @@ def test_sha256sums_that_disagree_with_the_file_are_refused(tmp_path: Path, sfac
     write_sums(tmp_path, {SFACE.filename: operator_build(sface_bytes)})  # lists some other file's hash
 
     with pytest.raises(ModelIntegrityError, match=re.escape(SFACE.filename)):
-        load_model_bytes(SFACE, tmp_path)
+        verified_bytes(SFACE, tmp_path)
 
 
 def test_a_listed_file_that_is_not_a_model_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
@@ -148,7 +145,7 @@ def test_sha256sums_entries_may_be_written_with_a_leading_dot_slash(tmp_path: Pa
     (tmp_path / SFACE.filename).write_bytes(own)
     (tmp_path / "SHA256SUMS").write_text(f"{hashlib.sha256(own).hexdigest()}  ./{SFACE.filename}\n")
 
-    assert load_model_bytes(SFACE, tmp_path) == own
+    assert verified_bytes(SFACE, tmp_path) == own
 
 
 def test_face_models_load_from_the_folder_lg_model_dir_names(tmp_path: Path, sface_bytes: bytes) -> None:
