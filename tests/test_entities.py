@@ -248,11 +248,20 @@ def test_a_pattern_file_of_ones_own_adds_projects(tmp_path: Path, recognizer: En
     text = "Norhaven Corp. is testing Skylark in Tallinn, and Calder Systems joined the North Star Grid trial."
     settings = Settings.from_env({"LG_ENTITY_PATTERNS": str(patterns)})
 
-    own = EntityRecognizer.from_settings(settings)(text)
+    with_file = EntityRecognizer.from_settings(settings)
+    own = with_file(text)
 
     projects = {e.name for e in own.entities if e.type == "PROJECT"}
     assert projects == {"Skylark", "North Star Grid"}
     assert not [e for e in recognizer(text).entities if e.type == "PROJECT"]  # not without the file
+    assert with_file.nlp is not recognizer.nlp  # its own pipeline, built once, shared by every recognizer with it
+    assert EntityRecognizer(patterns=patterns).nlp is with_file.nlp
+
+
+def test_recognizers_share_one_loaded_pipeline(recognizer: EntityRecognizer) -> None:
+    """The model loads once per process (lookingglass.models.base), whoever asks for it."""
+    assert EntityRecognizer().nlp is recognizer.nlp
+    assert EntityRecognizer.from_settings(Settings.from_env({})).nlp is recognizer.nlp
 
 
 @pytest.mark.parametrize(
