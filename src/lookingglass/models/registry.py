@@ -152,7 +152,7 @@ FOLDERS: tuple[ModelFolder, ...] = (WHISPER_TINY_EN, SPACY_EN_CORE_WEB_MD)
 
 
 def sha256_of(subject: bytes | Path) -> str:
-    """The SHA-256 of some bytes, or of a file read in blocks (Whisper's model.bin is 40 MB, spaCy's vectors 40+)."""
+    """The SHA-256 of some bytes, or of a file read in blocks (weight files run to tens of MB)."""
     if isinstance(subject, bytes | bytearray | memoryview):
         return hashlib.sha256(subject).hexdigest()
     digest = hashlib.sha256()
