@@ -16,12 +16,11 @@ import pytest
 
 from graph_fixtures import PAGES, key
 from lookingglass.errors import BadInput, ModelIntegrityError
+from lookingglass.models.registry import SPACY_EN_CORE_WEB_MD, package_dir
 from lookingglass.records import Extraction
 from lookingglass.settings import Settings
 from lookingglass.text.entities import (
     CHUNK_CHARS,
-    MODEL_PACKAGE,
-    SPACY_MODEL_FILES,
     TYPES,
     EntityRecognizer,
     canonical_key,
@@ -29,7 +28,6 @@ from lookingglass.text.entities import (
     entity_id,
     make_entity,
 )
-from lookingglass.vision.models import package_dir
 
 ENGLISH_PAGES = [name for name, page in PAGES.items() if page["entities"]]
 
@@ -250,11 +248,20 @@ def test_a_pattern_file_of_ones_own_adds_projects(tmp_path: Path, recognizer: En
     text = "Norhaven Corp. is testing Skylark in Tallinn, and Calder Systems joined the North Star Grid trial."
     settings = Settings.from_env({"LG_ENTITY_PATTERNS": str(patterns)})
 
-    own = EntityRecognizer.from_settings(settings)(text)
+    with_file = EntityRecognizer.from_settings(settings)
+    own = with_file(text)
 
     projects = {e.name for e in own.entities if e.type == "PROJECT"}
     assert projects == {"Skylark", "North Star Grid"}
     assert not [e for e in recognizer(text).entities if e.type == "PROJECT"]  # not without the file
+    assert with_file.nlp is not recognizer.nlp  # its own pipeline, built once, shared by every recognizer with it
+    assert EntityRecognizer(patterns=patterns).nlp is with_file.nlp
+
+
+def test_recognizers_share_one_loaded_pipeline(recognizer: EntityRecognizer) -> None:
+    """The model loads once per process (lookingglass.models.base), whoever asks for it."""
+    assert EntityRecognizer().nlp is recognizer.nlp
+    assert EntityRecognizer.from_settings(Settings.from_env({})).nlp is recognizer.nlp
 
 
 @pytest.mark.parametrize(
@@ -283,15 +290,15 @@ def test_a_missing_pattern_file_is_named(tmp_path: Path) -> None:
 
 
 def model_dir() -> Path:
-    return package_dir(MODEL_PACKAGE) / "_model"
+    return package_dir(SPACY_EN_CORE_WEB_MD.package) / SPACY_EN_CORE_WEB_MD.relpath
 
 
 def test_every_file_of_the_packaged_model_is_pinned() -> None:
     shipped = {p.relative_to(model_dir()).as_posix() for p in model_dir().rglob("*") if p.is_file()}
 
-    assert shipped == {m.filename for m in SPACY_MODEL_FILES}
-    for model in SPACY_MODEL_FILES:
-        assert hashlib.sha256((model_dir() / model.filename).read_bytes()).hexdigest() == model.sha256
+    assert shipped == set(SPACY_EN_CORE_WEB_MD.sha256)
+    for name, pinned in SPACY_EN_CORE_WEB_MD.sha256.items():
+        assert hashlib.sha256((model_dir() / name).read_bytes()).hexdigest() == pinned
 
 
 @pytest.fixture
@@ -308,7 +315,7 @@ def test_a_modified_model_file_is_refused_by_name(copied_model: Path) -> None:
 
     with pytest.raises(ModelIntegrityError, match=re.escape("meta.json")) as refused:
         EntityRecognizer(model_path=copied_model).load()
-    assert next(m.sha256 for m in SPACY_MODEL_FILES if m.filename == "meta.json") in refused.value.message
+    assert SPACY_EN_CORE_WEB_MD.sha256["meta.json"] in refused.value.message
 
 
 def test_a_missing_model_file_is_refused_by_name(copied_model: Path) -> None:

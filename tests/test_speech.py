@@ -12,17 +12,17 @@ import shutil
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lookingglass.errors import BadInput, ModelIntegrityError
-from lookingglass.media import speech
 from lookingglass.media.audio import extract_audio
-from lookingglass.media.speech import WHISPER_TINY_EN, Transcriber, verify_model_folder
+from lookingglass.media.speech import Transcriber
+from lookingglass.models.registry import SILERO_VAD, WHISPER_TINY_EN, package_dir, verified_folder
 from lookingglass.records import Segment, Transcript
-from lookingglass.vision.models import package_dir
 from test_audio import SR, write_media, write_wav
 
 FOX = "The quick brown fox jumps over the lazy dog."
@@ -231,12 +231,12 @@ def test_bad_samples(transcriber: Transcriber) -> None:
 
 
 def test_pinned_model_verifies() -> None:
-    folder = verify_model_folder()
+    folder = verified_folder(WHISPER_TINY_EN)
     assert sorted(path.name for path in folder.iterdir() if path.is_file()) == sorted(WHISPER_TINY_EN.sha256)
 
 
 def test_copy_of_the_pinned_model_is_accepted_without_sha256sums(model_copy: Path) -> None:
-    assert verify_model_folder(model_copy) == model_copy
+    assert verified_folder(WHISPER_TINY_EN, model_copy) == model_copy
 
 
 def test_corrupted_file_is_refused_by_name(model_copy: Path) -> None:
@@ -250,7 +250,7 @@ def test_missing_tokenizer_is_refused(model_copy: Path) -> None:
     """Without tokenizer.json faster-whisper would fetch one from the hub: we refuse instead."""
     (model_copy / "tokenizer.json").unlink()
     with pytest.raises(ModelIntegrityError, match=r"tokenizer\.json is missing"):
-        verify_model_folder(model_copy)
+        verified_folder(WHISPER_TINY_EN, model_copy)
 
 
 @needs_espeak
@@ -259,7 +259,7 @@ def test_operator_model_with_sha256sums_is_accepted(model_copy: Path, sentences:
     config = model_copy / "config.json"
     config.write_text(config.read_text().replace("\n", "\r\n"))
     with pytest.raises(ModelIntegrityError, match=r"config\.json"):
-        verify_model_folder(model_copy)
+        verified_folder(WHISPER_TINY_EN, model_copy)
 
     write_sha256sums(model_copy)
     transcript = Transcriber(model_copy).transcribe(sentences["fox"])
@@ -270,7 +270,7 @@ def test_sha256sums_must_list_every_file_the_loader_reads(model_copy: Path) -> N
     write_sha256sums(model_copy)
     (model_copy / "preprocessor_config.json").write_text('{"feature_size": 80}')
     with pytest.raises(ModelIntegrityError, match=r"preprocessor_config\.json has no SHA-256"):
-        verify_model_folder(model_copy)
+        verified_folder(WHISPER_TINY_EN, model_copy)
 
 
 def test_sha256sums_mismatch_is_refused(model_copy: Path) -> None:
@@ -278,16 +278,16 @@ def test_sha256sums_mismatch_is_refused(model_copy: Path) -> None:
     sums = model_copy / "SHA256SUMS"
     sums.write_text(sums.read_text().replace(WHISPER_TINY_EN.sha256["vocabulary.txt"], "0" * 64))
     with pytest.raises(ModelIntegrityError, match=r"vocabulary\.txt has SHA-256 .* expected 0{64}"):
-        verify_model_folder(model_copy)
+        verified_folder(WHISPER_TINY_EN, model_copy)
 
 
 def test_missing_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ModelIntegrityError, match="does not exist"):
-        verify_model_folder(tmp_path / "no-such-model")
+        verified_folder(WHISPER_TINY_EN, tmp_path / "no-such-model")
 
 
 def test_vad_model_is_checked(model_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(speech, "SILERO_VAD_SHA256", "0" * 64)
+    monkeypatch.setattr(Transcriber, "vad", replace(SILERO_VAD, sha256="0" * 64))
     with pytest.raises(ModelIntegrityError, match=r"silero_vad_v6\.onnx"):
         Transcriber(model_copy).load()
 

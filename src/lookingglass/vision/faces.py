@@ -4,18 +4,19 @@
     faces = models.find_faces(rgb)            # detect + align + embed, every face in the image
     similarity(faces[0].embedding, other)     # cosine, 1.0 = identical
 
-Models load lazily, once per process, and are shared by every caller.
+Models load lazily, once per process, and are shared by every caller (lookingglass.models.base): a second
+FaceModels for the same files and device reuses the weights the first one loaded.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from lookingglass.errors import BadInput
+from lookingglass.models.device import Device, resolve_device
 from lookingglass.records import Detection, Face
 from lookingglass.vision.detect import FusedDetector, RetinaFaceDetector, YuNetDetector
 from lookingglass.vision.embed import EMBEDDERS, Embedder
@@ -26,17 +27,23 @@ class FaceModels:
     detector: FusedDetector
     embedder: Embedder
     detector_threshold: float = 0.5
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(
-        cls, embedder: str = "sface", model_dir: Path | None = None, detector_threshold: float = 0.5
+        cls,
+        embedder: str = "sface",
+        model_dir: Path | None = None,
+        detector_threshold: float = 0.5,
+        device: str | Device = "cpu",
     ) -> FaceModels:
         if embedder not in EMBEDDERS:
             raise BadInput(f"unknown embedder '{embedder}'; choose one of {sorted(EMBEDDERS)}")
+        chosen = resolve_device(device)  # once, for every model of the set
         return cls(
-            detector=FusedDetector(RetinaFaceDetector(model_dir), YuNetDetector(model_dir)),
-            embedder=EMBEDDERS[embedder](model_dir),
+            detector=FusedDetector(
+                RetinaFaceDetector(model_dir, device=chosen), YuNetDetector(model_dir, device=chosen)
+            ),
+            embedder=EMBEDDERS[embedder](model_dir, device=chosen),
             detector_threshold=detector_threshold,
         )
 
