@@ -64,4 +64,4 @@ def bucket_events_route(query: EventsToken):
     document = request.get_json(force=True, silent=True)
     if document is None:
         raise BadInput("the notification body must be JSON")
-    return answer(bucket_events(app, caller(), document))
+    return jsonify(bucket_events(app, caller(), document).model_dump(mode="json", exclude_none=True))  # job or skipped
