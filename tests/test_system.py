@@ -3,6 +3,7 @@ dir's upkeep refused while `serve` owns it, the process commands' flags, and she
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,21 @@ def test_queue_stats_on_rq_match_the_described_answer(app, admin_headers, tmp_pa
     assert "stats.jpg is not an image" in body["failed"][0]["reason"]
     (worker,) = body["workers"]
     assert worker["name"] == "idle-worker" and worker["queues"] == ["faces", "video"]
+
+
+def test_health_answers_the_same_here_and_through_serve(tmp_path):
+    data = tmp_path / "data"
+    here = run_cli(data, "health", "--json")
+    with running_serve(data, tmp_path / "serve.log"):
+        through_serve = run_cli(data, "health", "--json")
+        as_text = run_cli(data, "health")
+
+    assert here.returncode == through_serve.returncode == as_text.returncode == 0, here.stderr + through_serve.stderr
+    here, through_serve = json.loads(here.stdout), json.loads(through_serve.stdout)
+    assert here["ok"] is through_serve["ok"] is True
+    assert set(here["backends"]) == set(through_serve["backends"]) >= {"objects", "queue", "faces", "text", "graph"}
+    assert through_serve["backends"]["faces"]["collection"] == here["backends"]["faces"]["collection"]
+    assert "ok    faces" in as_text.stdout and as_text.stdout.rstrip().endswith(f"(embedder {here['embedder']})")
 
 
 def test_check_and_rebuild_index_refuse_while_serve_owns_the_data_dir(tmp_path):

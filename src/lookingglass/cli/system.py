@@ -176,6 +176,26 @@ def _print_crawl_summary(s: dict) -> None:
         print(f"  skipped {item['url']}: {item['reason']}", file=sys.stderr)
 
 
+@click.command()
+@json_option
+@pass_runtime
+def health(runtime: Runtime, as_json: bool) -> int:
+    """Each backend's status and latency, here or from the running serve (exit 5 when one is down)."""
+    from lookingglass.errors import Unavailable
+
+    with runtime.service() as service:
+        result = service.health()
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json", exclude_none=True)))
+    else:
+        for name, check in (result.backends or {}).items():
+            details = ", ".join(f"{k}={v}" for k, v in check.items() if k not in ("ok", "latency_ms"))
+            latency = f"{check['latency_ms']} ms" if "latency_ms" in check else ""
+            print(f"{'ok' if check.get('ok') else 'DOWN':<5} {name:<8} {latency:>10}  {details}".rstrip())
+        print(("ok" if result.ok else "down") + f" (embedder {result.embedder})")
+    return 0 if result.ok else Unavailable.exit_code
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # The data dir's upkeep (serve stopped)
 
@@ -247,4 +267,4 @@ def completion(ctx: click.Context, shell: str) -> int:
     return 0
 
 
-COMMANDS = [config, serve, worker, scheduler, crawl, check, rebuild_index, completion]
+COMMANDS = [config, health, serve, worker, scheduler, crawl, check, rebuild_index, completion]
