@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -14,7 +13,7 @@ from lookingglass.pipeline.jobs import forget, store_bytes, submit
 from lookingglass.pipeline.queue import SATURATED_RETRY_AFTER
 from lookingglass.sightings import Sighting
 from lookingglass.stores.objects import merge_metadata
-from lookingglass.web.auth import audit_event, current_principal, require_local
+from lookingglass.web.auth import audit_event, require_local
 from lookingglass.web.params import number
 
 SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "seen_at")
@@ -206,48 +205,3 @@ def delete_object(sha256: str):
     body = forget(app, sha256)  # the server is the owner: it writes the index itself
     audit_event("forget", target=sha256, results=body["faces_removed"])
     return jsonify(body)
-
-
-@api.get("/health")
-def health():
-    app = _app()
-    started = time.perf_counter()
-    checks = app.health()
-    ok = all(c.get("ok") for c in checks.values())
-    if current_principal() is None:  # public for healthchecks; paths, endpoints and latencies only for users
-        return jsonify({"ok": ok}), 200 if ok else 503
-    body = {
-        "ok": ok,
-        "backends": checks,
-        "embedder": app.settings.embedder,
-        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
-    }
-    return jsonify(body), 200 if ok else 503
-
-
-@api.get("/queue/stats")
-def queue_stats():
-    return jsonify(_app().queue.stats())
-
-
-@api.post("/events/minio")
-def minio_events():
-    """Bucket notifications (MinIO webhook target, Ceph RGW push endpoint): a shared token is required."""
-    import hmac
-
-    from lookingglass.errors import Unauthorized, Unavailable
-    from lookingglass.pipeline.events import dispatch, parse_events
-
-    app = _app()
-    expected = app.settings.events_token
-    if not expected:
-        raise Unavailable(
-            "bucket notifications are off: set LG_EVENTS_TOKEN (and the same token in the bucket's target)"
-        )
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or request.args.get("token", "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("wrong or missing events token")
-    doc = request.get_json(force=True, silent=True)
-    if doc is None:
-        raise BadInput("the notification body must be JSON")
-    return jsonify({"events": dispatch(app, parse_events(doc))})

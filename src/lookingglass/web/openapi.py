@@ -321,29 +321,6 @@ def hand_written() -> dict:
                 tag="graph",
             )
         },
-        "/health": {
-            "get": _op(
-                "Each backend's status and latency.",
-                {"200": _json(ANY_OBJECT), "503": _json(ANY_OBJECT)},
-                tag="operations",
-            )
-        },
-        "/queue/stats": {
-            "get": _op(
-                "Queues, workers, failures with reasons (admin).",
-                {"200": _json(ANY_OBJECT), **_errors(401, 403)},
-                tag="operations",
-            )
-        },
-        "/events/minio": {
-            "post": _op(
-                "S3 bucket notifications (its own token: Bearer LG_EVENTS_TOKEN or ?token=).",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 503)},
-                tag="operations",
-                params=[_query("token", {"type": "string"})],
-                body={"required": True, "content": {"application/json": {"schema": ANY_OBJECT}}},
-            )
-        },
         "/openapi.json": {"get": _op("This description.", {"200": _json(ANY_OBJECT)}, tag="operations")},
     }
     return paths
