@@ -36,8 +36,6 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     from lookingglass.web import auth
     from lookingglass.web.admin import admin
     from lookingglass.web.api import api
-    from lookingglass.web.erasure_api import erasure_api
-    from lookingglass.web.graph_api import graph_api
     from lookingglass.web.openapi import openapi_api
     from lookingglass.web.routes import blueprints
     from lookingglass.web.views import views
@@ -46,8 +44,6 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     flask_app.register_blueprint(auth.auth)
     flask_app.register_blueprint(admin)
     flask_app.register_blueprint(api)
-    flask_app.register_blueprint(graph_api)
-    flask_app.register_blueprint(erasure_api)
     flask_app.register_blueprint(openapi_api)
     flask_app.register_blueprint(views)
     for blueprint in blueprints():
@@ -87,4 +83,6 @@ def _bad_request(exc: ValidationError):
     where = ".".join(str(part) for part in error["loc"]) or "request"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     body = {"error": {"code": "bad_input", "message": f"{where}: {error['msg']}{more}"}}
-    return jsonify(body), 400
+    response = jsonify(body)
+    response.status_code = 400  # flask-openapi3 aborts with what this returns: a response, not a (body, status) pair
+    return response
