@@ -17,6 +17,7 @@ from lookingglass import erasure
 from lookingglass.app import App
 from lookingglass.services import Caller, Record, audit, operation
 
+MAX_NOTE = 1000  # characters: a request number and a sentence, not a file
 MAX_CONFIRMED = 10 * erasure.MAX_FACES  # ids in one erasure: more than a preview can show for one face
 
 
@@ -44,7 +45,7 @@ class ForgetPersonRequest(Blankless):
     face_index: int | None = Field(None, ge=0, le=erasure.MAX_FACES, description="which face of the photo (0-based)")
     threshold: float | None = Field(None, ge=-1.0, le=1.0)
     opt_out: bool = Field(False, description="never index this face again (checked at every ingest)")
-    note: str | None = Field(None, max_length=1000, description="why, for the opt-out list")
+    note: str | None = Field(None, max_length=MAX_NOTE, description="why, for the opt-out list")
 
     @field_validator("face_ids", mode="before")
     @classmethod
