@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from flask_openapi3 import APIBlueprint, FileStorage, Tag
+from pydantic import AfterValidator
+from werkzeug.datastructures import FileStorage as _FileStorage
 
 from lookingglass.services import Record
 from lookingglass.services.erasure import (
@@ -23,12 +27,22 @@ from lookingglass.web.routes import answer, caller, the_app
 erasure = APIBlueprint("erasure", __name__, abp_tags=[Tag(name="erasure")])
 
 
+def _a_file(value: object) -> object:
+    """flask-openapi3 lets a text field of the same name stand in for a missing upload: refuse it (a 400)."""
+    if not isinstance(value, _FileStorage):
+        raise ValueError("a photo is required, sent as a multipart file upload")
+    return value
+
+
+Photo = Annotated[FileStorage, AfterValidator(_a_file)]
+
+
 class PersonPreviewForm(PersonPreviewRequest):
-    image: FileStorage
+    image: Photo
 
 
 class ForgetPersonForm(ForgetPersonRequest):
-    image: FileStorage
+    image: Photo
 
 
 class OptOutPath(Record):
