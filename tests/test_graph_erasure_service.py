@@ -13,6 +13,7 @@ import pytest
 from cli_process import run_cli
 from lookingglass.audit import AuditLog
 from lookingglass.pipeline.jobs import ingest_file
+from redis_server import RedisServer, redis_available
 from serve_process import running_serve
 
 CORPUS = Path(__file__).parent / "data" / "graph_corpus"
@@ -47,6 +48,25 @@ def test_graph_commands_answer_the_same_here_and_through_serve(tmp_path):
     assert set(served_report) == set(report) and served_report["nodes"] == report["nodes"]
     assert "communities" not in report["pagerank"]  # a run's keys are the ones it had, no nulls for the rest
     assert as_text.returncode == 0 and as_text.stdout.startswith("Calder Systems (ORG)")
+
+
+@pytest.mark.skipif(not redis_available(), reason="redis-server not installed")
+def test_analytics_run_here_when_the_command_owns_the_graph_and_are_queued_by_a_serve_with_workers(tmp_path):
+    data = tmp_path / "data"
+    assert run_cli(data, "ingest", "--quiet", str(CORPUS / "calder-board.html")).returncode == 0
+    redis = RedisServer(tmp_path / "redis").start()
+    try:
+        workers = {"REDIS_URL": redis.url}
+        here = as_json(run_cli(data, "analytics", "--json", env=workers))  # nobody else would run the owner's job
+        with running_serve(data, tmp_path / "serve.log", env=workers):
+            queued = as_json(run_cli(data, "analytics", "--json"))
+            as_text = run_cli(data, "analytics")
+    finally:
+        redis.stop()
+
+    assert here["backend"] == "igraph" and here["nodes"] > 0
+    assert set(queued) == {"job"}  # 202 from serve: its workers run it
+    assert as_text.returncode == 0 and as_text.stdout.startswith("analytics queued for the workers (job ")
 
 
 def test_forgetting_a_person_through_serve_is_audited_by_the_service_once_per_call(tmp_path, faces_dir):
