@@ -122,11 +122,12 @@ def test_reingesting_the_corpus_changes_no_counts(corpus_dir):
 
 
 def test_the_cli_offers_exactly_the_types_and_sorts_the_graph_knows():
-    from lookingglass import graph_cli
+    from lookingglass.cli.graph import entities
     from lookingglass.stores.graph import SORTS
     from lookingglass.text.entities import TYPES
 
-    assert (graph_cli.TYPES, graph_cli.SORTS) == (TYPES, SORTS)
+    choices = {o.name: tuple(o.type.choices) for o in entities.params if o.name in ("type_", "sort")}
+    assert choices == {"type_": TYPES, "sort": SORTS}
 
 
 def test_analytics_run_daily_with_the_other_periodic_jobs():
@@ -161,7 +162,7 @@ def test_page_text_is_searchable_in_passages_and_forgetting_the_page_removes_it_
 
 
 def test_faces_seen_on_a_page_show_on_the_entities_it_names(graph_app, faces_dir):
-    from lookingglass.graph_queries import entity_detail
+    from lookingglass.services.graph import entity_detail
 
     app = graph_app
     url = "https://news.example/calder-board.html"
@@ -175,9 +176,9 @@ def test_faces_seen_on_a_page_show_on_the_entities_it_names(graph_app, faces_dir
         submit(app, obj.sha256, obj.kind).result()
 
     calder = next(e for e in app.graph.entities(query="Calder", limit=50) if e["type"] == "ORG")
-    detail = entity_detail(app, calder["id"])
-    assert [f["sha256"] for f in detail["faces"]] == [image.sha256]
-    assert detail["faces"][0]["page_url"] == url
+    detail = entity_detail(app, Caller.command_line(), calder["id"])
+    assert [f.sha256 for f in detail.faces] == [image.sha256]
+    assert detail.faces[0].page_url == url
 
 
 @pytest.mark.skipif(ESPEAK is None, reason="espeak-ng not installed (apt-get install espeak-ng)")

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from lookingglass.cli.output import print_rows
 from lookingglass.errors import BadInput, LookingGlassError, exit_code_of
 from lookingglass.settings import Settings
 
@@ -347,89 +346,6 @@ def cmd_forget(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_opt_outs(args, settings: Settings) -> int:
-    """`opt-outs [list]` shows when and why each face was opted out; `opt-outs remove ID` withdraws one."""
-    from lookingglass.client import ask
-    from lookingglass.erasure import list_opt_outs, withdraw_opt_out
-
-    if args.action == "list":
-        body = ask(settings, lambda server: server.get("/forget/opt-outs"), list_opt_outs)
-        return print_rows(
-            body,
-            "opt_outs",
-            as_json=args.json,
-            empty="no opt-outs",
-            line=lambda e: f"{e['id']}  {e['added_at'] or '-'}  {e['note']}",
-        )
-    if not args.id:
-        raise BadInput("opt-outs remove needs the opt-out's id (see `lookingglass opt-outs`)")
-
-    def here(app) -> dict:
-        body = withdraw_opt_out(app, args.id)
-        _audit_here(settings, "optout_withdrawn", target=args.id)
-        return body
-
-    body = ask(settings, lambda server: server.delete(f"/forget/opt-outs/{args.id}"), here)
-    print(json.dumps(body) if args.json else f"withdrew opt-out {args.id}: that face may be indexed again")
-    return 0
-
-
-def cmd_forget_person(args, settings: Settings) -> int:
-    """Show every indexed face of the person in the photo, ask, remove them; `--opt-out` keeps them out for good."""
-    photo = Path(args.photo).read_bytes()
-    fields = {"threshold": args.threshold, "face_index": args.face, "opt_out": "true" if args.opt_out else None}
-    fields = {k: v for k, v in fields.items() if v is not None}
-    server = _server(settings)
-    app = None
-    if server is None:
-        from lookingglass.app import build
-
-        app = build(settings)
-    try:
-        if server is not None:
-            preview = server.post_form("/forget/person/preview", {"image": photo}, fields)
-        else:
-            from lookingglass.erasure import find_person
-
-            preview = find_person(app, photo, threshold=args.threshold)
-        faces = preview["faces"]
-        index = args.face if args.face is not None else (0 if len(faces) == 1 else None)
-        if index is None:
-            raise BadInput(f"the photo shows {len(faces)} faces: choose one with --face 0-{len(faces) - 1}")
-        if not 0 <= index < len(faces):
-            raise BadInput(f"--face must be 0-{len(faces) - 1}")
-        matches = faces[index]["matches"]
-        if not args.json or not args.yes:
-            print(f"{len(matches)} indexed faces match (threshold {preview['threshold']}):", file=sys.stderr)
-            for m in matches:
-                where = m["source_url"] or m["sha256"]
-                print(f"  {m['score']:.3f}  {where}  {m.get('page_url') or ''}", file=sys.stderr)
-        if not matches and not args.opt_out:
-            print(json.dumps({"removed": 0}) if args.json else "nothing to remove")
-            return 0
-        if not args.yes:
-            answer = input("remove them" + (" and opt this face out" if args.opt_out else "") + "? [y/N] ")
-            if answer.strip().lower() not in {"y", "yes"}:
-                print("nothing removed", file=sys.stderr)
-                return 1
-        ids = [m["face_id"] for m in matches]
-        if server is not None:
-            result = server.post_form("/forget/person", {"image": photo}, {**fields, "face_ids": ",".join(ids)})
-        else:
-            from lookingglass.erasure import erase_person
-
-            result = erase_person(app, photo, ids, face_index=index, threshold=args.threshold, opt_out=args.opt_out)
-    finally:
-        if app is not None:
-            app.close()
-    if args.json:
-        print(json.dumps(result))
-    else:
-        opted = "; the face is on the opt-out list" if result.get("opted_out") else ""
-        print(f"removed {result['removed']} faces{opted}")
-    return 0
-
-
 def cmd_eval(args, settings: Settings) -> int:
     from lookingglass.evaluation import format_report, run_eval
     from lookingglass.vision.faces import FaceModels
@@ -472,30 +388,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_forget)
 
-    p = sub.add_parser("forget-person", help="remove every indexed face of the person in a photo (after asking)")
-    p.add_argument("photo")
-    p.add_argument("--threshold", type=float, help="cosine similarity (default: the embedder's match threshold)")
-    p.add_argument("--face", type=int, help="which face of the photo, when it shows several (0-based)")
-    p.add_argument("--opt-out", action="store_true", help="never index this face again (checked at every ingest)")
-    p.add_argument("--yes", action="store_true", help="do not ask")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_forget_person)
-
-    p = sub.add_parser("opt-outs", help="list the faces kept out of the index, or withdraw one made by mistake")
-    p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
-    p.add_argument("id", nargs="?", help="with remove: the opt-out's id (from the list)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_opt_outs)
-
     p = sub.add_parser("eval", help="pair verification, rank-1 identification, detection recall on labels.json")
     p.add_argument("labels")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)
 
-
-    from lookingglass import graph_cli
-
-    graph_cli.add_parsers(sub)
     return parser
 
 

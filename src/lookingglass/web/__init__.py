@@ -35,8 +35,6 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
 
     from lookingglass.web import auth
     from lookingglass.web.api import api
-    from lookingglass.web.erasure_api import erasure_api
-    from lookingglass.web.graph_api import graph_api
     from lookingglass.web.openapi import openapi_api
     from lookingglass.web.routes import blueprints
     from lookingglass.web.views import views
@@ -44,8 +42,6 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     auth.install(flask_app, app)
     flask_app.register_blueprint(auth.auth)
     flask_app.register_blueprint(api)
-    flask_app.register_blueprint(graph_api)
-    flask_app.register_blueprint(erasure_api)
     flask_app.register_blueprint(openapi_api)
     flask_app.register_blueprint(views)
     for blueprint in blueprints():

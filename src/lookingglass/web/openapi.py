@@ -13,8 +13,6 @@ import json
 from flask import Blueprint, current_app, jsonify
 
 from lookingglass import __version__
-from lookingglass.stores.graph import SORTS
-from lookingglass.text.entities import TYPES
 
 SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -105,20 +103,6 @@ LOOKUP = {
         "annotated_png": {"type": "string"},
     },
     "required": ["faces", "threshold", "top_k"],
-}
-ENTITY = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "name": {"type": "string"},
-        "type": {"type": "string"},
-        "pagerank": {"type": ["number", "null"]},
-        "community": {"type": ["integer", "null"]},
-        "leiden": {"type": ["integer", "null"]},
-        "shares_people": {"type": ["integer", "null"], "description": "organisations: how many others share people"},
-        "mentions": {"type": "integer"},
-    },
-    "required": ["id", "name", "type"],
 }
 SIGHTING = {
     "type": "object",
@@ -231,94 +215,6 @@ def hand_written() -> dict:
                 },
                 tag="faces",
                 params=[_path("face_id")],
-            )
-        },
-        "/forget/person/preview": {
-            "post": _op(
-                "Every indexed face of the person in a photo: what erasing would remove (admin).",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 413)},
-                tag="erasure",
-                body=_multipart({"image": BINARY, "threshold": THRESHOLD}, ["image"]),
-            )
-        },
-        "/forget/person": {
-            "post": _op(
-                "Remove the confirmed faces of a person; optionally opt the face out of future indexing (admin).",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 413)},
-                tag="erasure",
-                body=_multipart(
-                    {
-                        "image": BINARY,
-                        "face_ids": {"type": "string", "description": "comma-separated, from the preview"},
-                        "face_index": {"type": "integer", "minimum": 0},
-                        "threshold": THRESHOLD,
-                        "opt_out": {"type": "string", "enum": ["true", "false"]},
-                        "note": {"type": "string"},
-                    },
-                    ["image", "face_ids"],
-                ),
-            )
-        },
-        "/forget/opt-outs": {
-            "get": _op(
-                "The opt-out list: when each face was added and why, never the face itself (admin).",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 503)},
-                tag="erasure",
-                params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 10000})],
-            )
-        },
-        "/forget/opt-outs/{optout_id}": {
-            "delete": _op(
-                "Withdraw an opt-out: the face may be indexed again from the next ingest on (admin).",
-                {"200": _json(ANY_OBJECT), **_errors(401, 403, 404, 503)},
-                tag="erasure",
-                params=[_path("optout_id")],
-            )
-        },
-        "/entities": {
-            "get": _op(
-                "Entities from pages and transcripts, by PageRank, mentions or name.",
-                {
-                    "200": _json({"type": "object", "properties": {"entities": {"type": "array", "items": ENTITY}}}),
-                    **_errors(400, 401, 503),
-                },
-                tag="graph",
-                params=[
-                    _query("q", {"type": "string"}),
-                    _query("type", {"type": "string", "enum": list(TYPES)}),
-                    _query("sort", {"type": "string", "enum": list(SORTS)}),
-                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-                    _query("offset", {"type": "integer", "minimum": 0}),
-                ],
-            )
-        },
-        "/entities/{entity_id}": {
-            "get": _op(
-                "One entity: relations with evidence, documents, community, organisations it shares people with,"
-                " faces on the same pages.",
-                {"200": _json(ANY_OBJECT), **_errors(401, 404, 503)},
-                tag="graph",
-                params=[_path("entity_id")],
-            )
-        },
-        "/graph/shared-people": {
-            "get": _op(
-                "Organisation pairs sharing people.",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 503)},
-                tag="graph",
-                params=[_query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})],
-            )
-        },
-        "/graph/stats": {
-            "get": _op(
-                "Graph counts and the last analytics run.", {"200": _json(ANY_OBJECT), **_errors(401, 503)}, tag="graph"
-            )
-        },
-        "/graph/analytics": {
-            "post": _op(
-                "Run PageRank, Louvain and Leiden now (admin).",
-                {"200": _json(ANY_OBJECT), "202": _json(ANY_OBJECT, "queued"), **_errors(401, 403, 503)},
-                tag="graph",
             )
         },
         "/openapi.json": {"get": _op("This description.", {"200": _json(ANY_OBJECT)}, tag="operations")},

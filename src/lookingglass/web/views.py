@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from lookingglass.graph_queries import TYPES
+from lookingglass.text.entities import TYPES
 
 views = Blueprint("views", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 

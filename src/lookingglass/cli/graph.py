@@ -1,0 +1,115 @@
+"""`lookingglass entities | entity | shared-people | analytics`: the entity graph from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from lookingglass.cli import Runtime, pass_runtime
+from lookingglass.cli.output import json_option, print_rows
+from lookingglass.services.graph import EntityQuery, SharedPeopleQuery
+from lookingglass.stores.graph import MAX_LIMIT, SORTS
+from lookingglass.text.entities import TYPES
+
+limit_option = click.option(
+    "--limit", type=click.IntRange(1, MAX_LIMIT), default=50, show_default=True, help="rows to show at most"
+)
+
+
+def _as_found(model) -> dict:
+    """The record with the keys it was given (as the API answers it): no nulls for what does not apply."""
+    return model.model_dump(mode="json", exclude_unset=True)
+
+
+@click.command()
+@click.argument("query", required=False)
+@click.option("--type", "type_", type=click.Choice(TYPES, case_sensitive=False), help="only entities of this type")
+@click.option("--sort", type=click.Choice(SORTS), default="pagerank", show_default=True, help="order of the list")
+@limit_option
+@json_option
+@pass_runtime
+def entities(runtime: Runtime, query: str | None, type_: str | None, sort: str, limit: int, as_json: bool) -> int:
+    """People, organisations, places and projects found in pages and transcripts (QUERY: part of a name)."""
+    request = EntityQuery(q=query, type=type_.upper() if type_ else None, sort=sort, limit=limit)
+    with runtime.service() as service:
+        found = service.list_entities(request)
+
+    def line(e: dict) -> str:
+        rank = f"{e['pagerank']:.4f}" if e.get("pagerank") is not None else "  -   "
+        community = e.get("community") if e.get("community") is not None else "-"
+        return f"{rank}  {e['type']:<8} {e['name']:<40} mentions {e['mentions']:<4} community {community}  {e['id']}"
+
+    return print_rows(found, "entities", as_json=as_json, empty="no entities", line=line)
+
+
+@click.command()
+@click.argument("entity_id", metavar="ID")
+@json_option
+@pass_runtime
+def entity(runtime: Runtime, entity_id: str, as_json: bool) -> int:
+    """One entity: its relations with evidence, documents and community (ID from `lookingglass entities`)."""
+    with runtime.service() as service:
+        body = _as_found(service.entity_detail(entity_id=entity_id))
+    if as_json:
+        print(json.dumps(body))
+        return 0
+    print(f"{body['name']} ({body['type']}), community {body.get('community')}, pagerank {body.get('pagerank')}")
+    for r in body.get("relations", []):
+        arrow = "->" if r.get("direction", "out") == "out" else "<-"
+        print(f"  {r['type']:<13} {arrow} {r['target']['name']} ({r['target']['type']}), weight {r.get('weight')}")
+        for ev in r.get("evidence", [])[:2]:
+            print(f"      \u201c{ev['text']}\u201d  {ev.get('url') or ev['document'][:12]}")
+    for shared in body.get("shared_people", []):
+        print(f"  shares people with {shared['organisation']['name']}: {', '.join(shared['people'])}")
+    for d in body.get("documents", []):
+        print(f"  seen in: {d.get('title') or ''} {d.get('url') or d['id']}")
+    return 0
+
+
+@click.command("shared-people")
+@limit_option
+@json_option
+@pass_runtime
+def shared_people(runtime: Runtime, limit: int, as_json: bool) -> int:
+    """Organisations that share people (persons tied to both by a typed relation), most shared first."""
+    with runtime.service() as service:
+        pairs = service.shared_people(SharedPeopleQuery(limit=limit))
+    return print_rows(
+        pairs,
+        "pairs",
+        as_json=as_json,
+        empty="no organisations share people yet",
+        line=lambda p: f"{p['a']['name']} \u2194 {p['b']['name']}: {', '.join(p['people'])}",
+    )
+
+
+@click.command()
+@json_option
+@pass_runtime
+def analytics(runtime: Runtime, as_json: bool) -> int:
+    """PageRank, Louvain and Leiden communities over the entity graph, now; the report says how long each took."""
+    with runtime.service() as service:
+        body = _as_found(service.run_graph_analytics())
+    if as_json:
+        print(json.dumps(body))
+        return 0
+    if "job" in body:
+        print(f"analytics queued for the workers (job {body['job']})")
+        return 0
+    parts = [f"{body.get('nodes', 0)} entities, {body.get('edges', 0)} relations"]
+    for name in ("pagerank", "louvain", "leiden"):
+        if isinstance(body.get(name), dict):
+            r = body[name]
+            extra = ""
+            if "communities" in r:
+                modularity = f"{r['modularity']:.3f}" if r.get("modularity") is not None else "-"
+                extra = f", {r['communities']} communities, modularity {modularity}"
+            parts.append(f"{name} {r['duration_s']:.2f} s{extra}")
+    if isinstance(body.get("shared_people"), dict):
+        parts.append(f"{body['shared_people']['organisations']} organisations share people")
+    print(f"analytics ({body.get('backend')}): " + "; ".join(parts))
+    return 0
+
+
+COMMANDS = [entities, entity, shared_people, analytics]

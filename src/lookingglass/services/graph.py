@@ -1,0 +1,279 @@
+"""The entity graph as people ask about it: entities, one entity with its evidence, organisations sharing people,
+the graph's size, and the analytics run (PageRank, Louvain, Leiden).
+
+Thin over the GraphStore port; the one thing added here is "faces on the same pages": the faces indexed from media
+seen on the pages that name an entity (face payloads carry every page URL the photo was seen on). Reads are not
+audited (they never were); the analytics run is the admin's, and the route says so (web/auth.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from lookingglass.app import App
+from lookingglass.errors import Unavailable
+from lookingglass.services import Caller, Record, operation
+from lookingglass.stores.graph import MAX_LIMIT, SORTS
+from lookingglass.text.entities import TYPES
+
+FACES_PER_ENTITY = 24
+SHARED_PER_ENTITY = 50
+LARGEST_OFFSET = 10**9  # web/params.py LARGEST: SQLite integers overflow long after, but no page is that deep
+
+EntityType = Literal[TYPES]  # type: ignore[valid-type]
+EntitySort = Literal[SORTS]  # type: ignore[valid-type]
+
+
+class QueryString(Record):
+    """A query string whose empty values (`?type=&limit=`) mean "not given", as the UI's empty fields send them."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            return {k: v for k, v in values.items() if v != ""}
+        return values
+
+
+class EntityQuery(QueryString):
+    q: str | None = Field(None, max_length=1000, description="part of a name (case-insensitive)")
+    type: EntityType | None = Field(None, description="only entities of this type (any case)")
+    sort: EntitySort = Field("pagerank", description="highest PageRank, most mentions, or by name")
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=LARGEST_OFFSET)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _any_case(cls, values: Any) -> Any:
+        if isinstance(values, dict) and isinstance(values.get("type"), str):
+            values = {**values, "type": values["type"].upper()}
+        return values
+
+
+class EntitySummary(Record):
+    id: str
+    name: str
+    type: str
+    pagerank: float | None
+    community: int | None
+    leiden: int | None
+    shares_people: int | None = Field(description="organisations: how many others share people with it")
+    mentions: int = Field(description="times the entity was named, across all documents")
+
+
+class EntityList(Record):
+    entities: list[EntitySummary]
+
+
+class EntityPath(Record):
+    entity_id: str = Field(max_length=256)
+
+
+class EntityRef(Record):
+    id: str
+    name: str
+    type: str | None = None
+
+
+class Evidence(Record):
+    document: str
+    sentence: int | None
+    text: str
+    url: str | None
+    title: str | None
+
+
+class Relation(Record):
+    type: str
+    direction: Literal["out", "in", "both"]
+    target: EntityRef
+    weight: float
+    evidence: list[Evidence]
+
+
+class EntityDocument(Record):
+    id: str
+    url: str | None
+    title: str | None
+    kind: str | None
+    mentions: int | None
+
+
+class SharedOrganisation(Record):
+    organisation: EntityRef
+    people: list[str]
+
+
+class EntityFace(Record):
+    face_id: str
+    sha256: str | None
+    source_url: str | None
+    page_url: str
+    box: list[float] | None
+    kind: str | None
+
+
+class EntityDetail(EntitySummary):
+    key: str | None = None
+    relations: list[Relation]
+    documents: list[EntityDocument]
+    shared_people: list[SharedOrganisation] | None = Field(
+        None, description="organisations only: the organisations it shares people with"
+    )
+    faces: list[EntityFace] = Field(description="faces indexed from media seen on the pages that name it")
+
+
+class SharedPeopleQuery(QueryString):
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+
+
+class SharedPair(Record):
+    a: EntityRef
+    b: EntityRef
+    people: list[str]
+
+
+class SharedPeople(Record):
+    pairs: list[SharedPair]
+
+
+class AlgorithmRun(Record):
+    duration_s: float
+    communities: int | None = None
+    modularity: float | None = Field(None, description="null for a graph without relations")
+
+
+class SharedPeopleRun(Record):
+    duration_s: float
+    organisations: int
+
+
+class AnalyticsReport(Record):
+    """A run's report (the keys it has are the ones the run had), or the job it was queued as (`job`, with 202),
+    or, from a worker without the graph, the job it handed to the owner (`handed_to_owner`)."""
+
+    job: str | None = None
+    handed_to_owner: str | None = None
+    backend: Literal["igraph", "gds"] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    algorithms: list[str] | None = None
+    nodes: int | None = None
+    edges: int | None = None
+    export_s: float | None = None
+    duration_s: float | None = None
+    write_s: float | None = None
+    pagerank: AlgorithmRun | None = None
+    louvain: AlgorithmRun | None = None
+    leiden: AlgorithmRun | None = None
+    shared_people: SharedPeopleRun | None = None
+
+
+class GraphCounts(Record):
+    documents: int
+    entities: int
+    relations: int
+    mentions: int
+    evidence: int
+
+
+class GraphStatus(Record):
+    stats: GraphCounts
+    last_analytics: AnalyticsReport | None = Field(description="the last run's report; null before the first")
+    gds: bool = Field(description="whether Neo4j Graph Data Science runs the analytics (else igraph here)")
+
+
+def _graph(app: App):
+    if app.graph is None:
+        raise Unavailable("the entity graph is not open in this process")
+    return app.graph
+
+
+@operation
+def list_entities(app: App, caller: Caller, query: EntityQuery) -> EntityList:
+    """People, organisations, places and projects named in pages and transcripts, most central first."""
+    found = _graph(app).entities(query.q, query.type, query.sort, query.limit, query.offset)
+    return EntityList.model_validate({"entities": found})
+
+
+@operation
+def entity_detail(app: App, caller: Caller, entity_id: str) -> EntityDetail:
+    """One entity: its relations with evidence, its documents and community, the organisations it shares people
+    with (organisations), and the faces seen on its pages. Raises NotFound."""
+    graph = _graph(app)
+    detail = dict(graph.entity(entity_id))
+    if detail["type"] == "ORG":
+        detail["shared_people"] = [
+            {"organisation": p["b"] if p["a"]["id"] == entity_id else p["a"], "people": p["people"]}
+            for p in graph.shared_people(SHARED_PER_ENTITY, organisation=entity_id)
+        ]
+    detail["faces"] = _faces_on_pages(app, detail.get("documents", []))
+    return EntityDetail.model_validate(detail)
+
+
+def _faces_on_pages(app: App, documents: list[dict]) -> list[dict]:
+    faces: list[dict] = []
+    if app.faces is None:
+        return faces
+    seen: set[str] = set()
+    for document in documents:
+        url = document.get("url")
+        if not url or document.get("kind") != "page":
+            continue
+        for hit in app.faces.scroll({"page_urls": url}, limit=FACES_PER_ENTITY):
+            if hit.id in seen:
+                continue
+            seen.add(hit.id)
+            p = hit.payload
+            faces.append(
+                {
+                    "face_id": hit.id,
+                    "sha256": p.get("sha256"),
+                    "source_url": p.get("source_url"),
+                    "page_url": url,
+                    "box": p.get("box"),
+                    "kind": p.get("kind"),
+                }
+            )
+        if len(faces) >= FACES_PER_ENTITY:
+            break
+    return faces[:FACES_PER_ENTITY]
+
+
+@operation
+def shared_people(app: App, caller: Caller, query: SharedPeopleQuery) -> SharedPeople:
+    """Organisation pairs sharing people (the store leaves out an organisation paired with a short form of its own
+    name: "Brightwater Labs" and a page's bare "Brightwater" are two entities, one body)."""
+    return SharedPeople.model_validate({"pairs": _graph(app).shared_people(query.limit)})
+
+
+@operation
+def graph_stats(app: App, caller: Caller) -> GraphStatus:
+    """The graph's counts, and the last analytics run (when, how long, communities, modularity)."""
+    graph = _graph(app)
+    return GraphStatus.model_validate(
+        {"stats": graph.stats(), "last_analytics": graph.last_analytics(), "gds": graph.has_gds()}
+    )
+
+
+@operation
+def run_graph_analytics(app: App, caller: Caller) -> AnalyticsReport:
+    """PageRank, Louvain and Leiden over the graph now, written back onto the entities.
+
+    A command that opened the stores itself runs it here and waits: it owns the graph, and a queued job would wait
+    for an owner that is about to exit. A server runs it as a maintenance job: answered when done on the embedded
+    queue, queued for the workers (`job`) with Redis.
+    """
+    from lookingglass.pipeline.graph_jobs import run_analytics
+    from lookingglass.pipeline.queue import POLICIES
+
+    if caller.via == "cli":
+        from lookingglass.analytics import run_analytics as analyse
+
+        return AnalyticsReport.model_validate(analyse(_graph(app)))
+    handle = app.queue.enqueue("maintenance", run_analytics, job_id="run_analytics.manual")
+    if app.queue.backend == "inline":
+        return AnalyticsReport.model_validate(handle.result(timeout=POLICIES["maintenance"].timeout))
+    return AnalyticsReport(job=handle.id)
