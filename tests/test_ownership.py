@@ -1,4 +1,4 @@
-"""One owner per data dir (DESIGN.md §7): while `serve` runs, the CLI goes through it and nobody else opens stores."""
+"""One owner per data dir: while `serve` runs, the CLI goes through it and nobody else opens stores."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Application code (jobs, web, CLI) receives an `App` and never asks which adapter it got. Two roles:
 - owner (`serve`, or a CLI command when no server runs): opens every store; with embedded stores it holds the
-  data-dir lock (DESIGN.md §7).
+  data-dir lock (docs/architecture.md).
 - worker (`lookingglass worker`): stateless compute. It reads objects and writes faces directly when the stores are
   servers; with embedded stores its writes travel through the `index` queue to the owner (`faces` is None here;
   `graph` is None unless it is a Neo4j server).

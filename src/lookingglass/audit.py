@@ -1,4 +1,4 @@
-"""The audit log: who looked up, searched, uploaded or forgot what, and when (issue 7; DESIGN.md §5).
+"""The audit log: who looked up, searched, uploaded or forgot what, and when.
 
 Face lookup is a power that must answer to someone, so every use leaves a record that the user cannot erase:
 the table refuses UPDATE and DELETE (triggers). A lookup is recorded by the SHA-256 of the photo, never the photo;

@@ -1,4 +1,4 @@
-"""Talking to a running `lookingglass serve` that owns the data dir (DESIGN.md §7): the CLI's remote mode."""
+"""Talking to a running `lookingglass serve` that owns the data dir (docs/architecture.md): the CLI's remote mode."""
 
 from __future__ import annotations
 

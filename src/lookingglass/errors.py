@@ -90,7 +90,7 @@ class Unavailable(LookingGlassError):
 
 
 class DataDirBusy(Unavailable):
-    """Another process owns the embedded data directory (DESIGN.md §7)."""
+    """Another process owns the embedded data directory (docs/architecture.md)."""
 
     code = "data_dir_busy"
     exit_code = 6

@@ -1,4 +1,4 @@
-"""One owner per data directory (DESIGN.md §7).
+"""One owner per data directory (docs/architecture.md).
 
 The embedded engines are single-process, so exactly one process opens an embedded LG_DATA_DIR. It holds an
 exclusive `flock` on `owner.lock` for its lifetime (the kernel drops it if the process dies, so a crash never leaves

@@ -1,6 +1,6 @@
 """SQLite files that hold secrets or personal data (accounts, the audit log) beside the embedded data.
 
-They are not part of the single-owner data dir (DESIGN.md §7): the CLI edits accounts and exports the audit log
+They are not part of the single-owner data dir (docs/architecture.md): the CLI edits accounts and exports the audit log
 while `serve` runs. So each file is in WAL mode (readers never block the writer), every call opens its own short
 connection (no connection crosses threads or outlives a request), and writers wait for each other up to a timeout
 instead of failing. The files are created mode 0600; SQLite gives its -wal and -shm files the same mode.

@@ -200,7 +200,7 @@ class Settings(BaseModel):
 
     @property
     def embedded_stores(self) -> bool:
-        """Whether some store lives in LG_DATA_DIR, so one owner process must do all writes (DESIGN.md §7)."""
+        """Whether some store lives in LG_DATA_DIR, so one owner process must do all writes (docs/architecture.md)."""
         return not (self.distributed_vectors and self.distributed_objects)
 
     def with_(self, **changes) -> Settings:

@@ -1,7 +1,7 @@
 """The one place the CLI decides where it works: on the data dir itself, or through the `serve` that owns it.
 
-Both answer the same calls, `service.<operation>(request, **args)`, with the same records (DESIGN: one owner per
-data directory; the embedded engines are single-process):
+Both answer the same calls, `service.<operation>(request, **args)`, with the same records (docs/architecture.md:
+one owner per data directory; the embedded engines are single-process):
 - `Local` opens the stores here and calls the service function directly, as the local user (audited as
   `cli:<user>`).
 - `Remote` sends the call to `serve` with its local token: it finds the operation's method and path in the

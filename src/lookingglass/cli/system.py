@@ -83,7 +83,7 @@ def worker(runtime: Runtime, queues: str | None, burst: bool, check: bool) -> in
     if unknown:
         raise BadInput(f"unknown queues {sorted(unknown)}; queues are {', '.join(QUEUE_NAMES)}")
     if "index" in names and settings.embedded_stores:
-        raise BadInput("the index queue belongs to `lookingglass serve` while the stores are embedded (DESIGN.md §7)")
+        raise BadInput("the index queue belongs to `lookingglass serve` while the stores are embedded")
     app.models.load()  # once per process, before the first job
     rq_worker = LookingGlassWorker(names, connection=app.queue.connection)
     print(f"worker {rq_worker.name} on {', '.join(names)}", flush=True)

@@ -1,6 +1,6 @@
 """Where crawled objects go: the object store of this process (`AppSink`), or `serve` when it owns the data dir
 (`ServerSink`). Both store content-addressed and record sightings; processing follows the normal event path
-(embedded: the store's put is followed by a queued job; with workers: RQ; DESIGN.md §1)."""
+(embedded: the store's put is followed by a queued job; with workers: RQ; docs/architecture.md)."""
 
 from __future__ import annotations
 

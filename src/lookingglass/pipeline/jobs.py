@@ -4,7 +4,7 @@ Jobs find their process's stores through `lookingglass.app.current()`. Idempoten
 id is uuid5(sha256:frame:face_index:model) and storing an object's faces replaces its earlier ones, so a retried,
 duplicated or out-of-order job leaves exactly one set of faces, or none for an object that is gone.
 
-Where writes happen (DESIGN.md §7): a process with the vector index open writes directly; a worker whose stores
+Where writes happen (docs/architecture.md): a process with the vector index open writes directly; a worker whose stores
 are embedded sends its result to the owner through the `index` queue (`store_faces`).
 """
 
@@ -182,7 +182,7 @@ def store_faces(
 
 
 def _without_opted_out(app: App, points: list[dict]) -> tuple[list[dict], int]:
-    """Faces that match someone on the opt-out list are never indexed, whichever path brought them (DESIGN.md §4)."""
+    """Faces that match someone on the opt-out list are never indexed, whichever path brought them."""
     if not points or app.optout is None or app.optout.count() == 0:
         return points, 0
     kept = [

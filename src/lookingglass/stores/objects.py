@@ -729,7 +729,7 @@ def _is_missing(exc: Any) -> bool:
 
 
 def open_object_store(settings: Settings) -> ObjectStore:
-    """The S3 adapter when an endpoint is configured (DESIGN.md §1), else a directory under the data dir."""
+    """The S3 adapter when an endpoint is configured (docs/architecture.md), else a directory under the data dir."""
     if not settings.distributed_objects:
         return LocalObjectStore(settings.data_dir / "objects")
     import boto3

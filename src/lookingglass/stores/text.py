@@ -2,7 +2,8 @@
 
 One index holds every kind of text; each document's payload says which (`kind`). Two adapters share one
 contract (tests/test_text_index.py), both on Qdrant sparse vectors with the IDF modifier:
-- `EdgeTextIndex`: Qdrant's embedded engine (qdrant-edge), one shard directory. One process owns it (DESIGN.md §7).
+- `EdgeTextIndex`: Qdrant's embedded engine (qdrant-edge), one shard directory. One process owns it
+  (docs/architecture.md).
 - `QdrantServerTextIndex`: a Qdrant server through qdrant-client.
 `open_text_index(settings)` picks one; nothing else asks which.
 

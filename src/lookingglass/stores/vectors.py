@@ -2,7 +2,7 @@
 
 Two adapters share one contract (tests/test_vectors.py):
 - `EdgeVectorIndex`: Qdrant's embedded engine (qdrant-edge), a shard directory per collection.
-  One process owns it (DESIGN.md §7).
+  One process owns it (docs/architecture.md).
 - `QdrantServerIndex`: a Qdrant server through qdrant-client.
 `open_vector_index(settings, ...)` picks one; nothing else asks which.
 """
@@ -130,7 +130,7 @@ def _check_filters(filters: dict | None) -> dict:
 
 
 def _point_uuid(point_id: str) -> uuid.UUID:
-    """Our ids are uuid5 strings (DESIGN.md §4); anything else is a caller bug, caught before the engine."""
+    """Our ids are uuid5 strings; anything else is a caller bug, caught before the engine."""
     try:
         return uuid.UUID(point_id)
     except (ValueError, TypeError, AttributeError) as e:

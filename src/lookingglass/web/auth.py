@@ -158,7 +158,7 @@ def session_key(data_dir: Path) -> bytes:
 
 class TokenBucket:
     """Per-principal allowance for one kind of request: up to `capacity` at once, refilled evenly over `period`
-    seconds. In-process, which is enough because one `serve` owns the data dir (DESIGN.md §7)."""
+    seconds. In-process, which is enough because one `serve` owns the data dir (docs/architecture.md)."""
 
     def __init__(self, capacity: int, period: float, clock=time.monotonic) -> None:
         self.capacity = capacity
