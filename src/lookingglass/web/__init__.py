@@ -87,4 +87,6 @@ def _bad_request(exc: ValidationError):
     where = ".".join(str(part) for part in error["loc"]) or "request"
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     body = {"error": {"code": "bad_input", "message": f"{where}: {error['msg']}{more}"}}
-    return jsonify(body), 400
+    response = jsonify(body)
+    response.status_code = 400  # flask-openapi3 aborts with what this returns: a response, not a (body, status) pair
+    return response

@@ -16,7 +16,6 @@ from lookingglass import __version__
 from lookingglass.stores.graph import SORTS
 from lookingglass.text.entities import TYPES
 
-SHA = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
 ERROR = {"$ref": "#/components/schemas/Error"}
 ANY_OBJECT = {"type": "object", "additionalProperties": True}
 BINARY = {"type": "string", "format": "binary"}
@@ -63,49 +62,6 @@ def _op(summary: str, responses: dict, *, tag: str, params: list | None = None, 
     return op
 
 
-MATCH = {
-    "type": "object",
-    "properties": {
-        "score": {"type": "number"},
-        "sha256": {"type": "string"},
-        "source_url": {"type": ["string", "null"]},
-        "page_url": {"type": ["string", "null"]},
-        "page_title": {"type": ["string", "null"]},
-        "box": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4},
-        "kind": {"type": "string"},
-        "timestamp": {"type": ["number", "null"]},
-        "track_id": {"type": ["integer", "null"]},
-        "start": {"type": ["number", "null"]},
-        "end": {"type": ["number", "null"]},
-        "grouped": {"type": "integer"},
-        "face_id": {"type": ["string", "null"]},
-        "indexed_at": {"type": ["string", "null"]},
-    },
-    "required": ["score", "sha256", "box", "kind"],
-}
-LOOKUP = {
-    "type": "object",
-    "properties": {
-        "faces": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "box": {"type": "array", "items": {"type": "number"}},
-                    "confidence": {"type": "number"},
-                    "landmarks": {"type": "array"},
-                    "detector": {"type": "string"},
-                    "matches": {"type": "array", "items": MATCH},
-                },
-                "required": ["box", "confidence", "matches"],
-            },
-        },
-        "threshold": {"type": "number"},
-        "top_k": {"type": "integer"},
-        "annotated_png": {"type": "string"},
-    },
-    "required": ["faces", "threshold", "top_k"],
-}
 ENTITY = {
     "type": "object",
     "properties": {
@@ -120,119 +76,12 @@ ENTITY = {
     },
     "required": ["id", "name", "type"],
 }
-SIGHTING = {
-    "type": "object",
-    "properties": {k: {"type": "string"} for k in ("source_url", "page_url", "page_title", "alt", "seen_at")},
-    "required": ["source_url"],
-}
 THRESHOLD = {"type": "number", "minimum": -1, "maximum": 1}
 
 
 def hand_written() -> dict:
     """The paths still described by hand (routes without models yet)."""
-    sha = [_path("sha256", SHA)]
     paths = {
-        "/lookup": {
-            "post": _op(
-                "Find where the faces in a photo appear (audited).",
-                {"200": _json(LOOKUP), **_errors(400, 401, 413, 429)},
-                tag="faces",
-                body=_multipart(
-                    {
-                        "image": BINARY,
-                        "top_k": {"type": "integer", "minimum": 1, "maximum": 1000},
-                        "threshold": THRESHOLD,
-                        "annotate": {"type": "string", "enum": ["true", "false"]},
-                    },
-                    ["image"],
-                ),
-            )
-        },
-        "/objects": {
-            "post": _op(
-                "Store files and queue their processing; sighting fields say where they were seen.",
-                {
-                    "201": _json(ANY_OBJECT, "stored and processed"),
-                    "202": _json(ANY_OBJECT, "stored, queued"),
-                    **_errors(400, 401, 413, 503),
-                    "400": _json(
-                        {"oneOf": [ERROR, {"type": "object", "required": ["objects"]}]},
-                        "bad input, or no file could be stored (each file's error in `objects`)",
-                    ),
-                },
-                tag="objects",
-                body=_multipart({"file": BINARY, **{k: {"type": "string"} for k in SIGHTING["properties"]}}, ["file"]),
-            )
-        },
-        "/objects/{sha256}": {
-            "get": _op(
-                "An object's record.", {"200": _json(ANY_OBJECT), **_errors(400, 401, 404)}, tag="objects", params=sha
-            ),
-            "delete": _op(
-                "Forget an object and everything derived from it (admin).",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 403, 404)},
-                tag="objects",
-                params=sha,
-            ),
-        },
-        "/objects/{sha256}/outcome": {
-            "get": _op(
-                "Where the object's processing stands: done (faces, entities), failed (error), pending or gone.",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401)},
-                tag="objects",
-                params=[*sha, _query("job", {"type": "string", "maxLength": 200}, "the job id the upload returned")],
-            )
-        },
-        "/objects/{sha256}/content": {
-            "get": _op(
-                "The stored bytes.",
-                {
-                    "200": {"description": "the file", "content": {"application/octet-stream": {"schema": BINARY}}},
-                    **_errors(400, 401, 404),
-                },
-                tag="objects",
-                params=sha,
-            )
-        },
-        "/objects/{sha256}/transcript": {
-            "get": _op(
-                "A video's or audio file's transcript.",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 404)},
-                tag="text",
-                params=sha,
-            )
-        },
-        "/objects/{sha256}/sightings": {
-            "post": _op(
-                "Record more places an object was seen.",
-                {"200": _json(ANY_OBJECT), **_errors(400, 401, 404)},
-                tag="objects",
-                params=sha,
-                body={
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "properties": {"sightings": {"type": "array", "items": SIGHTING, "minItems": 1}},
-                                "required": ["sightings"],
-                            }
-                        }
-                    },
-                },
-            )
-        },
-        "/faces/{face_id}/thumbnail": {
-            "get": _op(
-                "The JPEG kept for a video keyframe.",
-                {
-                    "200": {"description": "JPEG", "content": {"image/jpeg": {"schema": BINARY}}},
-                    **_errors(400, 401, 404),
-                },
-                tag="faces",
-                params=[_path("face_id")],
-            )
-        },
         "/forget/person/preview": {
             "post": _op(
                 "Every indexed face of the person in a photo: what erasing would remove (admin).",
