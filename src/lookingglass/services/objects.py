@@ -52,7 +52,6 @@ class StoreRequest(_Sighting):
         None, max_length=1000, description="the file's name (its suffix helps tell the kind); default: the upload's"
     )
 
-
     @field_validator("filename", mode="before")
     @classmethod
     def _name_as_text(cls, value: Any) -> Any:
@@ -145,7 +144,39 @@ def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes |
             if result is not None:
                 results.remove(result)
             results.append(StoredObject(filename=filename, error=error))
+    if caller.via == "cli":
+        _build_index_when_due(app)
     return StoreResult(objects=results)
+
+
+def _build_index_when_due(app: App) -> None:
+    """The process that opened the stores has no background optimizer (`serve` has one): it builds the vector
+    index itself once enough points are unindexed (lookups meanwhile search the new points brute force)."""
+    if app.faces is not None and getattr(app.faces, "pending_optimize", 0) >= app.settings.optimize_threshold:
+        app.faces.optimize()
+
+
+def reconcile_here(app: App, *, wait: bool) -> tuple[dict, list[tuple[str, str, str]], list[str]]:
+    """Queue whatever the object store holds unprocessed, on the stores opened here (it lists the whole store).
+
+    Returns the counts, the failures already known (where, message, error code), and the objects to wait for:
+    without workers the work happens now, so whatever is still unprocessed afterwards has failed (its outcome says
+    why); with workers, those still unprocessed when `wait` is asked."""
+    from lookingglass.pipeline.jobs import is_processed, reconcile
+
+    result = reconcile()
+    failures = []
+    inline = app.queue.backend == "inline"
+    if inline:
+        app.queue.drain()  # the work happens now, in this process
+        for failure in app.queue.stats()["failed"]:
+            if ".ingest_key(" in failure["description"]:  # a dropped-in file that never became an object
+                failures.append((failure["description"], failure["reason"], "unavailable"))
+    left = []
+    if inline or wait:
+        kinds = ("image", "video", "audio", "page")
+        left = [o.sha256 for o in app.objects.list() if o.kind in kinds and not is_processed(app, o)]
+    return result, failures, left
 
 
 def _sighting_metadata(caller: Caller, fields: _Sighting) -> dict:
