@@ -79,6 +79,7 @@ def ingest(
 
     from lookingglass.errors import BadInput, batch_exit_code
 
+    _ = runtime.settings  # a bad setting is what is reported first, whatever else is wrong
     if bucket:
         return _reconcile(runtime, as_json=as_json, wait=wait, timeout=timeout, quiet=quiet)
     if not paths:
@@ -260,6 +261,7 @@ def lookup(runtime: Runtime, image: str, as_json: bool, top_k: int | None, thres
     """Find where the faces in a photo appear: every face in it, with the indexed faces that match, best first."""
     from lookingglass.errors import BadInput
 
+    _ = runtime.settings  # a bad setting is what is reported first, whatever else is wrong
     path = Path(image)
     if not path.is_file():
         raise BadInput(f"no such file: {image}")
