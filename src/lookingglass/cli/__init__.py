@@ -3,8 +3,6 @@
 Commands are click commands declared beside their code (one module per use case, like `services/`). Which service
 a command talks to is chosen once, in `cli/service.py`: the stores opened here, or the `serve` that owns the data
 dir. Errors print one line on stderr and exit with the error's code (errors.py); a bad setting exits 2.
-
-Commands not yet moved to click still run through `cli/legacy.py`'s argparse parser, unchanged for scripts.
 """
 
 from __future__ import annotations
@@ -54,19 +52,11 @@ def lookingglass() -> None:
     """
 
 
-COMMAND_MODULES = ("faces", "erasure", "graph", "admin", "search", "system")  # cli/<name>.py, each with COMMANDS
-
-
 def _register() -> None:
-    import importlib
+    """Every use case's module (named like its services/ module) contributes its COMMANDS."""
+    from lookingglass.cli import admin, erasure, faces, graph, search, system
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"lookingglass.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"lookingglass.cli.{name}":
-                raise
-            continue  # not moved to click yet: cli/legacy.py still has its commands
+    for module in (faces, search, erasure, graph, admin, system):
         for command in module.COMMANDS:
             lookingglass.add_command(command)
 
@@ -76,13 +66,10 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """The `lookingglass` entry point; returns the exit code."""
-    from lookingglass.cli import legacy
     from lookingglass.integrity import private_umask
 
     private_umask()  # the data dir's files 0600, folders 0700, whatever the shell's umask
     args = sys.argv[1:] if argv is None else list(argv)
-    if args and not args[0].startswith("-") and args[0] not in lookingglass.commands:
-        return legacy.main(args)
     try:
         result = lookingglass.main(args=args, prog_name="lookingglass", standalone_mode=False)
     except LookingGlassError as exc:
@@ -90,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Abort:
         return 130
-    except click.ClickException as exc:  # usage errors: what argparse did before, exit 2
+    except click.ClickException as exc:  # usage errors: exit 2
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
@@ -103,20 +90,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def check_args(argv: list[str]) -> None:
     """Raise BadInput unless `lookingglass <argv>` parses (deploy files are checked against this)."""
-    from lookingglass.cli import legacy
-
-    if argv and argv[0] in lookingglass.commands:
-        command: click.Command = lookingglass
-        name, args = "lookingglass", list(argv)
-        while isinstance(command, click.Group) and args and args[0] in command.commands:
-            name = args.pop(0)
-            command = command.commands[name]
-        try:
-            command.make_context(name, args)
-        except click.ClickException as exc:
-            raise BadInput(exc.format_message()) from None
-        return
+    if not argv or argv[0] not in lookingglass.commands:
+        raise BadInput(f"`lookingglass {' '.join(argv)}`: no such command")
+    command: click.Command = lookingglass
+    name, args = "lookingglass", list(argv)
+    while isinstance(command, click.Group) and args and args[0] in command.commands:
+        name = args.pop(0)
+        command = command.commands[name]
     try:
-        legacy.build_parser().parse_args(argv)
-    except SystemExit:
-        raise BadInput(f"`lookingglass {' '.join(argv)}` does not parse") from None
+        command.make_context(name, args)
+    except click.ClickException as exc:
+        raise BadInput(exc.format_message()) from None

@@ -34,14 +34,12 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
     flask_app.extensions["lookingglass.local_token"] = local_token
 
     from lookingglass.web import auth
-    from lookingglass.web.api import api
     from lookingglass.web.openapi import openapi_api
     from lookingglass.web.routes import blueprints
     from lookingglass.web.views import views
 
     auth.install(flask_app, app)
     flask_app.register_blueprint(auth.auth)
-    flask_app.register_blueprint(api)
     flask_app.register_blueprint(openapi_api)
     flask_app.register_blueprint(views)
     for blueprint in blueprints():
