@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -91,10 +92,13 @@ def ingest(
     waiting: list[tuple[str, str, str | None]] = []  # stored, processed elsewhere: (path, sha256, job id)
     with runtime.service() as service, _progress(console, quiet) as bar:
         task = bar.add_task("ingest", total=len(files), faces=0)
-        for path in files:
-            try:
-                stored = _store(service, path)
-                if stored.error is not None:
+        # As many files in flight as the owner runs jobs at once (LG_INLINE_WORKERS): each call waits for its file
+        # to be processed, so one at a time would leave a core idle. Results are taken in the files' order.
+        with ThreadPoolExecutor(max_workers=runtime.settings.inline_workers) as pool:
+            for path, stored in zip(files, pool.map(lambda p: _store_or_failure(service, p), files), strict=True):
+                if isinstance(stored, BaseException):
+                    errors.append((str(path), *_reason(stored)))
+                elif stored.error is not None:
                     errors.append((str(path), stored.error.message, exit_code_of(stored.error.code)))
                 elif stored.faces is not None:
                     objects += 1
@@ -102,9 +106,7 @@ def ingest(
                     entities += stored.entities or 0
                 else:
                     waiting.append((str(path), stored.sha256 or "", stored.job))
-            except (LookingGlassError, OSError) as exc:
-                errors.append((str(path), *_reason(exc)))
-            bar.update(task, advance=1, faces=faces)
+                bar.update(task, advance=1, faces=faces)
         if waiting and wait:
             for path, done in _wait_for(waiting, _outcome(service), bar, timeout):
                 if done["state"] == "done":
@@ -135,6 +137,13 @@ def ingest(
         found = f", {entities} entity mentions" if entities else ""
         print(f"{objects} objects indexed, {faces} faces{found}, {len(errors)} errors ({len(files)} files)")
     return batch_exit_code(objects, [code for _, _, code in errors])
+
+
+def _store_or_failure(service, path: Path) -> StoredObject | LookingGlassError | OSError:
+    try:
+        return _store(service, path)
+    except (LookingGlassError, OSError) as exc:
+        return exc
 
 
 def _store(service, path: Path) -> StoredObject:
