@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import getpass
 import hashlib
 import hmac
 import io
@@ -383,16 +382,6 @@ def json_chunks(entries: Iterable[dict]) -> Iterator[str]:
     for i, entry in enumerate(entries):
         yield ("," if i else "") + "\n" + json.dumps(entry)
     yield "\n]\n"
-
-
-def record_command(data_dir: Path, action: str, **fields) -> None:
-    """A command run on this machine that opened the stores itself, recorded as the local user: whoever may edit
-    the data dir is its admin. (Through `serve`, the server records what the command asked it to do.)"""
-    try:
-        actor = f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        actor = "cli"
-    AuditLog.open(data_dir).record(actor, "admin", action, **fields)
 
 
 def parse_time(value: datetime | str | None, name: str = "time") -> str | None:

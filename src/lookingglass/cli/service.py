@@ -62,18 +62,18 @@ class Remote:
                     raise BadInput(f"{name}: '{key}' is neither a path parameter nor an upload")
                 path = path.replace("{" + key + "}", quote(str(value), safe=""))
             if files or "multipart/form-data" in op.get("requestBody", {}).get("content", {}):
-                body = self.client._call(method, path, files=files or None, data=fields)
+                body = self.client.call(method, path, files=files or None, data=fields)
             elif method in ("get", "delete"):
-                body = self.client._call(method, path, params=fields or None)
+                body = self.client.call(method, path, params=fields or None)
             else:
-                body = self.client._call(method, path, json=fields)
+                body = self.client.call(method, path, json=fields)
             return response_model(name).model_validate(body)
 
         return call
 
     def _find(self, name: str) -> tuple[str, str, dict]:
         if self._operations is None:
-            document = self.client._call("GET", "/openapi.json")
+            document = self.client.call("GET", "/openapi.json")
             self._operations = {
                 op["operationId"]: (method, path, op)
                 for path, ops in document["paths"].items()
