@@ -19,7 +19,7 @@ from lookingglass.cli import Runtime, pass_runtime
 from lookingglass.cli.output import json_option
 from lookingglass.errors import LookingGlassError, exit_code_of
 from lookingglass.services.lookup import LookupRequest
-from lookingglass.services.objects import OutcomeQuery, StoredObject, StoreRequest
+from lookingglass.services.objects import OutcomeQuery, StoredObject, StoreRequest, store_patiently
 
 MEDIA_SUFFIXES = {
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif",  # images
@@ -27,7 +27,6 @@ MEDIA_SUFFIXES = {
     ".mp3", ".wav", ".m4a", ".ogg", ".flac", ".opus",  # audio
     ".html", ".htm",  # pages: text for the entity graph
 }  # fmt: skip
-BUSY_PATIENCE_S = 600.0  # a busy owner (503/429 + Retry-After) is asked again for this long per file
 Failure = tuple[str, str, int]  # (where, message, exit code)
 
 
@@ -147,19 +146,9 @@ def _store_or_failure(service, path: Path) -> StoredObject | LookingGlassError |
 
 
 def _store(service, path: Path) -> StoredObject:
-    """Store one local file (its file:// URL is where it was seen). A busy owner (503 or 429 with Retry-After) is
-    asked again after the time it names: storing is content-addressed, so asking twice stores nothing twice."""
-    data = path.read_bytes()
+    """Store one local file; its file:// URL is where it was seen."""
     request = StoreRequest(source_url=path.resolve().as_uri(), filename=path.name)
-    deadline = time.monotonic() + BUSY_PATIENCE_S
-    while True:
-        try:
-            return service.store_objects(request, file=data).objects[0]
-        except LookingGlassError as exc:
-            wait = getattr(exc, "retry_after", None)
-            if wait is None or exc.http_status not in (429, 503) or time.monotonic() + wait > deadline:
-                raise
-            time.sleep(min(max(wait, 0.1), 60.0))
+    return store_patiently(service, request, path.read_bytes())
 
 
 def _outcome(service) -> Callable[[str, str | None], dict]:

@@ -151,7 +151,10 @@ def crawl(runtime: Runtime, url: str | None, as_json: bool, quiet: bool, verbose
     from lookingglass.services.crawl import CrawlRequest, crawl_site
 
     request = CrawlRequest(start_url=url, allow_domains=list(options.pop("allow_domain")), **options)
-    summary = crawl_site(runtime.settings, Caller.command_line(), request, verbose=verbose, quiet=quiet or as_json)
+    with runtime.service() as service:
+        summary = crawl_site(
+            runtime.settings, service, Caller.command_line(), request, verbose=verbose, quiet=quiet or as_json
+        )
     if as_json:
         print(json.dumps(summary.model_dump(mode="json")))
     else:

@@ -1,5 +1,5 @@
-"""Run one crawl in this process: choose the sink, start Scrapy (and, when rendering, the browser guard), wait,
-summarise.
+"""Run one crawl in this process: start Scrapy (and, when rendering, the browser guard) with a sink over the service
+the command chose, wait, summarise.
 
 Scrapy's reactor can start once per process, so `lookingglass crawl` is one crawl per process (tests run the CLI).
 """
@@ -13,23 +13,7 @@ from lookingglass.crawler.progress import counts
 from lookingglass.settings import Settings
 
 
-def open_sink(settings: Settings):
-    """`serve` when it owns the data dir; otherwise this process's own stores (and, embedded, its own models)."""
-    from lookingglass.client import running_server
-    from lookingglass.crawler.sinks import AppSink, ServerSink
-
-    server = running_server(settings)
-    if server is not None:
-        return ServerSink(server)
-    from lookingglass.app import build
-
-    app = build(settings)
-    if app.queue.backend == "inline":
-        app.models.load()
-    return AppSink(app)
-
-
-def crawl(settings: Settings, options: CrawlOptions, *, verbose: bool = False, quiet: bool = False) -> dict:
+def crawl(settings: Settings, options: CrawlOptions, service, *, verbose: bool = False, quiet: bool = False) -> dict:
     from scrapy.crawler import CrawlerProcess
 
     from lookingglass.crawler.addresses import AddressPolicy
@@ -41,7 +25,9 @@ def crawl(settings: Settings, options: CrawlOptions, *, verbose: bool = False, q
     # guard, which checks the address it really connects to (DNS rebinding).
     guard = BrowserGuard(AddressPolicy(settings.crawl_allow_private))
     guarded = options.render != "never" and not settings.crawl_proxy
-    sink = open_sink(settings)
+    from lookingglass.crawler.sinks import ServiceSink
+
+    sink = ServiceSink(service)
     started = time.monotonic()
     try:
         browser_proxy = guard.start() if guarded else None
@@ -54,7 +40,6 @@ def crawl(settings: Settings, options: CrawlOptions, *, verbose: bool = False, q
         processing = sink.finish()
     finally:
         guard.stop()
-        sink.close()
     stats = crawler.stats.get_stats()
     spider = crawler.spider
     return {

@@ -1,12 +1,12 @@
-"""Where crawled objects go: the object store of this process (`AppSink`), or `serve` when it owns the data dir
-(`ServerSink`). Both store content-addressed and record sightings; processing follows the normal event path
-(embedded: the store's put is followed by a queued job; with workers: RQ; docs/architecture.md)."""
+"""Where crawled objects go: the service the `crawl` command chose (the stores opened here, or the `serve` that owns
+the data dir), like any upload. Storing is content-addressed with sightings (where each object was seen);
+processing follows the normal path (embedded: a queued job in the owner; with workers: RQ)."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from lookingglass.errors import BadInput, LookingGlassError
@@ -20,109 +20,81 @@ class Stored:
     new: bool  # first time these bytes were stored
 
 
-def sightings_metadata(sightings: list[Sighting]) -> dict:
-    from lookingglass.stores.objects import merge_metadata
-
-    metadata: dict = {}
-    for sighting in sightings:
-        metadata = merge_metadata(metadata, sighting.metadata())
-    return metadata
-
-
 class Sink(Protocol):
     def store(self, data: bytes, filename: str, sightings: list[Sighting]) -> Stored: ...
 
     def add_sightings(self, sha256: str, sightings: list[Sighting]) -> None: ...
 
     def finish(self) -> dict:
-        """Wait for what was queued when that is this process's job; returns what was learned (faces, errors)."""
+        """What was learned about processing (faces, errors, jobs queued)."""
         ...
 
-    def close(self) -> None: ...
 
+class ServiceSink:
+    """Store through the service the command chose (the stores opened here, or the `serve` that owns the data dir):
+    every object stored like an upload and processed on the normal path; bytes already stored during this crawl
+    (the same photo under another URL) are not sent again, only the new sighting is."""
 
-class AppSink:
-    """Store through this process's App: embedded (the crawl owns the data dir and processes on its thread pool)
-    or distributed (S3/Qdrant/RQ: store and enqueue; workers do the rest). Every kind is queued: photos and videos
-    for their faces, pages for the entity graph."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-        self._handles: dict[str, object] = {}  # sha256 -> its processing job, one per object per crawl
-        self._lock = threading.Lock()
-
-    def store(self, data: bytes, filename: str, sightings: list[Sighting]) -> Stored:
-        from lookingglass.pipeline.jobs import is_processed, store_bytes, submit
-
-        sha = hashlib.sha256(data).hexdigest()
-        new = not self.app.objects.exists(sha)
-        obj = store_bytes(self.app, data, filename=filename, metadata=sightings_metadata(sightings))
-        with self._lock:
-            queue_it = sha not in self._handles and not is_processed(self.app, obj)
-            if queue_it:
-                self._handles[sha] = None  # claimed: the same bytes under another URL will not queue it again
-        if queue_it:
-            handle = submit(self.app, obj.sha256, obj.kind)
-            with self._lock:
-                self._handles[sha] = handle
-        return Stored(obj.sha256, obj.kind, new)
-
-    def add_sightings(self, sha256: str, sightings: list[Sighting]) -> None:
-        self.app.objects.annotate(sha256, sightings_metadata(sightings), merge=True)
-
-    def finish(self) -> dict:
-        handles = [h for h in self._handles.values() if h is not None]
-        if self.app.queue.backend != "inline":
-            return {"queued": len(handles)}
-        faces = errors = 0
-        for handle in handles:
-            try:
-                faces += (handle.result() or {}).get("faces", 0)
-            except (LookingGlassError, OSError, TimeoutError):
-                errors += 1
-        return {"processed": len(handles) - errors, "faces": faces, "processing_errors": errors}
-
-    def close(self) -> None:
-        self.app.close()
-
-
-class ServerSink:
-    """Store through a running `serve` (it owns the embedded data dir); it processes what it is given. Bytes it
-    already has from this crawl (the same photo under another URL) are not sent again: only the sighting is."""
-
-    def __init__(self, client) -> None:
-        self.client = client
+    def __init__(self, service) -> None:
+        self.service = service
         self.faces: dict[str, int] = {}
         self.kinds: dict[str, str] = {}
         self.queued = 0
+        self.errors = 0
         self._lock = threading.Lock()
 
     def store(self, data: bytes, filename: str, sightings: list[Sighting]) -> Stored:
+        from lookingglass.services.objects import StoreRequest, store_patiently
+
         sha = hashlib.sha256(data).hexdigest()
         with self._lock:
             kind = self.kinds.get(sha)
         if kind is not None:
-            self.client.add_sightings(sha, sightings)
+            self.add_sightings(sha, sightings)
             return Stored(sha, kind, False)
         first, *rest = sightings
-        result = self.client.store_bytes(data, filename, first)
-        if "error" in result:
-            raise BadInput(result["error"]["message"])
+        stored = store_patiently(self.service, StoreRequest(**_fields(first), filename=filename), data)
+        if stored.sha256 is None or stored.kind is None:  # not stored at all: the bytes are not usable
+            raise _refused(stored, filename)
         if rest:
-            self.client.add_sightings(result["sha256"], rest)
+            self.add_sightings(stored.sha256, rest)
         with self._lock:
-            self.kinds[result["sha256"]] = result["kind"]
-            if "faces" in result:
-                self.faces[result["sha256"]] = result["faces"]
+            self.kinds[stored.sha256] = stored.kind
+            if stored.faces is not None:
+                self.faces[stored.sha256] = stored.faces
+            elif stored.error is not None:
+                self.errors += 1
             else:
                 self.queued += 1
-        return Stored(result["sha256"], result["kind"], bool(result.get("new", True)))
+        return Stored(stored.sha256, stored.kind, bool(stored.new if stored.new is not None else True))
 
     def add_sightings(self, sha256: str, sightings: list[Sighting]) -> None:
-        self.client.add_sightings(sha256, sightings)
+        from lookingglass.services.objects import SightingsRequest
+
+        self.service.add_sightings(SightingsRequest(sightings=[_fields(s) for s in sightings]), sha256=sha256)
 
     def finish(self) -> dict:
-        return {"faces": sum(self.faces.values()), "queued": self.queued}
+        """What processing found: faces indexed (processed as they were stored), failures, jobs left queued."""
+        with self._lock:
+            return {
+                "processed": len(self.faces),
+                "faces": sum(self.faces.values()),
+                "processing_errors": self.errors,
+                "queued": self.queued,
+            }
 
-    def close(self) -> None:
-        pass
+
+def _refused(stored, filename: str) -> LookingGlassError:
+    """The store's refusal as the error it was (too_large, bad_input, ...), so the crawl reports it by its kind."""
+    from lookingglass.errors import exit_code_of
+
+    if stored.error is None:
+        return BadInput(f"{filename} could not be stored")
+    error = LookingGlassError(stored.error.message)
+    error.code = stored.error.code
+    error.exit_code = exit_code_of(stored.error.code)
+    return error
+
+
+def _fields(sighting: Sighting) -> dict:
+    return {k: v for k, v in asdict(sighting).items() if v is not None}

@@ -1,8 +1,9 @@
 """A polite crawl of one site (robots.txt, Crawl-delay): what it shows is stored and processed like any other object.
 
 Not an operation with a route: Scrapy's reactor runs once per process, so a crawl is a process of its own (the
-`crawl` command, the compose `crawler` service). It stores into the `serve` that owns the data dir when one runs,
-else into stores it opens itself (crawler/run.py chooses), and writes the audit record for the whole crawl.
+`crawl` command, the compose `crawler` service). It stores through the service the command chose (the stores
+opened here, or the `serve` that owns the data dir), each object like an upload, and writes the audit record for
+the whole crawl.
 """
 
 from __future__ import annotations
@@ -64,7 +65,13 @@ class CrawlSummary(Record):
 
 
 def crawl_site(
-    settings: Settings, caller: Caller, request: CrawlRequest, *, verbose: bool = False, quiet: bool = False
+    settings: Settings,
+    service,
+    caller: Caller,
+    request: CrawlRequest,
+    *,
+    verbose: bool = False,
+    quiet: bool = False,
 ) -> CrawlSummary:
     """Crawl from the start URL until a budget or the site runs out (`quiet`: no progress lines; `verbose`:
     Scrapy's own log)."""
@@ -89,7 +96,7 @@ def crawl_site(
         delay=request.delay,
         job_dir=Path(request.job_dir) if request.job_dir else None,
     )
-    summary = CrawlSummary.model_validate(crawl(settings, options, verbose=verbose, quiet=quiet))
+    summary = CrawlSummary.model_validate(crawl(settings, options, service, verbose=verbose, quiet=quiet))
     stored = summary.media_stored + summary.pages_stored
     AuditLog.open(settings.data_dir).record(caller.name, caller.role, "crawl", target=start_url, results=stored)
     return summary

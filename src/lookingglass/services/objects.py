@@ -349,3 +349,25 @@ def forget_object(app: App, caller: Caller, *, sha256: str) -> Forgotten:
     result = Forgotten(**forget(app, sha256))  # the owner of the stores writes the index itself
     audit(app, caller, "forget", target=sha256, results=result.faces_removed)
     return result
+
+
+BUSY_PATIENCE_S = 600.0  # a busy owner (503/429 + Retry-After) is asked again for this long per file
+
+
+def store_patiently(service, request: StoreRequest, data: bytes, patience: float = BUSY_PATIENCE_S) -> StoredObject:
+    """`service.store_objects` for one file, asked again after the time a busy owner names (503 or 429 with
+    Retry-After) for up to `patience` seconds: storing is content-addressed, so asking twice stores nothing twice.
+    For callers that bring many files at once (ingest, the crawler), here or through `serve` alike."""
+    import time
+
+    from lookingglass.errors import LookingGlassError
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return service.store_objects(request, file=data).objects[0]
+        except LookingGlassError as exc:
+            wait = getattr(exc, "retry_after", None)
+            if wait is None or exc.http_status not in (429, 503) or time.monotonic() + wait > deadline:
+                raise
+            time.sleep(min(max(wait, 0.1), 60.0))
