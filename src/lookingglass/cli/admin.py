@@ -39,9 +39,9 @@ password_stdin = click.option(
 
 
 def _service(runtime: Runtime):
-    from lookingglass.cli.service import open_accounts_service
+    from lookingglass.cli.service import open_service
 
-    return open_accounts_service(runtime.settings)
+    return open_service(runtime.settings, accounts_only=True)
 
 
 def _request(model: type[M], **fields) -> M:

@@ -92,8 +92,13 @@ def _operation(name: str) -> Callable[..., Any]:
 
 
 @contextlib.contextmanager
-def open_service(settings: Settings) -> Iterator[Local | Remote]:
-    """`Remote` when a `serve` owns the data dir, else `Local` on stores opened here (closed on the way out)."""
+def open_service(settings: Settings, *, accounts_only: bool = False) -> Iterator[Local | Remote]:
+    """`Remote` when a `serve` owns the data dir, else `Local` on stores opened here (closed on the way out).
+
+    `accounts_only` (the admin operations: users, keys, the audit log): without a `serve`, only the account and
+    audit files are opened. They are made for several processes, so no data-dir lock is taken and no store opened:
+    users can be managed beside a crawl or an ingest that owns the data dir."""
+    from lookingglass.app import build, build_accounts
     from lookingglass.client import running_server
 
     load_all()
@@ -101,30 +106,7 @@ def open_service(settings: Settings) -> Iterator[Local | Remote]:
     if server is not None:
         yield Remote(server)
         return
-    from lookingglass.app import build
-
-    app = build(settings)
-    try:
-        yield Local(app)
-    finally:
-        app.close()
-
-
-@contextlib.contextmanager
-def open_accounts_service(settings: Settings) -> Iterator[Local | Remote]:
-    """Like `open_service`, for the admin operations (users, keys, the audit log): without a `serve`, only the
-    account and audit files are opened. They are made for several processes, so no data-dir lock is taken and no
-    store opened: users can be managed beside a crawl or an ingest that owns the data dir."""
-    from lookingglass.client import running_server
-
-    load_all()
-    server = running_server(settings)
-    if server is not None:
-        yield Remote(server)
-        return
-    from lookingglass.app import build_accounts
-
-    app = build_accounts(settings)
+    app = build_accounts(settings) if accounts_only else build(settings)
     try:
         yield Local(app)
     finally:

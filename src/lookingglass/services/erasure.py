@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 from lookingglass import erasure
 from lookingglass.app import App
 from lookingglass.services import Caller, Record, audit, operation
+from lookingglass.services.lookup import LookupMatch
 
 MAX_NOTE = 1000  # characters: a request number and a sentence, not a file
 MAX_CONFIRMED = 10 * erasure.MAX_FACES  # ids in one erasure: more than a preview can show for one face
@@ -66,29 +67,10 @@ class ForgetPersonRequest(Blankless):
         return self
 
 
-class ErasureMatch(Record):
-    """An indexed face of the person (lookup's match: where it was seen, and its face id to confirm)."""
-
-    score: float
-    sha256: str
-    source_url: str | None
-    page_url: str | None
-    page_title: str | None
-    indexed_at: str | None
-    box: list[float] = Field(min_length=4, max_length=4)
-    kind: str
-    timestamp: float | None
-    track_id: int | None
-    start: float | None
-    end: float | None
-    grouped: int
-    face_id: str | None
-
-
 class PersonFace(Record):
     index: int = Field(description="this face's face_index in the photo")
     box: list[float]
-    matches: list[ErasureMatch]
+    matches: list[LookupMatch]  # lookup's matches: where each was seen, and the face id to confirm
 
 
 class PersonPreview(Record):
