@@ -73,6 +73,13 @@ def sample_photos() -> Path:
 
 
 @pytest.fixture(scope="session")
+def test_images(sample_photos: Path) -> Path:
+    """The seven face_recognition test photos (obama.jpg, obama2.jpg, obama3.jpg, biden.jpg, ...): what the core
+    face tests ingest and look up. They run on a fresh clone too (see sample_photos)."""
+    return sample_photos
+
+
+@pytest.fixture(scope="session")
 def labels(faces_dir: Path) -> dict:
     return json.loads((faces_dir / "labels.json").read_text())
 

@@ -18,7 +18,6 @@ from lookingglass.web import create_app
 from lookingglass.web.auth import ADMIN_RULES, PUBLIC_RULES, required_role
 from test_accounts import Clock
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 PASSWORD = "correct horse battery staple"
 LOCAL_TOKEN = "the-local-token-from-server-json"
 
@@ -214,11 +213,11 @@ def test_sign_in_needs_the_login_pages_csrf_token(client, accounts):
     assert client.get("/search?q=x").status_code == 401
 
 
-def test_a_session_post_needs_the_csrf_token(client, accounts, faces_dir):
+def test_a_session_post_needs_the_csrf_token(client, accounts, test_images):
     accounts.add_user("alice", PASSWORD, "analyst")
     sign_in(client, "alice", PASSWORD)
     token = csrf_from(client.get("/").data)
-    photo = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
+    photo = (test_images / "obama.jpg").read_bytes()
 
     def lookup(**headers):
         data = {"image": (io.BytesIO(photo), "obama.jpg")}
@@ -349,12 +348,12 @@ def test_a_bad_rate_setting_is_refused_at_start(app):
         app.settings.with_(lookup_rate="lots")
 
 
-def test_lookups_searches_uploads_and_forgets_are_audited(app, settings, audit, faces_dir):
+def test_lookups_searches_uploads_and_forgets_are_audited(app, settings, audit, test_images):
     analyst = api_key_headers(settings, "analyst")
     admin = api_key_headers(settings, "admin")
     client = authorized_client(app, analyst)
-    stored = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
-    query = (faces_dir / TEST_IMAGES / "obama2.jpg").read_bytes()
+    stored = (test_images / "obama.jpg").read_bytes()
+    query = (test_images / "obama2.jpg").read_bytes()
 
     upload = client.post("/objects", data={"file": (io.BytesIO(stored), "o.jpg")}, content_type="multipart/form-data")
     found = client.post("/lookup", data={"image": (io.BytesIO(query), "q.jpg")}, content_type="multipart/form-data")

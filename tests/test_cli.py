@@ -18,8 +18,6 @@ from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput
 from lookingglass.pipeline.queue import redis_connection
 from redis_server import RedisServer, redis_available
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
 
 def lookingglass(data_dir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = run_cli(data_dir, *args)
@@ -28,11 +26,11 @@ def lookingglass(data_dir: Path, *args: str, check: bool = True) -> subprocess.C
     return result
 
 
-def test_ingest_a_folder_reports_and_skips_bad_files_and_indexes_the_rest(tmp_path, faces_dir):
+def test_ingest_a_folder_reports_and_skips_bad_files_and_indexes_the_rest(tmp_path, test_images):
     folder = tmp_path / "photos"
     (folder / "nested").mkdir(parents=True)
-    shutil.copy(faces_dir / TEST_IMAGES / "obama.jpg", folder / "obama.jpg")
-    shutil.copy(faces_dir / TEST_IMAGES / "biden.jpg", folder / "nested" / "biden.jpg")
+    shutil.copy(test_images / "obama.jpg", folder / "obama.jpg")
+    shutil.copy(test_images / "biden.jpg", folder / "nested" / "biden.jpg")
     (folder / "notes.jpg").write_text("this is not a photo")
     (folder / "empty.png").write_bytes(b"")
 
@@ -50,14 +48,14 @@ def test_ingest_a_folder_reports_and_skips_bad_files_and_indexes_the_rest(tmp_pa
     assert "skipped" in result.stderr
 
 
-def test_ingest_exit_codes_say_whether_every_file_some_files_or_no_file_was_indexed(tmp_path, faces_dir):
+def test_ingest_exit_codes_say_whether_every_file_some_files_or_no_file_was_indexed(tmp_path, test_images):
     good = tmp_path / "good"
     good.mkdir()
-    shutil.copy(faces_dir / TEST_IMAGES / "obama.jpg", good / "obama.jpg")
+    shutil.copy(test_images / "obama.jpg", good / "obama.jpg")
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "notes.jpg").write_text("this is not a photo")
-    source = (faces_dir / TEST_IMAGES / "biden.jpg").read_bytes()
+    source = (test_images / "biden.jpg").read_bytes()
     (bad / "truncated.jpg").write_bytes(source[: len(source) // 2])  # stored (JPEG magic), fails to decode
 
     everything = lookingglass(tmp_path / "d1", "ingest", "--quiet", str(good), check=False)
@@ -75,7 +73,9 @@ def test_ingest_exit_codes_say_whether_every_file_some_files_or_no_file_was_inde
         assert "Traceback" not in result.stderr
 
 
-def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_a_file_still_fails(tmp_path, faces_dir):
+def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_a_file_still_fails(
+    tmp_path, test_images
+):
     """Objects stored but never processed (here: written straight into the store) are processed by reconcile; a
     file whose bytes are bad fails again and makes the exit code say so."""
     from lookingglass.app import build
@@ -83,7 +83,7 @@ def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_
     from lookingglass.settings import Settings
 
     data = tmp_path / "data"
-    obama = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
+    obama = (test_images / "obama.jpg").read_bytes()
     app = build(Settings(data_dir=data))
     try:
         store_bytes(app, obama, filename="obama.jpg")
@@ -107,22 +107,22 @@ def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_
     assert detail["object"] == hashlib.sha256(obama[: len(obama) // 2]).hexdigest()
     assert "truncated" in detail["message"] or "corrupt" in detail["message"], detail
     assert again.returncode == BadInput.exit_code and again.stdout.startswith("queued 1 objects and 0 new keys, 1 err")
-    found = json.loads(lookingglass(data, "lookup", "--json", str(faces_dir / TEST_IMAGES / "obama2.jpg")).stdout)
+    found = json.loads(lookingglass(data, "lookup", "--json", str(test_images / "obama2.jpg")).stdout)
     assert found["faces"][0]["matches"], "the object reconcile processed is indexed"
 
 
-def test_lookup_json_is_one_document_with_the_documented_shape(tmp_path, faces_dir):
+def test_lookup_json_is_one_document_with_the_documented_shape(tmp_path, test_images):
     data = tmp_path / "data"
-    lookingglass(data, "ingest", "--quiet", str(faces_dir / TEST_IMAGES / "obama.jpg"))
+    lookingglass(data, "ingest", "--quiet", str(test_images / "obama.jpg"))
 
-    result = lookingglass(data, "lookup", "--json", str(faces_dir / TEST_IMAGES / "obama2.jpg"))
+    result = lookingglass(data, "lookup", "--json", str(test_images / "obama2.jpg"))
 
     body = json.loads(result.stdout)  # exactly one JSON document on stdout
     (face,) = body["faces"]
     assert len(face["box"]) == 4 and 0 < face["confidence"] <= 1
     assert len(face["landmarks"]) == 5 and all(len(p) == 2 for p in face["landmarks"])
     (match,) = face["matches"]
-    obama = faces_dir / TEST_IMAGES / "obama.jpg"
+    obama = test_images / "obama.jpg"
     assert match["sha256"] == hashlib.sha256(obama.read_bytes()).hexdigest()
     assert match["source_url"] == obama.resolve().as_uri()
     assert match["kind"] == "image" and match["timestamp"] is None
@@ -130,10 +130,10 @@ def test_lookup_json_is_one_document_with_the_documented_shape(tmp_path, faces_d
     assert 0 < match["score"] <= 1
 
 
-def test_lookup_threshold_and_top_k_limit_the_matches(tmp_path, faces_dir):
+def test_lookup_threshold_and_top_k_limit_the_matches(tmp_path, test_images):
     data = tmp_path / "data"
-    lookingglass(data, "ingest", "--quiet", str(faces_dir / TEST_IMAGES))
-    query = str(faces_dir / TEST_IMAGES / "obama.jpg")
+    lookingglass(data, "ingest", "--quiet", str(test_images))
+    query = str(test_images / "obama.jpg")
 
     everything = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "-1", query).stdout)
     top2 = json.loads(lookingglass(data, "lookup", "--json", "--threshold", "-1", "--top-k", "2", query).stdout)
@@ -144,9 +144,9 @@ def test_lookup_threshold_and_top_k_limit_the_matches(tmp_path, faces_dir):
     assert [m["source_url"].rsplit("/", 1)[1] for m in strict["faces"][0]["matches"]] == ["obama.jpg"]
 
 
-def test_forget_removes_the_object_and_its_faces(tmp_path, faces_dir):
+def test_forget_removes_the_object_and_its_faces(tmp_path, test_images):
     data = tmp_path / "data"
-    obama = faces_dir / TEST_IMAGES / "obama.jpg"
+    obama = test_images / "obama.jpg"
     lookingglass(data, "ingest", "--quiet", str(obama))
     sha = hashlib.sha256(obama.read_bytes()).hexdigest()
 
@@ -176,7 +176,7 @@ def test_errors_are_one_line_with_an_exit_code(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_with_redis_ingest_stores_and_queues_and_a_worker_computes(tmp_path, faces_dir):
+def test_with_redis_ingest_stores_and_queues_and_a_worker_computes(tmp_path, test_images):
     """REDIS_URL set, no server running: ingest stores and enqueues only; a worker does the compute and, the stores
     being embedded, hands the faces to the owner through the index queue."""
 
@@ -191,7 +191,7 @@ def test_with_redis_ingest_stores_and_queues_and_a_worker_computes(tmp_path, fac
                 [sys.executable, "-m", "lookingglass.cli", *args], env=env, capture_output=True, text=True, timeout=300
             )
 
-        ingested = run("ingest", "--json", "--quiet", str(faces_dir / TEST_IMAGES / "obama.jpg"))
+        ingested = run("ingest", "--json", "--quiet", str(test_images / "obama.jpg"))
         refused = run("worker", "--queues", "index", "--burst")
         worked = run("worker", "--burst")
 

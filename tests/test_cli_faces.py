@@ -10,12 +10,10 @@ from cli_process import run_cli
 from lookingglass.audit import AuditLog
 from serve_process import running_serve
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 
-
-def test_ingest_lookup_and_forget_answer_the_same_here_and_through_serve(tmp_path, faces_dir):
+def test_ingest_lookup_and_forget_answer_the_same_here_and_through_serve(tmp_path, test_images):
     data = tmp_path / "data"
-    obama, biden, query = (faces_dir / TEST_IMAGES / n for n in ("obama.jpg", "biden.jpg", "obama2.jpg"))
+    obama, biden, query = (test_images / n for n in ("obama.jpg", "biden.jpg", "obama2.jpg"))
     ingested_here = run_cli(data, "ingest", "--json", "--quiet", str(obama))
     here = run_cli(data, "lookup", "--json", "--threshold", "-1", str(query))
     with running_serve(data, tmp_path / "serve.log"):
@@ -53,8 +51,8 @@ def test_ingest_lookup_and_forget_answer_the_same_here_and_through_serve(tmp_pat
     assert [e.actor for e in entries] == [here_actor] * 2 + [serve_actor] * 4 + [here_actor]
 
 
-def test_lookup_help_explains_and_bad_options_are_usage_errors(tmp_path, faces_dir):
-    query = str(faces_dir / TEST_IMAGES / "obama.jpg")
+def test_lookup_help_explains_and_bad_options_are_usage_errors(tmp_path, test_images):
+    query = str(test_images / "obama.jpg")
     helped = run_cli(tmp_path / "data", "lookup", "--help")
     zero = run_cli(tmp_path / "data", "lookup", query, "--top-k", "0")
     far = run_cli(tmp_path / "data", "lookup", query, "--threshold", "2")

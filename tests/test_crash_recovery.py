@@ -24,8 +24,6 @@ from serve_process import running_serve
 
 pytestmark = pytest.mark.slow
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"  # 7 photos, 7 faces: a handful, so this is quick
-
 
 def index_of(data_dir: Path) -> dict[str, list[str]]:
     """sha256 → its face point ids, for every object in the store; asserts that no point belongs to no object."""
@@ -40,9 +38,9 @@ def index_of(data_dir: Path) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def clean(faces_dir: Path, tmp_path_factory) -> dict[str, list[str]]:
+def clean(test_images: Path, tmp_path_factory) -> dict[str, list[str]]:
     data = tmp_path_factory.mktemp("clean") / "data"
-    result = run_cli(data, "ingest", "--quiet", str(faces_dir / TEST_IMAGES))
+    result = run_cli(data, "ingest", "--quiet", str(test_images))
     assert result.returncode == 0, result.stderr
     return index_of(data)
 
@@ -81,9 +79,9 @@ def assert_recovered(data: Path, clean: dict[str, list[str]]) -> None:
     assert recovered == {sha: clean[sha] for sha in recovered}
 
 
-def test_a_standalone_ingest_killed_mid_run_is_recovered_by_reconcile_and_a_rerun(tmp_path, faces_dir, clean):
+def test_a_standalone_ingest_killed_mid_run_is_recovered_by_reconcile_and_a_rerun(tmp_path, test_images, clean):
     data = tmp_path / "data"
-    folder = faces_dir / TEST_IMAGES
+    folder = test_images
 
     ingest = ingest_process(data, folder)
     kill_once_stored(ingest, data)
@@ -95,9 +93,9 @@ def test_a_standalone_ingest_killed_mid_run_is_recovered_by_reconcile_and_a_reru
     assert index_of(data) == clean
 
 
-def test_serve_killed_mid_ingest_is_recovered_by_reconcile_and_a_restart(tmp_path, faces_dir, clean):
+def test_serve_killed_mid_ingest_is_recovered_by_reconcile_and_a_restart(tmp_path, test_images, clean):
     data = tmp_path / "data"
-    folder = faces_dir / TEST_IMAGES
+    folder = test_images
 
     with running_serve(data, tmp_path / "serve.log") as (_info, serve):
         client = ingest_process(data, folder)  # through serve: it owns the data dir

@@ -30,8 +30,8 @@ def matches_for(app, photo) -> list:
     return face.matches
 
 
-def test_the_preview_shows_every_indexed_face_of_the_person_and_changes_nothing(indexed, faces_dir):
-    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+def test_the_preview_shows_every_indexed_face_of_the_person_and_changes_nothing(indexed, test_images):
+    query = (test_images / "obama2.jpg").read_bytes()
     before = indexed.faces.count()
 
     preview = find_person(indexed, query)
@@ -63,8 +63,8 @@ def test_erasing_removes_exactly_the_confirmed_faces_and_an_opt_out_keeps_them_o
     assert len(matches_for(indexed, biden)) == biden_before
 
 
-def test_an_opt_out_made_by_mistake_can_be_seen_and_withdrawn(indexed, faces_dir):
-    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+def test_an_opt_out_made_by_mistake_can_be_seen_and_withdrawn(indexed, test_images):
+    query = (test_images / "obama2.jpg").read_bytes()
     ids = [m["face_id"] for m in find_person(indexed, query)["faces"][0]["matches"]]
     optout = erase_person(indexed, query, ids, opt_out=True, note="request #17")["optout_id"]
 
@@ -80,12 +80,12 @@ def test_an_opt_out_made_by_mistake_can_be_seen_and_withdrawn(indexed, faces_dir
     with pytest.raises(NotFound):
         withdraw_opt_out(indexed, "not-an-id")
     assert list_opt_outs(indexed) == {"opt_outs": [], "count": 0}
-    again = ingest_file(indexed, faces_dir / IMAGES / "obama.jpg")  # indexed again from now on
-    assert again["faces"] == 1 and len(matches_for(indexed, faces_dir / IMAGES / "obama2.jpg")) == 1
+    again = ingest_file(indexed, test_images / "obama.jpg")  # indexed again from now on
+    assert again["faces"] == 1 and len(matches_for(indexed, test_images / "obama2.jpg")) == 1
 
 
-def test_admins_list_and_withdraw_opt_outs_over_http_and_it_is_audited(indexed, faces_dir, admin_client, settings):
-    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+def test_admins_list_and_withdraw_opt_outs_over_http_and_it_is_audited(indexed, test_images, admin_client, settings):
+    query = (test_images / "obama2.jpg").read_bytes()
     ids = [m["face_id"] for m in find_person(indexed, query)["faces"][0]["matches"]]
     optout = erase_person(indexed, query, ids, opt_out=True)["optout_id"]
 
@@ -100,14 +100,14 @@ def test_admins_list_and_withdraw_opt_outs_over_http_and_it_is_audited(indexed, 
     assert (entry.target, entry.role) == (optout, "admin")
 
 
-def test_a_face_id_that_does_not_match_the_photo_is_not_removed(indexed, faces_dir):
-    biden_ids = [m.face_id for m in matches_for(indexed, faces_dir / IMAGES / "biden.jpg")]
-    query = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+def test_a_face_id_that_does_not_match_the_photo_is_not_removed(indexed, test_images):
+    biden_ids = [m.face_id for m in matches_for(indexed, test_images / "biden.jpg")]
+    query = (test_images / "obama2.jpg").read_bytes()
 
     result = erase_person(indexed, query, biden_ids)
 
     assert result["removed"] == 0 and sorted(result["not_matching"]) == sorted(biden_ids)
-    assert len(matches_for(indexed, faces_dir / IMAGES / "biden.jpg")) == len(biden_ids)
+    assert len(matches_for(indexed, test_images / "biden.jpg")) == len(biden_ids)
 
 
 def test_a_group_photo_needs_to_say_which_face(indexed, faces_dir):
@@ -117,12 +117,12 @@ def test_a_group_photo_needs_to_say_which_face(indexed, faces_dir):
         find_person(indexed, (faces_dir / "dlib_examples_faces/dogs.jpg").read_bytes())
 
 
-def test_the_cli_erases_after_showing_what_goes(tmp_path, faces_dir):
+def test_the_cli_erases_after_showing_what_goes(tmp_path, test_images):
     def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
         return run_cli(tmp_path / "data", *args, stdin=stdin)
 
-    assert run("ingest", "--quiet", str(faces_dir / IMAGES / "obama.jpg")).returncode == 0
-    query = str(faces_dir / IMAGES / "obama2.jpg")
+    assert run("ingest", "--quiet", str(test_images / "obama.jpg")).returncode == 0
+    query = str(test_images / "obama2.jpg")
 
     declined = run("forget-person", query, stdin="n\n")
     assert declined.returncode == 1 and "obama.jpg" in declined.stderr  # shown, then kept

@@ -16,8 +16,6 @@ from lookingglass.pipeline.events import ObjectEvent, parse_events
 from lookingglass.pipeline.jobs import store_bytes
 from lookingglass.web import create_app
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
 
 def record(name: str, key: str, bucket: str = "lookingglass") -> dict:
     return {
@@ -90,8 +88,8 @@ def test_the_webhook_is_off_without_a_configured_token(app):
     assert "LG_EVENTS_TOKEN" in response.get_json()["error"]["message"]
 
 
-def test_a_created_event_for_a_stored_object_processes_it_once(app, events_client, faces_dir):
-    data = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
+def test_a_created_event_for_a_stored_object_processes_it_once(app, events_client, test_images):
+    data = (test_images / "obama.jpg").read_bytes()
     obj = store_bytes(app, data, filename="obama.jpg")
     doc = minio_doc(record("s3:ObjectCreated:Put", obj.key))
 
@@ -104,10 +102,10 @@ def test_a_created_event_for_a_stored_object_processes_it_once(app, events_clien
     assert app.faces.count({"sha256": obj.sha256}) == 1
 
 
-def test_a_file_dropped_into_the_store_is_ingested_then_forgotten_when_removed(app, events_client, faces_dir):
+def test_a_file_dropped_into_the_store_is_ingested_then_forgotten_when_removed(app, events_client, test_images):
     dropped = app.settings.data_dir / "objects" / "incoming" / "new photo.jpg"
     dropped.parent.mkdir(parents=True)
-    shutil.copy(faces_dir / TEST_IMAGES / "biden.jpg", dropped)
+    shutil.copy(test_images / "biden.jpg", dropped)
     sha = hashlib.sha256(dropped.read_bytes()).hexdigest()
 
     post(events_client, minio_doc(record("s3:ObjectCreated:Put", "incoming/new+photo.jpg")))
@@ -124,8 +122,8 @@ def test_a_file_dropped_into_the_store_is_ingested_then_forgotten_when_removed(a
     assert not app.objects.exists(sha)
 
 
-def test_removed_before_created_leaves_nothing_behind(app, events_client, faces_dir):
-    data = (faces_dir / TEST_IMAGES / "obama2.jpg").read_bytes()
+def test_removed_before_created_leaves_nothing_behind(app, events_client, test_images):
+    data = (test_images / "obama2.jpg").read_bytes()
     obj = store_bytes(app, data, filename="obama2.jpg")
     app.objects.delete(obj.sha256)  # the object is gone from the bucket ...
 

@@ -17,7 +17,6 @@ from redis_server import RedisServer, redis_available
 from serve_process import running_serve
 
 CORPUS = Path(__file__).parent / "data" / "graph_corpus"
-IMAGES = "face_recognition_ageitgey/tests/test_images"
 
 
 def as_json(result: subprocess.CompletedProcess) -> dict:
@@ -69,10 +68,10 @@ def test_analytics_run_here_when_the_command_owns_the_graph_and_are_queued_by_a_
     assert as_text.returncode == 0 and as_text.stdout.startswith("analytics queued for the workers (job ")
 
 
-def test_forgetting_a_person_through_serve_is_audited_by_the_service_once_per_call(tmp_path, faces_dir):
+def test_forgetting_a_person_through_serve_is_audited_by_the_service_once_per_call(tmp_path, test_images):
     data = tmp_path / "data"
-    assert run_cli(data, "ingest", "--quiet", str(faces_dir / IMAGES / "obama.jpg")).returncode == 0
-    photo = str(faces_dir / IMAGES / "obama2.jpg")
+    assert run_cli(data, "ingest", "--quiet", str(test_images / "obama.jpg")).returncode == 0
+    photo = str(test_images / "obama2.jpg")
 
     declined_here = run_cli(data, "forget-person", photo, stdin="n\n")
     with running_serve(data, tmp_path / "serve.log"):
@@ -147,8 +146,8 @@ def test_analytics_over_http_answers_the_run_and_the_stats_remember_it(graph_cli
     assert stats["stats"]["documents"] == 1 and stats["gds"] is False
 
 
-def test_erasing_needs_the_confirmed_ids_unless_it_only_opts_out(app, admin_client, faces_dir):
-    photo = (faces_dir / IMAGES / "obama2.jpg").read_bytes()
+def test_erasing_needs_the_confirmed_ids_unless_it_only_opts_out(app, admin_client, test_images):
+    photo = (test_images / "obama2.jpg").read_bytes()
 
     nothing = admin_client.post("/forget/person", data={"image": (io.BytesIO(photo), "p.jpg")})
     opt_out_only = admin_client.post("/forget/person", data={"image": (io.BytesIO(photo), "p.jpg"), "opt_out": "true"})

@@ -29,16 +29,14 @@ pytestmark = [
     pytest.mark.skipif(not redis_available(), reason=f"redis-server not found at {REDIS_SERVER} (apt install it)"),
 ]
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
 
 @pytest.fixture
-def folder(tmp_path: Path, faces_dir: Path) -> Path:
+def folder(tmp_path: Path, test_images: Path) -> Path:
     photos = tmp_path / "photos"
     photos.mkdir()
     for name in ("obama.jpg", "biden.jpg"):  # one face each
-        (photos / name).write_bytes((faces_dir / TEST_IMAGES / name).read_bytes())
-    source = (faces_dir / TEST_IMAGES / "obama2.jpg").read_bytes()
+        (photos / name).write_bytes((test_images / name).read_bytes())
+    source = (test_images / "obama2.jpg").read_bytes()
     (photos / "truncated.jpg").write_bytes(source[: len(source) // 2])
     return photos
 

@@ -20,14 +20,12 @@ from lookingglass.pipeline.jobs import ingest_file
 from lookingglass.stores.text import EdgeTextIndex, TextDoc
 from lookingglass.stores.vectors import score_problem
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
 
 @pytest.fixture(scope="module")
-def pristine(tmp_path_factory, faces_dir) -> Path:
+def pristine(tmp_path_factory, test_images) -> Path:
     """A data dir with two photos indexed by the CLI, a few text documents, an account and an audit log."""
     data = tmp_path_factory.mktemp("pristine") / "data"
-    photos = [str(faces_dir / TEST_IMAGES / name) for name in ("obama.jpg", "biden.jpg")]
+    photos = [str(test_images / name) for name in ("obama.jpg", "biden.jpg")]
     result = run_cli(data, "ingest", "--quiet", *photos)
     assert result.returncode == 0, result.stderr
     text = EdgeTextIndex(data)
@@ -46,8 +44,8 @@ def data(pristine, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def query(faces_dir) -> str:
-    return str(faces_dir / TEST_IMAGES / "obama2.jpg")
+def query(test_images) -> str:
+    return str(test_images / "obama2.jpg")
 
 
 def faces_shard(data: Path) -> Path:
@@ -161,15 +159,15 @@ def test_a_search_score_outside_the_cosine_range_is_damage():
     assert score_problem(1.0000001) is None and score_problem(-1.0) is None
 
 
-def test_damage_found_while_serving_makes_requests_503_and_health_down(app, admin_headers, faces_dir):
-    ingest_file(app, faces_dir / TEST_IMAGES / "obama.jpg")
+def test_damage_found_while_serving_makes_requests_503_and_health_down(app, admin_headers, test_images):
+    ingest_file(app, test_images / "obama.jpg")
     client = authorized_client(app, admin_headers)
     assert client.get("/health").status_code == 200
     payload = segment_file(app.faces.path, "payload_storage/page_0.dat")
     with open(payload, "r+b") as handle:  # the engine maps this file: damage it under the running index
         handle.write(os.urandom(1 << 16))
 
-    photo = (faces_dir / TEST_IMAGES / "obama2.jpg").read_bytes()
+    photo = (test_images / "obama2.jpg").read_bytes()
     response = client.post(
         "/lookup", data={"image": (io.BytesIO(photo), "obama2.jpg")}, content_type="multipart/form-data"
     )
@@ -218,11 +216,11 @@ def test_rebuild_index_restores_the_same_lookup_results(data, query):
     assert not list(data.glob(".rebuild-*"))  # the damaged files were removed once the rebuild worked
 
 
-def test_the_data_dir_is_private_whatever_the_umask(tmp_path, faces_dir):
+def test_the_data_dir_is_private_whatever_the_umask(tmp_path, test_images):
     data = tmp_path / "data"
     previous = os.umask(0o022)  # the CLI child inherits the shell's usual umask
     try:
-        result = run_cli(data, "ingest", "--quiet", str(faces_dir / TEST_IMAGES / "obama.jpg"))
+        result = run_cli(data, "ingest", "--quiet", str(test_images / "obama.jpg"))
     finally:
         os.umask(previous)
     assert result.returncode == 0, result.stderr

@@ -17,8 +17,6 @@ from lookingglass.ownership import read_server_info
 from lookingglass.settings import Settings
 from serve_process import running_serve
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     return run_cli(data_dir, *args)
@@ -39,12 +37,12 @@ def test_serve_writes_a_private_server_file(server):
     assert requests.get(info.url + "/health", timeout=10).json()["ok"] is True
 
 
-def test_cli_commands_go_through_the_running_server(server, faces_dir):
+def test_cli_commands_go_through_the_running_server(server, test_images):
     data_dir, info, _ = server
-    obama = faces_dir / TEST_IMAGES / "obama.jpg"
+    obama = test_images / "obama.jpg"
 
     ingested = cli(data_dir, "ingest", "--json", "--quiet", str(obama))
-    looked_up = cli(data_dir, "lookup", "--json", str(faces_dir / TEST_IMAGES / "obama2.jpg"))
+    looked_up = cli(data_dir, "lookup", "--json", str(test_images / "obama2.jpg"))
 
     assert ingested.returncode == 0, ingested.stderr
     assert json.loads(ingested.stdout)["faces"] == 1

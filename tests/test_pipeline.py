@@ -26,8 +26,8 @@ def best_other(app, path: Path) -> tuple[str, float]:
     raise AssertionError(f"no other photo matched {path}")
 
 
-def test_lookup_finds_the_same_person_and_not_another(app, faces_dir):
-    images = faces_dir / TEST_IMAGES
+def test_lookup_finds_the_same_person_and_not_another(app, test_images):
+    images = test_images
     for name in ["obama.jpg", "obama2.jpg", "biden.jpg"]:
         assert ingest_file(app, images / name)["faces"] == 1
 
@@ -70,8 +70,8 @@ def test_two_people_are_found_and_told_apart(app, faces_dir):
     assert [Path(m.source_url).name for m in right.matches] == ["biden.jpg"]
 
 
-def test_ingesting_the_same_file_twice_creates_no_duplicates(app, faces_dir):
-    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+def test_ingesting_the_same_file_twice_creates_no_duplicates(app, test_images):
+    photo = test_images / "obama.jpg"
     first = ingest_file(app, photo)
     second = ingest_file(app, photo)
     process(app, first["sha256"])  # a retried job
@@ -81,8 +81,8 @@ def test_ingesting_the_same_file_twice_creates_no_duplicates(app, faces_dir):
     assert len(list(app.objects.list())) == 1
 
 
-def test_the_same_photo_from_two_places_is_one_object_with_both_sources(app, faces_dir, tmp_path):
-    original = faces_dir / TEST_IMAGES / "biden.jpg"
+def test_the_same_photo_from_two_places_is_one_object_with_both_sources(app, test_images, tmp_path):
+    original = test_images / "biden.jpg"
     copy = tmp_path / "elsewhere" / "joe.jpg"
     copy.parent.mkdir()
     shutil.copy(original, copy)
@@ -95,8 +95,8 @@ def test_the_same_photo_from_two_places_is_one_object_with_both_sources(app, fac
     assert app.faces.count() == 1
 
 
-def test_ingest_lookup_forget_lookup_round_trip(app, faces_dir):
-    images = faces_dir / TEST_IMAGES
+def test_ingest_lookup_forget_lookup_round_trip(app, test_images):
+    images = test_images
     obama = ingest_file(app, images / "obama.jpg")
     ingest_file(app, images / "obama2.jpg")
     query = (images / "obama3.jpg").read_bytes()
@@ -128,9 +128,9 @@ def test_a_photo_without_faces_is_indexed_with_no_faces(app, faces_dir):
     assert lookup_image(app, (faces_dir / "dlib_examples_faces/dogs.jpg").read_bytes()) == []
 
 
-def test_a_broken_image_is_refused_and_nothing_is_indexed(app, faces_dir, tmp_path):
+def test_a_broken_image_is_refused_and_nothing_is_indexed(app, test_images, tmp_path):
     half = tmp_path / "half.jpg"
-    data = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
+    data = (test_images / "obama.jpg").read_bytes()
     half.write_bytes(data[: len(data) // 2])
 
     with pytest.raises(BadInput, match=r"truncated|corrupt"):
@@ -139,16 +139,16 @@ def test_a_broken_image_is_refused_and_nothing_is_indexed(app, faces_dir, tmp_pa
     assert app.faces.count() == 0
 
 
-def test_lookup_parameters_are_checked(app, faces_dir):
-    photo = (faces_dir / TEST_IMAGES / "obama.jpg").read_bytes()
+def test_lookup_parameters_are_checked(app, test_images):
+    photo = (test_images / "obama.jpg").read_bytes()
     with pytest.raises(BadInput, match="top_k"):
         lookup_image(app, photo, top_k=0)
     with pytest.raises(BadInput, match="threshold"):
         lookup_image(app, photo, threshold=2.0)
 
 
-def test_face_payload_records_where_and_how_the_face_was_found(app, faces_dir):
-    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+def test_face_payload_records_where_and_how_the_face_was_found(app, test_images):
+    photo = test_images / "obama.jpg"
     result = ingest_file(app, photo)
     hit = app.faces.search(lookup_image(app, photo.read_bytes())[0].face.embedding, top_k=1)[0]
 

@@ -12,8 +12,6 @@ from PIL import Image
 
 from lookingglass.web import create_app
 
-TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
-
 
 @pytest.fixture
 def client(analyst_client):
@@ -30,13 +28,13 @@ def lookup(client, path, **fields):
         return client.post("/lookup", data={"image": (handle, path.name), **fields}, content_type="multipart/form-data")
 
 
-def test_upload_then_lookup_finds_the_person_with_boxes_and_scores(client, faces_dir):
-    created = upload(client, faces_dir / TEST_IMAGES / "obama.jpg", source_url="https://example.org/obama.jpg")
+def test_upload_then_lookup_finds_the_person_with_boxes_and_scores(client, test_images):
+    created = upload(client, test_images / "obama.jpg", source_url="https://example.org/obama.jpg")
     assert created.status_code == 201
     (obj,) = created.get_json()["objects"]
     assert obj["faces"] == 1
 
-    response = lookup(client, faces_dir / TEST_IMAGES / "obama2.jpg")
+    response = lookup(client, test_images / "obama2.jpg")
 
     assert response.status_code == 200
     (face,) = response.get_json()["faces"]
@@ -56,24 +54,24 @@ def test_lookup_can_return_the_photo_with_boxes_drawn(client, faces_dir):
     assert png.format == "PNG" and png.size == original.size
 
 
-def test_lookup_honours_top_k_and_threshold(client, faces_dir):
+def test_lookup_honours_top_k_and_threshold(client, test_images):
     for name in ["obama.jpg", "obama2.jpg", "biden.jpg"]:
-        upload(client, faces_dir / TEST_IMAGES / name)
+        upload(client, test_images / name)
 
-    loose = lookup(client, faces_dir / TEST_IMAGES / "obama3.jpg", threshold="-1", top_k="2").get_json()
-    default = lookup(client, faces_dir / TEST_IMAGES / "obama3.jpg").get_json()
+    loose = lookup(client, test_images / "obama3.jpg", threshold="-1", top_k="2").get_json()
+    default = lookup(client, test_images / "obama3.jpg").get_json()
 
     assert len(loose["faces"][0]["matches"]) == 2
     assert len(default["faces"][0]["matches"]) == 2  # the two obama photos, not biden
     assert loose["top_k"] == 2 and loose["threshold"] == -1
 
 
-def test_delete_removes_the_object_and_its_faces(client, admin_headers, faces_dir):
-    sha = upload(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()["objects"][0]["sha256"]
+def test_delete_removes_the_object_and_its_faces(client, admin_headers, test_images):
+    sha = upload(client, test_images / "biden.jpg").get_json()["objects"][0]["sha256"]
 
     deleted = client.delete(f"/objects/{sha}", headers=admin_headers)  # forgetting is for admins
     again = client.delete(f"/objects/{sha}", headers=admin_headers)
-    after = lookup(client, faces_dir / TEST_IMAGES / "biden.jpg").get_json()
+    after = lookup(client, test_images / "biden.jpg").get_json()
 
     assert deleted.get_json() == {
         "sha256": sha,
@@ -86,8 +84,8 @@ def test_delete_removes_the_object_and_its_faces(client, admin_headers, faces_di
     assert after["faces"][0]["matches"] == []
 
 
-def test_stored_objects_can_be_described_and_fetched(client, faces_dir):
-    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+def test_stored_objects_can_be_described_and_fetched(client, test_images):
+    photo = test_images / "obama.jpg"
     sha = upload(client, photo).get_json()["objects"][0]["sha256"]
 
     described = client.get(f"/objects/{sha}").get_json()
@@ -98,10 +96,10 @@ def test_stored_objects_can_be_described_and_fetched(client, faces_dir):
     assert hashlib.sha256(content.data).hexdigest() == sha
 
 
-def test_an_objects_outcome_says_done_failed_or_gone(client, faces_dir):
+def test_an_objects_outcome_says_done_failed_or_gone(client, test_images):
     """What `ingest --wait` polls through serve: the same answer whoever ran the job (here: inline)."""
-    good = upload(client, faces_dir / TEST_IMAGES / "obama.jpg").get_json()["objects"][0]
-    source = (faces_dir / TEST_IMAGES / "biden.jpg").read_bytes()
+    good = upload(client, test_images / "obama.jpg").get_json()["objects"][0]
+    source = (test_images / "biden.jpg").read_bytes()
     truncated = source[: len(source) // 2]  # stored (it looks like a JPEG), then fails to decode
     bad = client.post("/objects", data={"file": (io.BytesIO(truncated), "t.jpg")}, content_type="multipart/form-data")
     bad_sha = hashlib.sha256(truncated).hexdigest()
@@ -135,8 +133,8 @@ def test_bad_lookups_get_a_json_error(client, data, code, status):
     assert response.get_json()["error"]["message"]
 
 
-def test_a_bad_file_in_an_upload_is_reported_and_the_rest_stored(client, faces_dir):
-    with (faces_dir / TEST_IMAGES / "obama.jpg").open("rb") as good:
+def test_a_bad_file_in_an_upload_is_reported_and_the_rest_stored(client, test_images):
+    with (test_images / "obama.jpg").open("rb") as good:
         response = client.post(
             "/objects",
             data={"file": [(good, "obama.jpg"), (io.BytesIO(b"not an image"), "bad.jpg")]},
@@ -149,9 +147,9 @@ def test_a_bad_file_in_an_upload_is_reported_and_the_rest_stored(client, faces_d
     assert bad_result["error"]["code"] == "bad_input"
 
 
-def test_claiming_a_local_path_needs_the_local_token(app, admin_headers, faces_dir):
+def test_claiming_a_local_path_needs_the_local_token(app, admin_headers, test_images):
     client = create_app(app, local_token="s3cret").test_client()
-    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+    photo = test_images / "obama.jpg"
 
     anonymous = upload(client, photo, source_url="file:///etc/obama.jpg")
     with photo.open("rb") as handle:
