@@ -39,6 +39,7 @@ class App:
     text: TextIndex | None = None  # transcript segments (and page text); None where `faces` is None
     graph: GraphStore | None = None  # the entity graph; None in a worker when it is the owner's SQLite file
     optout: VectorIndex | None = None  # faces people asked never to be indexed; opened wherever `faces` is
+    persons: VectorIndex | None = None  # faces grouped into persons (people/); opened wherever `faces` is
     role: str = "owner"
     lock: DataDirLock | None = None
     _models: FaceModels | None = field(default=None, repr=False)
@@ -127,6 +128,8 @@ class App:
             self.faces.close()
         if self.optout is not None:
             self.optout.close()
+        if self.persons is not None:
+            self.persons.close()
         if self.text is not None:
             self.text.close()
         if self.graph is not None:
@@ -172,6 +175,8 @@ def build(settings: Settings, role: str = "cli") -> App:
         opened.append(faces)
         optout = open_vector_index(settings, collection_name(embedder.name, embedder.dim, "optout"), embedder.dim)
         opened.append(optout)
+        persons = open_vector_index(settings, collection_name(embedder.name, embedder.dim, "persons"), embedder.dim)
+        opened.append(persons)
         text = open_text_index(settings)
         opened.append(text)
         graph = open_graph_store(settings)
@@ -192,6 +197,7 @@ def build(settings: Settings, role: str = "cli") -> App:
             text=text,
             graph=graph,
             optout=optout,
+            persons=persons,
             role="owner",
             lock=lock,
         )
@@ -210,10 +216,11 @@ def build_worker(settings: Settings) -> App:
     embedder = _embedder(settings)
     if not settings.redis_url:
         raise BadInput("a worker needs REDIS_URL: without it, jobs run inside `serve` or the CLI")
-    faces = text = optout = None
+    faces = text = optout = persons = None
     if settings.distributed_vectors:
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
         optout = open_vector_index(settings, collection_name(embedder.name, embedder.dim, "optout"), embedder.dim)
+        persons = open_vector_index(settings, collection_name(embedder.name, embedder.dim, "persons"), embedder.dim)
         text = open_text_index(settings)
     return use(
         App(
@@ -222,6 +229,7 @@ def build_worker(settings: Settings) -> App:
             faces=faces,
             text=text,
             optout=optout,
+            persons=persons,
             graph=open_graph_store(settings) if settings.distributed_graph else None,
             queue=_queue(settings),
             role="worker",

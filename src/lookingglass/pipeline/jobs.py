@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from lookingglass import people
 from lookingglass.app import App, current
 from lookingglass.errors import BadInput, BudgetExceeded, NotFound, TooLarge, Unavailable
 from lookingglass.media.decode import decode_image
@@ -217,6 +218,7 @@ def store(
     except NotFound:  # removed between the check and now: undo
         app.faces.delete_where("sha256", sha256)
         return {"sha256": sha256, "faces": 0, "skipped": "object is no longer stored"}
+    people.assign(app, sha256, points)
     return {"sha256": sha256, "faces": len(points), **({"opted_out": opted_out} if opted_out else {})}
 
 
@@ -230,6 +232,7 @@ def forget(app: App, sha256: str) -> dict:
     if app.faces is None:
         raise Unavailable("forget_object must run where the vector index is open")
     removed = app.faces.delete_where("sha256", sha256)
+    people.forget_object(app, sha256)
     segments = app.text.delete_where("sha256", sha256) if app.text is not None else 0
     graph = app.graph.forget(sha256) if app.graph is not None else {}
     for prefix in DERIVED_PREFIXES:  # thumbs/<sha>/..., transcripts/<sha>.json

@@ -175,6 +175,10 @@ class Queue(Protocol):
 
     def saturated(self) -> bool: ...
 
+    def lock(self, name: str, timeout: float) -> contextlib.AbstractContextManager:
+        """A lock named `name` held by one job at a time wherever jobs run (threads here, worker processes with
+        Redis); held at most `timeout` seconds, so a crashed holder cannot block the others for ever."""
+
     def health(self) -> dict: ...
 
     def close(self) -> None: ...
@@ -251,6 +255,7 @@ class InlineQueue:
         self._failures: deque[dict] = deque(maxlen=keep_failures)
         self._ids = 0
         self._futures: set[Future] = set()
+        self._named_locks: dict[str, threading.Lock] = {}
         self.workers = workers
 
     def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> _InlineJob:
@@ -361,6 +366,18 @@ class InlineQueue:
                 if thread in self._progress:
                     worker["progress"] = self._progress[thread]
             return {"backend": self.backend, "queues": queues, "workers": workers, "failed": list(self._failures)}
+
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float):
+        """One process runs every inline job, so a thread lock per name is enough."""
+        with self._lock:
+            named = self._named_locks.setdefault(name, threading.Lock())
+        if not named.acquire(timeout=timeout):
+            raise Unavailable(f"lock {name!r} still held after {timeout} s")
+        try:
+            yield
+        finally:
+            named.release()
 
     def saturated(self) -> bool:
         """Every worker busy and at least as many jobs waiting as there are workers: an interactive request that
@@ -504,6 +521,20 @@ class RQQueue:
         except RedisError as exc:
             raise Unavailable(f"Redis at {self.url} refused the job: {exc}") from exc
         return _RQJob(job.id, queue, self.connection)
+
+    @contextlib.contextmanager
+    def lock(self, name: str, timeout: float):
+        """A Redis lock: it holds across every worker process that shares this Redis."""
+        from redis.exceptions import LockError
+
+        held = self.connection.lock(f"lookingglass:lock:{name}", timeout=timeout, blocking_timeout=timeout)
+        if not held.acquire():
+            raise Unavailable(f"lock {name!r} still held after {timeout} s")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(LockError):  # expired meanwhile: someone else may hold it now
+                held.release()
 
     def saturated(self) -> bool:
         """Workers pull at their own pace and enqueueing never waits on them: an RQ queue is never full to a caller."""

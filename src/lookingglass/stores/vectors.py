@@ -34,7 +34,9 @@ if TYPE_CHECKING:  # qdrant-client takes ~0.8 s to import; only distributed mode
     from lookingglass.settings import Settings
 
 # Payload keys that get a keyword index: forgetting filters by sha256, lookups by kind and source host.
-INDEXED_KEYS = ("sha256", "kind", "source_host", "page_urls")
+INDEXED_KEYS = ("sha256", "kind", "source_host", "page_urls", "person_id")
+# A persons collection (people/persons.py) finds a person by one of its faces or objects.
+PERSON_KEYS = ("faces", "objects")
 UPSERT_BATCH = 512
 
 
@@ -66,6 +68,17 @@ class VectorIndex(Protocol):
 
     def optimize(self) -> bool:
         """Build/refresh the ANN index; may block, so only the owner process calls it off the request path."""
+
+    # -- people (issue 14): person assignment reads vectors back and marks faces with their person
+
+    def set_payload(self, point_ids: Sequence[str], payload: dict) -> None:
+        """Set these payload keys on these points (other keys are kept; unknown ids are ignored)."""
+
+    def points(self, point_ids: Sequence[str]) -> list[FacePoint]:
+        """These points with their vectors and payloads (unknown ids are left out)."""
+
+    def iter_points(self, filters: dict | None = None, batch: int = 1000) -> Iterator[FacePoint]:
+        """Every point (matching `filters`) with its vector and payload, in pages of `batch`."""
 
     def health(self) -> dict: ...
 
@@ -157,7 +170,7 @@ class EdgeVectorIndex(EdgeShardIndex):
         super().__init__(Path(path) / name)
         self.name = name
         self.dim = dim
-        if name.startswith("optout"):
+        if name.startswith(("optout", "persons")):  # neither names an object in its payload
             self.fix = shard_check.OPTOUT_FIX
         self._journal: list[Any] | None = None  # updates made while a copy is being optimized aside
         old = self._aside("old")
@@ -167,7 +180,7 @@ class EdgeVectorIndex(EdgeShardIndex):
         shutil.rmtree(old, ignore_errors=True)  # only now: the load proved nobody else owns this directory
         shutil.rmtree(self._aside("building"), ignore_errors=True)
         self._check_opened()
-        self._ensure_keyword_indexes(INDEXED_KEYS)
+        self._ensure_keyword_indexes(PERSON_KEYS if name.startswith("persons") else INDEXED_KEYS)
         self.pending_optimize = self._unindexed()
 
     @staticmethod
@@ -334,6 +347,38 @@ class EdgeVectorIndex(EdgeShardIndex):
             self.pending_optimize = self._unindexed()
         return True
 
+    # -- people (issue 14)
+
+    def set_payload(self, point_ids: Sequence[str], payload: dict) -> None:
+        uuids = [_point_uuid(i) for i in point_ids]
+        if not uuids:
+            return
+        with self._lock, self._reading():
+            shard = self._open_shard()
+            found = [r.id for r in shard.retrieve(uuids, with_payload=False, with_vector=False)]
+            if found:
+                self._apply(shard, qe.UpdateOperation.set_payload(found, payload))
+
+    def points(self, point_ids: Sequence[str]) -> list[FacePoint]:
+        uuids = [_point_uuid(i) for i in point_ids]
+        if not uuids:
+            return []
+        with self._lock, self._reading():
+            found = self._open_shard().retrieve(uuids, with_payload=True, with_vector=True)
+        return [_edge_point(r) for r in found]
+
+    def iter_points(self, filters: dict | None = None, batch: int = 1000) -> Iterator[FacePoint]:
+        offset = None
+        while True:
+            request = qe.ScrollRequest(
+                offset=offset, limit=batch, filter=self._filter(filters), with_payload=True, with_vector=True
+            )
+            with self._lock, self._reading():
+                records, offset = self._open_shard().scroll(request)
+            yield from (_edge_point(r) for r in records)
+            if offset is None or not records:
+                return
+
     def _health_details(self, info: Any) -> dict:
         return {"indexed_vectors": info.indexed_vectors_count, "pending_optimize": self.pending_optimize}
 
@@ -355,7 +400,8 @@ class QdrantServerIndex(QdrantCollection):
             size = getattr(vectors, "size", None)
             if size is not None and size != dim:
                 raise Unavailable(f"Qdrant collection {name} at {self.url} holds {size}-d vectors, not {dim}-d")
-            self._ensure_keyword_indexes(info.payload_schema or {}, INDEXED_KEYS)
+            keys = PERSON_KEYS if name.startswith("persons") else INDEXED_KEYS
+            self._ensure_keyword_indexes(info.payload_schema or {}, keys)
 
     def _filter(self, filters: dict | None) -> Any:
         m = self._models
@@ -424,6 +470,51 @@ class QdrantServerIndex(QdrantCollection):
 
     def count(self, filters: dict | None = None) -> int:
         return self._count_where(self._filter(filters))
+
+    # -- people (issue 14)
+
+    def set_payload(self, point_ids: Sequence[str], payload: dict) -> None:
+        ids = [str(_point_uuid(i)) for i in point_ids]
+        if not ids:
+            return
+        with self._reachable():
+            found = [r.id for r in self._client.retrieve(self.name, ids=ids, with_payload=False)]
+            if found:
+                self._client.set_payload(self.name, payload=payload, points=found, wait=True)
+
+    def points(self, point_ids: Sequence[str]) -> list[FacePoint]:
+        ids = [str(_point_uuid(i)) for i in point_ids]
+        if not ids:
+            return []
+        with self._reachable():
+            found = self._client.retrieve(self.name, ids=ids, with_payload=True, with_vectors=True)
+        return [_server_point(r) for r in found]
+
+    def iter_points(self, filters: dict | None = None, batch: int = 1000) -> Iterator[FacePoint]:
+        offset = None
+        while True:
+            with self._reachable():
+                records, offset = self._client.scroll(
+                    self.name,
+                    scroll_filter=self._filter(filters),
+                    limit=batch,
+                    offset=offset,
+                    with_payload=True,
+                    with_vectors=True,
+                )
+            yield from (_server_point(r) for r in records)
+            if offset is None or not records:
+                return
+
+
+def _edge_point(record: Any) -> FacePoint:
+    vector = record.vector.get("") if isinstance(record.vector, dict) else record.vector
+    return FacePoint(id=str(record.id), vector=np.asarray(vector, np.float32), payload=dict(record.payload or {}))
+
+
+def _server_point(record: Any) -> FacePoint:
+    vector = record.vector.get("") if isinstance(record.vector, dict) else record.vector
+    return FacePoint(id=str(record.id), vector=np.asarray(vector, np.float32), payload=dict(record.payload or {}))
 
 
 def _optimize_main(argv: list[str]) -> int:

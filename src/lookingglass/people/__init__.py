@@ -1,0 +1,328 @@
+"""People (issue 14): faces grouped into persons as they are indexed, re-clustered on demand and daily.
+
+    people.assign(app, points)     # the faces just stored for one object (pipeline/jobs.py `store`)
+    people.cluster(app, full=True) # every face again; persons keep their id and name where their faces stay
+    people.forget_object(app, sha) # an erased object's faces leave their persons
+
+The rule is in `clustering.py`, where persons live in `persons.py`. Every change to persons runs under one lock
+(`app.queue.lock`: a thread lock inline, a Redis lock across RQ workers), so two workers indexing photos of one new
+person at once create one person: the second sees the first's person on its neighbours.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from lookingglass.errors import BadInput, NotFound, Unavailable
+from lookingglass.people.clustering import Rule, normalised, rule_for
+from lookingglass.people.clustering import cluster as cluster_vectors
+from lookingglass.people.persons import Person, PersonStore, new_id, now
+from lookingglass.records import FacePoint
+
+LOCK = "people"
+LOCK_TIMEOUT = 120  # seconds; a full re-clustering of 100k faces takes well under this (README, "People")
+FULL_LOCK_TIMEOUT = 3600
+NEIGHBOURS = 64  # nearest faces asked for when a face is assigned
+
+
+def store_of(app) -> PersonStore:
+    if app.faces is None or getattr(app, "persons", None) is None:
+        raise Unavailable("persons live beside the vector index: run this where it is open")
+    return PersonStore(app.persons, app.faces)
+
+
+def rule(app) -> Rule:
+    return rule_for(app.settings.embedder)
+
+
+@dataclass
+class Observation:
+    """A photo's face, or a video track (its keyframes): what counts once."""
+
+    key: str
+    faces: dict[str, str]  # face id -> sha256
+    vectors: dict[str, np.ndarray]
+    photos: frozenset  # "sha256:frame" of every face: two observations sharing one are never one person
+    video: bool
+
+    @property
+    def vector(self) -> np.ndarray:
+        return normalised(np.mean(np.asarray(list(self.vectors.values())), axis=0))
+
+
+def observation_key(face_id: str, payload: dict) -> str:
+    if payload.get("kind") == "video" and payload.get("track_id") is not None:
+        return f"{payload.get('sha256')}:track:{payload['track_id']}"
+    return face_id
+
+
+def observations(points: Iterable[FacePoint]) -> list[Observation]:
+    grouped: dict[str, Observation] = {}
+    for p in points:
+        key = observation_key(p.id, p.payload)
+        sha = p.payload.get("sha256", "")
+        obs = grouped.setdefault(key, Observation(key, {}, {}, frozenset(), p.payload.get("kind") == "video"))
+        obs.faces[p.id] = sha
+        obs.vectors[p.id] = np.asarray(p.vector, np.float32)
+        obs.photos = obs.photos | {f"{sha}:{p.payload.get('frame') or 0}"}
+    return list(grouped.values())
+
+
+def _conflicts(person: Person, obs: Observation) -> bool:
+    """Whether the person already holds another face of this photo (a video's tracks may well be one person)."""
+    if obs.video:
+        return False
+    shas = set(obs.faces.values())
+    return any(sha in shas and face not in obs.faces for face, sha in person.members().items())
+
+
+# --- incremental
+
+
+def assign(app, sha256: str, points: list[dict] | list[FacePoint]) -> dict:
+    """Assign the faces just stored for object `sha256` to persons (faces it no longer has leave theirs); returns
+    counts. Runs where the index is open."""
+    if getattr(app, "persons", None) is None:
+        return {"assigned": 0, "unassigned": 0}
+    face_points = [
+        p if isinstance(p, FacePoint) else FacePoint(p["id"], np.asarray(p["vector"], np.float32), p["payload"])
+        for p in points
+    ]
+    store = store_of(app)
+    with app.queue.lock(LOCK, LOCK_TIMEOUT):
+        current = {p.id for p in face_points}
+        for person in store.holding_object(sha256):
+            kept = {f: s for f, s in person.members().items() if s != sha256 or f in current}
+            if len(kept) != len(person.faces):
+                store.save(person.with_faces(kept))
+        return _assign(store, app.faces, face_points, rule(app))
+
+
+def _assign(store: PersonStore, faces, points: list[FacePoint], rule: Rule) -> dict:
+    assigned = unassigned = 0
+    for obs in observations(points):
+        known = next((p for f in obs.faces if (p := store.holding_face(f)) is not None), None)
+        if known is not None:  # re-ingest: the face keeps its person
+            members = {**known.members(), **obs.faces}
+            if members != known.members():
+                _save_grown(store, known, members, obs.vectors)
+            else:
+                faces.set_payload(list(obs.faces), {"person_id": known.id})
+            assigned += 1
+            continue
+        neighbours = _neighbours(faces, obs, rule)
+        if 1 + len(neighbours) < rule.min_faces:
+            unassigned += 1
+            continue
+        votes = Counter(n.person_id for n in neighbours if n.person_id)
+        chosen = None
+        for person_id, _ in votes.most_common():
+            person = store.get(person_id)
+            if person is not None and not _conflicts(person, obs):
+                chosen = person
+                break
+        joining = [obs, *_unassigned_neighbours(faces, obs, neighbours)]
+        if chosen is None:
+            chosen = Person(id=new_id(), faces=(), face_objects=())
+        members = chosen.members()
+        vectors: dict[str, np.ndarray] = {}
+        for o in joining:
+            if o is not obs and _conflicts(chosen.with_faces(members), o):
+                continue
+            members.update(o.faces)
+            vectors.update(o.vectors)
+        _save_grown(store, chosen, members, vectors)
+        assigned += 1
+    return {"assigned": assigned, "unassigned": unassigned}
+
+
+def _save_grown(store: PersonStore, person: Person, members: dict[str, str], new_vectors: dict) -> None:
+    """Save a person that gained faces, updating its centroid from the old one (no read of every face)."""
+    old = store.persons.points([person.id])
+    added = [f for f in members if f not in person.faces]
+    vectors = {f: new_vectors[f] for f in added if f in new_vectors}
+    grown = person.with_faces(members)
+    if old and len(person.faces) and len(vectors) == len(added):
+        total = old[0].vector * len(person.faces) + np.sum(list(vectors.values()), axis=0)
+        centroid = total / max(float(np.linalg.norm(total)), 1e-12)
+        store.persons.upsert([FacePoint(id=grown.id, vector=centroid, payload=grown.payload())])
+        store.faces.set_payload(added, {"person_id": grown.id})
+    else:
+        store.save(grown, vectors)
+
+
+@dataclass(frozen=True)
+class _Neighbour:
+    key: str
+    sha256: str
+    person_id: str | None
+    score: float
+
+
+def _neighbours(faces, obs: Observation, rule: Rule) -> list[_Neighbour]:
+    """Distinct other observations within the rule's distance, best first."""
+    hits = faces.search(obs.vector, top_k=NEIGHBOURS, threshold=1.0 - rule.distance)
+    seen: dict[str, _Neighbour] = {}
+    for hit in hits:
+        key = observation_key(hit.id, hit.payload)
+        if key == obs.key or hit.id in obs.faces or key in seen:
+            continue
+        seen[key] = _Neighbour(key, hit.payload.get("sha256", ""), hit.payload.get("person_id"), hit.score)
+    return list(seen.values())
+
+
+def _unassigned_neighbours(faces, obs: Observation, neighbours: list[_Neighbour]) -> list[Observation]:
+    """Neighbours with no person yet join the core that reached them (one per photo: the closest)."""
+    wanted = [n for n in neighbours if not n.person_id]
+    if not wanted:
+        return []
+    points: list[FacePoint] = []
+    for sha in {n.sha256 for n in wanted}:
+        points += faces.iter_points({"sha256": sha})
+    by_key = {o.key: o for o in observations(points)}
+    found: list[Observation] = []
+    photos: set = set(obs.photos)
+    for n in wanted:
+        o = by_key.get(n.key)
+        if o is None or (photos & o.photos and not o.video):
+            continue
+        photos |= o.photos
+        found.append(o)
+    return found
+
+
+# --- full re-clustering
+
+
+def cluster(app, full: bool = False) -> dict:
+    """`full`: every face again, persons matched to the new clusters by overlap; else retry unassigned faces."""
+    store = store_of(app)
+    if not full:
+        waiting = [p for p in app.faces.iter_points() if not p.payload.get("person_id")]
+        with app.queue.lock(LOCK, FULL_LOCK_TIMEOUT):
+            counts = _assign(store, app.faces, waiting, rule(app))
+        return {"full": False, "retried": len(observations(waiting)), **counts, "persons": app.persons.count()}
+    with app.queue.lock(LOCK, FULL_LOCK_TIMEOUT):
+        return _recluster(store, list(app.faces.iter_points()), rule(app))
+
+
+def _recluster(store: PersonStore, points: list[FacePoint], rule: Rule) -> dict:
+    obs = observations(points)
+    vectors = np.asarray([o.vector for o in obs], np.float32).reshape(len(obs), -1)
+    labels = cluster_vectors(vectors, [o.photos for o in obs], rule)
+    clusters: dict[int, dict[str, str]] = defaultdict(dict)
+    for o, label in zip(obs, labels, strict=True):
+        if label >= 0:
+            clusters[int(label)].update(o.faces)
+    old = store.all()
+    owner = {face: p.id for p in old for face in p.faces}
+    overlaps = []
+    for label, members in clusters.items():
+        for person_id, n in Counter(owner[f] for f in members if f in owner).items():
+            overlaps.append((n, label, person_id))
+    kept: dict[int, Person] = {}
+    used: set[str] = set()
+    by_id = {p.id: p for p in old}
+    for _n, label, person_id in sorted(overlaps, key=lambda t: (-t[0], t[1], t[2])):
+        if label not in kept and person_id not in used:
+            kept[label] = by_id[person_id]
+            used.add(person_id)
+    all_vectors = {p.id: p.vector for p in points}
+    for label, members in clusters.items():
+        person = kept.get(label) or Person(id=new_id(), faces=(), face_objects=())
+        store.save(person.with_faces(members), {f: all_vectors[f] for f in members})
+    for person in old:
+        if person.id not in used:
+            store.delete(person.id)
+    clustered = {f for members in clusters.values() for f in members}
+    loose = [p.id for p in points if p.id not in clustered and p.payload.get("person_id")]
+    if loose:
+        store.faces.set_payload(loose, {"person_id": None})
+    return {
+        "full": True,
+        "faces": len(points),
+        "observations": len(obs),
+        "persons": len(clusters),
+        "kept": len(kept),
+        "unassigned": int(np.sum(labels < 0)),
+    }
+
+
+# --- changes made by a person (audited by the service)
+
+
+def forget_object(app, sha256: str) -> int:
+    """An erased object's faces leave their persons; a person left without faces disappears. Returns persons
+    changed."""
+    if getattr(app, "persons", None) is None:
+        return 0
+    store = store_of(app)
+    with app.queue.lock(LOCK, LOCK_TIMEOUT):
+        changed = store.holding_object(sha256)
+        for person in changed:
+            kept = {f: s for f, s in person.members().items() if s != sha256}
+            store.save(person.with_faces(kept))
+    return len(changed)
+
+
+def get(app, person_id: str) -> Person:
+    person = store_of(app).get(person_id) if _is_uuid(person_id) else None
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    return person
+
+
+def _is_uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(text)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def update(app, person_id: str, **changes) -> Person:
+    """Name, hide or link a person (only these fields)."""
+    with app.queue.lock(LOCK, LOCK_TIMEOUT):
+        person = replace(get(app, person_id), **changes, updated=now())
+        store_of(app).persons.set_payload([person.id], {**changes, "updated": person.updated})
+        return person
+
+
+def merge(app, into: str, others: list[str]) -> Person:
+    """Move every face of `others` into `into`; the others disappear. A person names itself, so the photo rule
+    does not apply: an analyst may know better."""
+    with app.queue.lock(LOCK, LOCK_TIMEOUT):
+        target = get(app, into)
+        sources = [get(app, o) for o in others if o != into]
+        if not sources:
+            raise BadInput("merge needs at least one other person")
+        members = target.members()
+        for source in sources:
+            members.update(source.members())
+        store = store_of(app)
+        for source in sources:
+            store.persons.delete_ids([source.id])
+        return store.save(target.with_faces(members)) or target
+
+
+def split(app, person_id: str, face_ids: list[str]) -> Person:
+    """Move these faces out of the person into a new person (returned)."""
+    with app.queue.lock(LOCK, LOCK_TIMEOUT):
+        person = get(app, person_id)
+        members = person.members()
+        unknown = [f for f in face_ids if f not in members]
+        if unknown:
+            raise BadInput(f"person {person_id} holds no face {unknown[0]}")
+        moved = {f: members.pop(f) for f in face_ids}
+        if not moved:
+            raise BadInput("split needs at least one face")
+        store = store_of(app)
+        created = store.save(Person(id=new_id(), faces=(), face_objects=()).with_faces(moved))
+        store.save(person.with_faces(members))
+        return created
