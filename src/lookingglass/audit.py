@@ -60,6 +60,11 @@ ACTIONS = frozenset(
         "password_changed",
         "blocks_cleared",  # an admin forgot failed sign-ins (accounts.THROTTLES)
         "audit_sealed",  # entries from before the hash chain were chained as they were found (results: how many)
+        "name_person",  # people (issue 14): what an analyst decided about persons
+        "merge_people",
+        "split_person",
+        "hide_person",
+        "cluster_people",
     }
 )
 MAX_PAGE = 10_000
