@@ -326,3 +326,10 @@ def split(app, person_id: str, face_ids: list[str]) -> Person:
         created = store.save(Person(id=new_id(), faces=(), face_objects=()).with_faces(moved))
         store.save(person.with_faces(members))
         return created
+
+
+def recluster() -> dict:
+    """Job (daily schedule): every face again, where the vector index is open."""
+    from lookingglass.app import current
+
+    return cluster(current(), full=True)

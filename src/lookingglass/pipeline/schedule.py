@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
+from lookingglass import people
 from lookingglass.pipeline import graph_jobs, jobs
 from lookingglass.pipeline.queue import POLICIES, Queue
 
@@ -29,6 +30,7 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("reconcile", jobs.reconcile, "maintenance", "30 3 * * *"),
     Periodic("analytics", graph_jobs.run_analytics, "maintenance", "0 4 * * *"),  # after the night's reconcile
+    Periodic("people", people.recluster, "maintenance", "30 4 * * *"),  # faces into persons, all again
 )
 
 
