@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageDraw
 
+from lookingglass import people
 from lookingglass.app import App
 from lookingglass.errors import BadInput
 from lookingglass.media.decode import decode_image
@@ -48,7 +49,37 @@ def match_of(hit: Hit, grouped: int = 1) -> Match:
         start=p.get("start"),
         end=p.get("end"),
         grouped=grouped,
+        person={"id": p["person_id"], "name": None} if p.get("person_id") else None,
     )
+
+
+def with_persons(app: App, matches: list[Match]) -> list[Match]:
+    """The matches with their persons' names (one read for all); a person since gone becomes None."""
+    names = people.names(app, [m.person["id"] for m in matches if m.person])
+    return [
+        replace(m, person={"id": m.person["id"], "name": names[m.person["id"]]} if m.person["id"] in names else None)
+        if m.person
+        else m
+        for m in matches
+    ]
+
+
+def group_persons(matches: list[Match]) -> list[Match]:
+    """One match per person (its best; `grouped` counts every match it stands for); faces with no person yet stay
+    one by one. Best first, as the matches came."""
+    best: dict[str, Match] = {}
+    counts: dict[str, int] = {}
+    out: list[Match] = []
+    for m in matches:
+        if m.person is None:
+            out.append(m)
+            continue
+        key = m.person["id"]
+        counts[key] = counts.get(key, 0) + m.grouped
+        if key not in best:
+            best[key] = m
+            out.append(m)
+    return [replace(m, grouped=counts[m.person["id"]]) if m.person else m for m in out]
 
 
 def group_tracks(hits: list[Hit]) -> list[Match]:
@@ -65,21 +96,28 @@ def group_tracks(hits: list[Hit]) -> list[Match]:
 
 
 def lookup_image(
-    app: App, data: bytes, *, top_k: int | None = None, threshold: float | None = None
+    app: App, data: bytes, *, top_k: int | None = None, threshold: float | None = None, group: str = "track"
 ) -> list[FaceMatches]:
-    """Find every face in the photo and, for each, the indexed faces at or above the threshold (cosine)."""
+    """Find every face in the photo and, for each, the indexed faces at or above the threshold (cosine).
+    `group`: "track" (one match per video track) or "person" (also one match per person)."""
     top_k = app.settings.top_k if top_k is None else top_k
     threshold = app.match_threshold if threshold is None else threshold
     if not 1 <= top_k <= 1000:
         raise BadInput(f"top_k must be between 1 and 1000, got {top_k}")
     if not -1.0 <= threshold <= 1.0:
         raise BadInput(f"threshold is a cosine similarity between -1 and 1, got {threshold}")
+    if group not in ("track", "person"):
+        raise BadInput(f"group is track or person, got {group!r}")
     image = decode_image(data, max_pixels=app.settings.max_image_pixels)
     results = []
     for face in app.models.find_faces(image.rgb):
-        # Ask for more than top_k: keyframes of one track collapse into one match.
-        hits = app.faces.search(face.embedding, top_k=min(top_k * 4, 1000), threshold=threshold)
-        matches = group_tracks([h for h in hits if h.score >= threshold])[:top_k]
+        # Ask for more than top_k: keyframes of one track (or faces of one person) collapse into one match.
+        wanted = top_k * (16 if group == "person" else 4)
+        hits = app.faces.search(face.embedding, top_k=min(wanted, 1000), threshold=threshold)
+        matches = with_persons(app, group_tracks([h for h in hits if h.score >= threshold]))
+        if group == "person":
+            matches = group_persons(matches)
+        matches = matches[:top_k]
         results.append(FaceMatches(face=face, matches=matches))
     return results
 
@@ -103,4 +141,4 @@ def lookup_json(results: list[FaceMatches], threshold: float, top_k: int) -> dic
     return {"faces": [r.to_json() for r in results], "threshold": threshold, "top_k": top_k}
 
 
-__all__ = ["FaceMatches", "annotate", "lookup_image", "lookup_json", "match_of"]
+__all__ = ["FaceMatches", "annotate", "group_persons", "lookup_image", "lookup_json", "match_of", "with_persons"]

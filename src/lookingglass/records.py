@@ -93,6 +93,7 @@ class Match:
     grouped: int = 1  # how many matching keyframes of the same track this match stands for
     page_title: str | None = None
     indexed_at: str | None = None  # when this face was indexed (ISO-8601 UTC)
+    person: dict | None = None  # {"id", "name"} of the person the face belongs to (people/), None if none yet
 
     def to_json(self) -> dict:
         return {
@@ -110,6 +111,7 @@ class Match:
             "end": self.end,
             "grouped": self.grouped,
             "face_id": self.face_id,
+            "person": self.person,
         }
 
 

@@ -142,6 +142,27 @@ def test_operations_through_http(app, analyst_client, test_images):
     assert {"name_person", "split_person", "merge_people", "hide_person"} <= actions
 
 
+def _lookup(client, path: Path, **fields):
+    with path.open("rb") as handle:
+        body = {"image": (handle, path.name), **fields}
+        return client.post("/lookup", data=body, content_type="multipart/form-data").get_json()
+
+
+def test_lookup_says_whose_face_matched_and_groups_matches_by_person(app, analyst_client, test_images):
+    for name in (*OBAMA, "biden.jpg"):
+        ingest_file(app, test_images / name)
+    pid = persons(app)[0].id
+    people.update(app, pid, name="Barack Obama")
+    obama = {"id": pid, "name": "Barack Obama"}
+
+    (face,) = _lookup(analyst_client, test_images / "obama.jpg", threshold="-1")["faces"]
+    assert [m["person"] for m in face["matches"]] == [obama, obama, obama, None]  # biden: no person yet
+
+    (face,) = _lookup(analyst_client, test_images / "obama.jpg", threshold="-1", group="person")["faces"]
+    assert [(m["person"], m["grouped"]) for m in face["matches"]] == [(obama, 3), (None, 1)]
+    assert face["matches"][0]["score"] > 0.99  # the person's best match stands for it
+
+
 def test_operations_through_the_command_line(tmp_path, test_images):
     data = tmp_path / "data"
     for name in OBAMA:
@@ -155,6 +176,11 @@ def test_operations_through_the_command_line(tmp_path, test_images):
     assert shown["name"] == "Barack Obama" and len(shown["faces"]) == 3
     report = json.loads(run_cli(data, "people", "cluster", "--full", "--json").stdout)
     assert report["persons"] == 1 and report["kept"] == 1
+
+    found = json.loads(run_cli(data, "lookup", "--by-person", "--json", str(test_images / "obama.jpg")).stdout)
+    (match,) = found["faces"][0]["matches"]
+    assert (match["person"], match["grouped"]) == ({"id": pid, "name": "Barack Obama"}, 3)
+    assert "[Barack Obama]" in run_cli(data, "lookup", str(test_images / "obama.jpg")).stdout
 
 
 @pytest.mark.skipif(not redis_available(), reason="redis-server not installed")

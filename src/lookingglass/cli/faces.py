@@ -254,8 +254,11 @@ def _reconcile(runtime: Runtime, *, as_json: bool, wait: bool, timeout: float | 
 @json_option
 @click.option("--top-k", type=click.IntRange(1, 1000), help="matches per face at most (default: LG_TOP_K)")
 @click.option("--threshold", type=click.FloatRange(-1.0, 1.0), help="least cosine similarity (default: the model's)")
+@click.option("--by-person", is_flag=True, help="one match per person (its best), as faces are grouped into persons")
 @pass_runtime
-def lookup(runtime: Runtime, image: str, as_json: bool, top_k: int | None, threshold: float | None) -> int:
+def lookup(
+    runtime: Runtime, image: str, as_json: bool, top_k: int | None, threshold: float | None, by_person: bool
+) -> int:
     """Find where the faces in a photo appear: every face in it, with the indexed faces that match, best first."""
     from lookingglass.errors import BadInput
 
@@ -264,7 +267,8 @@ def lookup(runtime: Runtime, image: str, as_json: bool, top_k: int | None, thres
     if not path.is_file():
         raise BadInput(f"no such file: {image}")
     with runtime.service() as service:
-        result = service.lookup_faces(LookupRequest(top_k=top_k, threshold=threshold), image=path.read_bytes())
+        request = LookupRequest(top_k=top_k, threshold=threshold, group="person" if by_person else "track")
+        result = service.lookup_faces(request, image=path.read_bytes())
     if as_json:
         print(json.dumps(result.model_dump(mode="json")))
         return 0
@@ -275,7 +279,8 @@ def lookup(runtime: Runtime, image: str, as_json: bool, top_k: int | None, thres
         print(f"face {i} [{box}] confidence {face.confidence:.2f}: {len(face.matches)} matches")
         for m in face.matches:
             at = f"  at {m.timestamp:.1f} s (seen {m.start:.1f}-{m.end:.1f} s)" if m.track_id is not None else ""
-            print(f"  {m.score:.3f}  {m.sha256[:12]}  {m.source_url}{at}")
+            who = f"  [{m.person.name or m.person.id[:8]}]" if m.person else ""
+            print(f"  {m.score:.3f}  {m.sha256[:12]}  {m.source_url}{at}{who}")
     return 0
 
 

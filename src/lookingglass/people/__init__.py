@@ -212,7 +212,7 @@ def cluster(app, full: bool = False) -> dict:
 
 def _recluster(store: PersonStore, points: list[FacePoint], rule: Rule) -> dict:
     obs = observations(points)
-    vectors = np.asarray([o.vector for o in obs], np.float32).reshape(len(obs), -1)
+    vectors = np.asarray([o.vector for o in obs], np.float32) if obs else np.zeros((0, 1), np.float32)
     labels = cluster_vectors(vectors, [o.photos for o in obs], rule)
     clusters: dict[int, dict[str, str]] = defaultdict(dict)
     for o, label in zip(obs, labels, strict=True):
@@ -267,6 +267,14 @@ def forget_object(app, sha256: str) -> int:
             kept = {f: s for f, s in person.members().items() if s != sha256}
             store.save(person.with_faces(kept))
     return len(changed)
+
+
+def names(app, person_ids: Iterable[str]) -> dict[str, str | None]:
+    """{person id: name} of those of these persons that exist (lookups show whose face matched)."""
+    wanted = sorted({p for p in person_ids if _is_uuid(p)})
+    if not wanted or getattr(app, "persons", None) is None:
+        return {}
+    return {p.id: p.payload.get("name") for p in app.persons.points(wanted)}
 
 
 def get(app, person_id: str) -> Person:

@@ -4,7 +4,7 @@ and how many matches it found, never the photo)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -17,6 +17,16 @@ class LookupRequest(Record):
     top_k: int | None = Field(None, ge=1, le=1000, description="matches per face (default: LG_TOP_K)")
     threshold: float | None = Field(None, ge=-1.0, le=1.0, description="least cosine similarity (default: the model's)")
     annotate: bool = Field(False, description="also answer the photo with every face boxed, as a base64 PNG")
+    group: Literal["track", "person"] = Field(
+        "track", description="one match per video track, or `person`: also one match per person (its best)"
+    )
+
+
+class LookupPerson(Record):
+    """The person a matching face belongs to (faces grouped into persons, `/people`)."""
+
+    id: str
+    name: str | None
 
 
 class LookupMatch(Record):
@@ -34,8 +44,11 @@ class LookupMatch(Record):
     track_id: int | None = Field(description="video: the face track the match stands for")
     start: float | None
     end: float | None
-    grouped: int = Field(description="matching keyframes of the track this match stands for")
+    grouped: int = Field(
+        description="matches this one stands for: keyframes of its track, with group=person every match of its person"
+    )
     face_id: str | None
+    person: LookupPerson | None = Field(description="whose face this is, once faces are grouped into persons")
 
 
 class LookupFace(Record):
@@ -63,7 +76,7 @@ def lookup_faces(app: App, caller: Caller, request: LookupRequest, image: bytes)
     """Find where the faces in a photo appear."""
     top_k = app.settings.top_k if request.top_k is None else request.top_k
     threshold = app.match_threshold if request.threshold is None else request.threshold
-    results = lookup_image(app, image, top_k=top_k, threshold=threshold)
+    results = lookup_image(app, image, top_k=top_k, threshold=threshold, group=request.group)
     body = lookup_json(results, threshold, top_k)
     if request.annotate:
         body["annotated_png"] = annotate(image, results, app.settings.max_image_pixels)
