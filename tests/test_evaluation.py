@@ -156,6 +156,9 @@ def test_identification_on_generated_labels(tiny_labels: Path) -> None:
     assert (report.same_pairs, report.different_pairs) == (1, 2)
     assert report.at_default.true_accept_rate == 1.0
     assert report.at_default.false_accept_rate == 0.0
+    # a1 and a2 grouped into one person; b alone and c without a face stay unassigned
+    assert report.clustering is not None
+    assert (report.clustering.precision, report.clustering.recall, report.clustering.persons) == (1.0, 1.0, 1)
 
 
 def test_run_eval_is_json_ready_and_formats_as_a_table(tiny_labels: Path) -> None:
@@ -165,6 +168,8 @@ def test_run_eval_is_json_ready_and_formats_as_a_table(tiny_labels: Path) -> Non
     assert "group.png" in text
     assert "rank-1" in text
     assert "no face found in: c1.png" in text
+    assert report["clustering"]["identities"] == 3
+    assert "pairwise precision 100.0 %   recall 100.0 %" in text
 
 
 # --- real models, real photos
@@ -236,6 +241,15 @@ def test_identification_finds_everyone(models: FaceModels) -> None:
     # Every same-person pair accepted and every different-person pair rejected at the shipped threshold.
     assert report.at_default.true_accept_rate == 1.0
     assert report.at_default.false_accept_rate == 0.0
+
+
+@needs_faces
+def test_faces_of_the_labelled_photos_group_into_their_persons(sface: FaceModels) -> None:
+    """The clustering rule's calibration (README, "People"): no two people merged, nearly every pair grouped."""
+    scores = identification(LABELS, sface).clustering
+    assert scores is not None
+    assert scores.precision == 1.0
+    assert scores.recall >= 0.95
 
 
 @needs_faces

@@ -9,7 +9,8 @@ The labels file (paths relative to its folder) holds:
 - `no_face`: ["image.jpg (why)", ...] images with no human face -> false positives;
 - `identities`: {identity: [image, ...]} one person per photo (the largest face counts) -> rank-1
   identification and pair verification: how the embedder's match threshold gets calibrated
-  (`lookingglass eval`).
+  (`lookingglass eval`); and the pairwise precision/recall of grouping those faces into persons with the
+  embedder's clustering rule (people/clustering.py), how that rule gets calibrated.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 
 from lookingglass.errors import BadInput, NotFound
 from lookingglass.media.decode import decode_image
+from lookingglass.people.clustering import PairScores, cluster, pairwise, rule_for
 from lookingglass.records import Box, Face
 from lookingglass.vision.detect import iou
 from lookingglass.vision.faces import FaceModels
@@ -185,6 +187,10 @@ class IdentReport:
     best: Operating  # the threshold with the highest accuracy over these pairs
     same_scores: tuple[float, ...]
     different_scores: tuple[float, ...]
+    clustering: PairScores | None = None  # the photos grouped into persons by the embedder's rule, pair by pair
+    distance: float | None = None  # that rule's cosine distance and min_faces
+    min_faces: int | None = None
+    identities: int = 0
 
     @property
     def rank1(self) -> float:
@@ -276,6 +282,9 @@ def identification(labels_path: str | Path, models: FaceModels) -> IdentReport:
         (same_scores if embedded[i][0] == embedded[j][0] else different_scores).append(float(sims[i, j]))
     same = np.array(same_scores, dtype=np.float64)
     different = np.array(different_scores, dtype=np.float64)
+    rule = rule_for(models.embedder.name)
+    grouped = cluster(vectors, [frozenset({e[1]}) for e in embedded], rule) if embedded else np.zeros(0, np.int64)
+    label = {e[1]: int(g) for e, g in zip(embedded, grouped, strict=True)}
     return IdentReport(
         embedder=models.embedder.name,
         photos=len(photos),
@@ -287,6 +296,11 @@ def identification(labels_path: str | Path, models: FaceModels) -> IdentReport:
         best=best_threshold(same, different),
         same_scores=tuple(same_scores),
         different_scores=tuple(different_scores),
+        # A photo without a face is a face the clustering could not place: unassigned, it pairs with nobody.
+        clustering=pairwise([label.get(p, -1) for _, p in photos], [who for who, _ in photos]),
+        distance=rule.distance,
+        min_faces=rule.min_faces,
+        identities=len(identities),
     )
 
 
@@ -319,6 +333,12 @@ def run_eval(labels_path: str | Path, models: FaceModels, iou_threshold: float =
             "best": asdict(ident.best),
             "same_min": float(same.min()) if same.size else None,
             "different_max": float(different.max()) if different.size else None,
+        },
+        "clustering": {
+            "distance": ident.distance,
+            "min_faces": ident.min_faces,
+            "identities": ident.identities,
+            **asdict(ident.clustering),
         },
     }
 
@@ -370,4 +390,12 @@ def format_report(report: dict) -> str:
             f"  lowest same-person score {ident['same_min']:.3f}, "
             f"highest different-person score {ident['different_max']:.3f}"
         )
+    grouped = report["clustering"]
+    lines += [
+        "",
+        f"Persons (faces grouped: distance {grouped['distance']}, min_faces {grouped['min_faces']})",
+        f"  {grouped['persons']} persons for {grouped['identities']} identities, {grouped['unassigned']} unassigned",
+        f"  pairwise precision {_pct(grouped['precision'])}   recall {_pct(grouped['recall'])}"
+        f"   ({grouped['predicted_pairs']} pairs grouped, {grouped['true_pairs']} true)",
+    ]
     return "\n".join(lines)
