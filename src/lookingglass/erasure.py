@@ -14,6 +14,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime
 
+from lookingglass import people
 from lookingglass.app import App
 from lookingglass.errors import BadInput, NotFound, Unavailable
 from lookingglass.lookup import match_of
@@ -85,6 +86,8 @@ def erase_person(
         if thumbnail:
             app.objects.delete_prefix(thumbnail)
     removed = app.faces.delete_ids(confirmed)
+    # Erased faces leave their persons; with an opt-out, so does every face still indexed that matches it.
+    people.forget_faces(app, [*confirmed, *(current if opt_out else ())])
     result = {"removed": removed, "not_matching": refused, "threshold": threshold, "opted_out": False}
     if opt_out:
         if app.optout is None:

@@ -14,6 +14,7 @@ from PIL import Image
 from cli_process import run_cli
 from lookingglass import people
 from lookingglass.app import build
+from lookingglass.erasure import erase_person
 from lookingglass.people.clustering import Rule, cluster, pairwise
 from lookingglass.pipeline.jobs import forget, ingest_file, process, store, store_bytes
 from lookingglass.settings import Settings
@@ -71,6 +72,28 @@ def test_forgetting_photos_removes_their_faces_and_then_the_person(app, test_ima
     forget(app, shas[2])
     assert persons(app) == []
     assert people.store_of(app).get(person.id) is None
+
+
+def test_erased_faces_leave_their_person_and_an_opted_out_face_never_joins_one(app, test_images):
+    shas = [ingest_file(app, test_images / name)["sha256"] for name in OBAMA]
+    query = (test_images / "obama.jpg").read_bytes()
+    face_of = {p.payload["sha256"]: p.id for p in app.faces.iter_points()}
+
+    erase_person(app, query, [face_of[shas[2]]])
+    (person,) = persons(app)
+    assert set(person.objects) == set(shas[:2])
+
+    # The opt-out erases one face; the admin leaves the other two indexed, but they match the opt-out.
+    ingest_file(app, test_images / OBAMA[2])
+    assert len(persons(app)[0].faces) == 3
+    erase_person(app, query, [face_of[shas[0]]], opt_out=True)
+    assert persons(app) == [] and people.store_of(app).get(person.id) is None
+    assert [p.payload.get("person_id") for p in app.faces.iter_points()] == [None, None]
+
+    people.cluster(app, full=True)
+    people.cluster(app, full=False)
+    ingest_file(app, test_images / OBAMA[0])  # refused by the opt-out as it is stored
+    assert persons(app) == []
 
 
 def test_two_faces_of_one_photo_never_join_one_person():

@@ -80,6 +80,27 @@ def _conflicts(person: Person, obs: Observation) -> bool:
     return any(sha in shas and face not in obs.faces for face, sha in person.members().items())
 
 
+# --- opt-outs: a face someone asked never to be indexed never joins a person
+
+
+def _opted_out(app) -> np.ndarray | None:
+    """The opt-out list's embeddings as one matrix (it is short), or None when it is empty or not open here."""
+    optout = getattr(app, "optout", None)
+    if optout is None or optout.count() == 0:
+        return None
+    return normalised(np.asarray([p.vector for p in optout.iter_points()], np.float32))
+
+
+def _not_opted_out(app, points: list[FacePoint], optouts: np.ndarray | None = None) -> list[FacePoint]:
+    """The faces that match nobody on the opt-out list (at the match threshold, as store() refuses them)."""
+    optouts = _opted_out(app) if optouts is None else optouts
+    if optouts is None or not points:
+        return points
+    sims = normalised(np.asarray([p.vector for p in points], np.float32)) @ optouts.T
+    refused = sims.max(axis=1) >= app.match_threshold
+    return [p for p, out in zip(points, refused, strict=True) if not out]
+
+
 # --- incremental
 
 
@@ -99,12 +120,14 @@ def assign(app, sha256: str, points: list[dict] | list[FacePoint]) -> dict:
             kept = {f: s for f, s in person.members().items() if s != sha256 or f in current}
             if len(kept) != len(person.faces):
                 store.save(person.with_faces(kept))
-        return _assign(store, app.faces, face_points, rule(app))
+        return _assign(store, app.faces, face_points, rule(app), lambda found: _not_opted_out(app, found))
 
 
-def _assign(store: PersonStore, faces, points: list[FacePoint], rule: Rule) -> dict:
+def _assign(store: PersonStore, faces, points: list[FacePoint], rule: Rule, allowed=None) -> dict:
+    """`allowed(points)`: those of the faces that may join a person (the opt-out filter); all when None."""
+    allowed = allowed or (lambda found: found)
     assigned = unassigned = 0
-    for obs in observations(points):
+    for obs in observations(allowed(points)):
         known = next((p for f in obs.faces if (p := store.holding_face(f)) is not None), None)
         if known is not None:  # re-ingest: the face keeps its person
             members = {**known.members(), **obs.faces}
@@ -125,7 +148,7 @@ def _assign(store: PersonStore, faces, points: list[FacePoint], rule: Rule) -> d
             if person is not None and not _conflicts(person, obs):
                 chosen = person
                 break
-        joining = [obs, *_unassigned_neighbours(faces, obs, neighbours)]
+        joining = [obs, *_unassigned_neighbours(faces, obs, neighbours, allowed)]
         if chosen is None:
             chosen = Person(id=new_id(), faces=(), face_objects=())
         members = chosen.members()
@@ -175,7 +198,7 @@ def _neighbours(faces, obs: Observation, rule: Rule) -> list[_Neighbour]:
     return list(seen.values())
 
 
-def _unassigned_neighbours(faces, obs: Observation, neighbours: list[_Neighbour]) -> list[Observation]:
+def _unassigned_neighbours(faces, obs: Observation, neighbours: list[_Neighbour], allowed) -> list[Observation]:
     """Neighbours with no person yet join the core that reached them (one per photo: the closest)."""
     wanted = [n for n in neighbours if not n.person_id]
     if not wanted:
@@ -183,7 +206,7 @@ def _unassigned_neighbours(faces, obs: Observation, neighbours: list[_Neighbour]
     points: list[FacePoint] = []
     for sha in {n.sha256 for n in wanted}:
         points += faces.iter_points({"sha256": sha})
-    by_key = {o.key: o for o in observations(points)}
+    by_key = {o.key: o for o in observations(allowed(points))}
     found: list[Observation] = []
     photos: set = set(obs.photos)
     for n in wanted:
@@ -202,16 +225,19 @@ def cluster(app, full: bool = False) -> dict:
     """`full`: every face again, persons matched to the new clusters by overlap; else retry unassigned faces."""
     store = store_of(app)
     if not full:
-        waiting = [p for p in app.faces.iter_points() if not p.payload.get("person_id")]
+        optouts = _opted_out(app)
+        waiting = _not_opted_out(app, [p for p in app.faces.iter_points() if not p.payload.get("person_id")], optouts)
         with app.queue.lock(LOCK, FULL_LOCK_TIMEOUT):
-            counts = _assign(store, app.faces, waiting, rule(app))
+            counts = _assign(store, app.faces, waiting, rule(app), lambda found: _not_opted_out(app, found, optouts))
         return {"full": False, "retried": len(observations(waiting)), **counts, "persons": app.persons.count()}
     with app.queue.lock(LOCK, FULL_LOCK_TIMEOUT):
-        return _recluster(store, list(app.faces.iter_points()), rule(app))
+        everyone = list(app.faces.iter_points())
+        return _recluster(store, everyone, _not_opted_out(app, everyone), rule(app))
 
 
-def _recluster(store: PersonStore, points: list[FacePoint], rule: Rule) -> dict:
-    obs = observations(points)
+def _recluster(store: PersonStore, points: list[FacePoint], allowed: list[FacePoint], rule: Rule) -> dict:
+    """`points`: every face; `allowed`: those that may join a person (the others lose theirs)."""
+    obs = observations(allowed)
     vectors = np.asarray([o.vector for o in obs], np.float32) if obs else np.zeros((0, 1), np.float32)
     labels = cluster_vectors(vectors, [o.photos for o in obs], rule)
     clusters: dict[int, dict[str, str]] = defaultdict(dict)
@@ -266,6 +292,23 @@ def forget_object(app, sha256: str) -> int:
         for person in changed:
             kept = {f: s for f, s in person.members().items() if s != sha256}
             store.save(person.with_faces(kept))
+    return len(changed)
+
+
+def forget_faces(app, face_ids: Iterable[str]) -> int:
+    """These faces (erased, or opted out) leave their persons; a person left without faces disappears. Returns
+    persons changed."""
+    gone = set(face_ids)
+    if getattr(app, "persons", None) is None or not gone:
+        return 0
+    store = store_of(app)
+    with app.queue.lock(LOCK, LOCK_TIMEOUT):
+        changed = {p.id: p for f in sorted(gone) if (p := store.holding_face(f)) is not None}
+        for person in changed.values():
+            store.save(person.with_faces({f: s for f, s in person.members().items() if f not in gone}))
+        still_marked = [p.id for p in store.faces.points(sorted(gone))]
+        if still_marked:  # an opted-out face left in the index keeps no person mark
+            store.faces.set_payload(still_marked, {"person_id": None})
     return len(changed)
 
 
