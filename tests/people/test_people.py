@@ -262,3 +262,36 @@ def app_with_queue(app, queue):
     from dataclasses import replace
 
     return replace(app, queue=queue)
+
+
+@pytest.mark.skipif(not redis_available(), reason="redis-server not installed")
+def test_the_daily_reclustering_taken_by_a_worker_without_the_faces_runs_in_the_owner(tmp_path, models, test_images):
+    """Embedded stores behind Redis: the face index is the owner's files, so a maintenance worker hands the job to
+    the owner's `index` consumer, as it does the embedded writes."""
+    from lookingglass.app import build_worker, use
+    from lookingglass.pipeline.worker import LookingGlassWorker
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        settings = Settings(data_dir=tmp_path / "data", redis_url=server.url)
+        owner = build(settings)
+        owner._models = models
+        for name in OBAMA:
+            ingest_file(owner, test_images / name)
+        for person in people.store_of(owner).all():  # start from faces without persons
+            people.store_of(owner).delete(person.id)
+        worker = build_worker(settings)
+        assert worker.faces is None
+
+        use(worker)
+        handed = people.recluster()
+        assert "handed_to_owner" in handed and persons(owner) == []
+
+        use(owner)
+        LookingGlassWorker(["index"], connection=owner.queue.connection).work(burst=True, logging_level="WARNING")
+        assert [len(p.faces) for p in persons(owner)] == [3]
+        worker.close()
+        owner.close()
+    finally:
+        use(None)  # jobs in this process build their own App again
+        server.stop()

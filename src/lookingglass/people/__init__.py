@@ -380,7 +380,12 @@ def split(app, person_id: str, face_ids: list[str]) -> Person:
 
 
 def recluster() -> dict:
-    """Job (daily schedule): every face again, where the vector index is open."""
+    """Job (daily schedule, maintenance queue): every face again. A worker without the face index (embedded stores
+    behind Redis: the owner's files) hands it to the owner's `index` consumer, as it does the embedded writes."""
     from lookingglass.app import current
 
-    return cluster(current(), full=True)
+    app = current()
+    if app.faces is None or getattr(app, "persons", None) is None:
+        handle = app.queue.enqueue("index", recluster, job_id="recluster_people.owner")
+        return {"handed_to_owner": handle.id}
+    return cluster(app, full=True)
