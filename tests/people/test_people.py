@@ -105,6 +105,41 @@ def test_two_faces_of_one_photo_never_join_one_person():
     assert list(cluster(same, two_photos, Rule(0.3, 1))) == [0, 0]
 
 
+def test_an_analysts_groups_stay_together_and_apart_whatever_the_distance():
+    vectors = np.array([[1.0, 0.0], [1.0, 0.02], [0.0, 1.0], [1.0, -0.01]], np.float32)
+    photos = [frozenset({f"{i}:0"}) for i in range(4)]
+    rule = Rule(0.1, 2)
+
+    assert list(cluster(vectors, photos, rule)) == [0, 0, -1, 0]
+    # 0 and 1 told apart, 2 put with 1 by hand; 3 is free and joins its nearest.
+    assert list(cluster(vectors, photos, rule, groups=[0, 1, 1, -1])) == [0, 1, 1, 0]
+
+
+def test_full_reclustering_keeps_an_analysts_splits_merges_and_names(app, test_images):
+    shas = {name: ingest_file(app, test_images / name)["sha256"] for name in OBAMA}
+    (person,) = persons(app)
+    people.update(app, person.id, name="Barack Obama")
+    face3 = next(f for f, sha in person.members().items() if sha == shas["obama3.jpg"])
+
+    other = people.split(app, person.id, [face3])  # the analyst says obama3 is someone else
+    people.update(app, other.id, name="Not Obama")
+    people.cluster(app, full=True)
+
+    again = {p.id: (p.name, sorted(p.objects)) for p in persons(app)}
+    assert again == {
+        person.id: ("Barack Obama", sorted([shas["obama.jpg"], shas["obama2.jpg"]])),
+        other.id: ("Not Obama", [shas["obama3.jpg"]]),
+    }
+
+    people.merge(app, person.id, [other.id])  # and then changes their mind
+    people.cluster(app, full=True)
+    assert [(p.id, p.name, len(p.faces)) for p in persons(app)] == [(person.id, "Barack Obama", 3)]
+
+    ingest_file(app, test_images / "obama_partial_face.jpg")  # a named person still gains new faces
+    people.cluster(app, full=True)
+    assert [(p.id, len(p.faces)) for p in persons(app)] == [(person.id, 4)]
+
+
 def test_pairwise_scores_count_pairs():
     scores = pairwise([0, 0, 1, -1], ["a", "a", "a", "b"])
     assert (scores.precision, round(scores.recall, 3), scores.unassigned) == (1.0, 0.333, 1)

@@ -222,7 +222,9 @@ def _unassigned_neighbours(faces, obs: Observation, neighbours: list[_Neighbour]
 
 
 def cluster(app, full: bool = False) -> dict:
-    """`full`: every face again, persons matched to the new clusters by overlap; else retry unassigned faces."""
+    """`full`: every face again, persons matched to the new clusters by overlap; an analyst's persons (named, hidden,
+    merged or split: `manual`) keep their faces together and apart from each other, and may gain faces. Else:
+    retry the unassigned faces."""
     store = store_of(app)
     if not full:
         optouts = _opted_out(app)
@@ -239,20 +241,27 @@ def _recluster(store: PersonStore, points: list[FacePoint], allowed: list[FacePo
     """`points`: every face; `allowed`: those that may join a person (the others lose theirs)."""
     obs = observations(allowed)
     vectors = np.asarray([o.vector for o in obs], np.float32) if obs else np.zeros((0, 1), np.float32)
-    labels = cluster_vectors(vectors, [o.photos for o in obs], rule)
+    old = store.all()
+    owner = {face: p.id for p in old for face in p.faces}
+    # An analyst's persons are decisions, not guesses: their faces stay together and apart from each other's.
+    manual = {p.id: i for i, p in enumerate(p for p in old if p.manual)}
+    groups = [next((manual[owner[f]] for f in o.faces if owner.get(f) in manual), -1) for o in obs]
+    labels = cluster_vectors(vectors, [o.photos for o in obs], rule, groups=groups)
     clusters: dict[int, dict[str, str]] = defaultdict(dict)
     for o, label in zip(obs, labels, strict=True):
         if label >= 0:
             clusters[int(label)].update(o.faces)
-    old = store.all()
-    owner = {face: p.id for p in old for face in p.faces}
+    kept: dict[int, Person] = {}
+    used: set[str] = set()
+    by_id = {p.id: p for p in old}
+    for group, label in {g: int(label) for g, label in zip(groups, labels, strict=True) if g >= 0}.items():
+        person = next(p for p in old if manual.get(p.id) == group)
+        kept[label] = person
+        used.add(person.id)
     overlaps = []
     for label, members in clusters.items():
         for person_id, n in Counter(owner[f] for f in members if f in owner).items():
             overlaps.append((n, label, person_id))
-    kept: dict[int, Person] = {}
-    used: set[str] = set()
-    by_id = {p.id: p for p in old}
     for _n, label, person_id in sorted(overlaps, key=lambda t: (-t[0], t[1], t[2])):
         if label not in kept and person_id not in used:
             kept[label] = by_id[person_id]
@@ -339,6 +348,7 @@ def _is_uuid(text: str) -> bool:
 
 def update(app, person_id: str, **changes) -> Person:
     """Name, hide or link a person (only these fields)."""
+    changes = {**changes, "manual": True}  # a decision the full re-clustering keeps
     with app.queue.lock(LOCK, LOCK_TIMEOUT):
         person = replace(get(app, person_id), **changes, updated=now())
         store_of(app).persons.set_payload([person.id], {**changes, "updated": person.updated})
@@ -359,7 +369,8 @@ def merge(app, into: str, others: list[str]) -> Person:
         store = store_of(app)
         for source in sources:
             store.persons.delete_ids([source.id])
-        return store.save(target.with_faces(members)) or target
+        merged = replace(target, manual=True, name=target.name or next((s.name for s in sources if s.name), None))
+        return store.save(merged.with_faces(members)) or merged
 
 
 def split(app, person_id: str, face_ids: list[str]) -> Person:
@@ -374,8 +385,9 @@ def split(app, person_id: str, face_ids: list[str]) -> Person:
         if not moved:
             raise BadInput("split needs at least one face")
         store = store_of(app)
-        created = store.save(Person(id=new_id(), faces=(), face_objects=()).with_faces(moved))
-        store.save(person.with_faces(members))
+        # Both are decisions now: the moved faces stay apart from the person they left, and together.
+        created = store.save(Person(id=new_id(), faces=(), face_objects=(), manual=True).with_faces(moved))
+        store.save(replace(person, manual=True).with_faces(members))
         return created
 
 

@@ -3,8 +3,9 @@
 Why a vector collection: it is the one store every process that writes faces already reaches — the embedded
 engine in the owner, or the Qdrant server from RQ workers — so persons work the same everywhere without another
 database. A person point holds the centroid of its faces (searchable later) and its payload: name, hidden,
-entity_id, faces (face point ids, keyword-indexed: "whose face is this?"), face_objects (the sha256 of each face,
-aligned), objects (distinct sha256, keyword-indexed: forgetting an object finds its persons), created/updated.
+entity_id, manual (an analyst's decision: see people.cluster), faces (face point ids, keyword-indexed: "whose
+face is this?"), face_objects (the sha256 of each face, aligned), objects (distinct sha256, keyword-indexed:
+forgetting an object finds its persons), created/updated.
 The face point carries a copy, `person_id`, so lookups answer with the person without a second read.
 """
 
@@ -36,6 +37,7 @@ class Person:
     name: str | None = None
     hidden: bool = False
     entity_id: str | None = None
+    manual: bool = False  # an analyst named, hid, merged or split it: the full re-clustering keeps its faces together
     created: str = field(default_factory=now)
     updated: str = field(default_factory=now)
 
@@ -55,6 +57,7 @@ class Person:
             "name": self.name,
             "hidden": self.hidden,
             "entity_id": self.entity_id,
+            "manual": self.manual,
             "faces": list(self.faces),
             "face_objects": list(self.face_objects),
             "objects": self.objects,
@@ -71,6 +74,7 @@ class Person:
             name=payload.get("name"),
             hidden=bool(payload.get("hidden")),
             entity_id=payload.get("entity_id"),
+            manual=bool(payload.get("manual")),
             created=payload.get("created") or now(),
             updated=payload.get("updated") or now(),
         )
