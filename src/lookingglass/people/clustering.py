@@ -43,18 +43,19 @@ def normalised(vectors: np.ndarray) -> np.ndarray:
 
 
 def neighbour_edges(vectors: np.ndarray, distance: float, chunk: int = CHUNK) -> tuple[np.ndarray, np.ndarray]:
-    """Every pair (i < j) within `distance`, with its similarity, by chunked exact cosine (memory stays bounded)."""
+    """Every pair (i < j) within `distance`, with its similarity, by chunked exact cosine (memory stays bounded:
+    `chunk` rows of the upper triangle at a time)."""
     v = normalised(vectors)
     floor = 1.0 - distance
     pairs: list[np.ndarray] = []
     sims: list[np.ndarray] = []
     for start in range(0, len(v), chunk):
-        block = v[start : start + chunk] @ v.T
-        rows, cols = np.nonzero(block >= floor)
-        rows = rows + start
+        block = v[start : start + chunk] @ v[start:].T  # the upper triangle only: half the work of the square
+        rows, cols = np.nonzero(block >= floor)  # both counted from `start`
         keep = cols > rows
-        pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
-        sims.append(block[rows[keep] - start, cols[keep]])
+        rows, cols = rows[keep], cols[keep]
+        pairs.append(np.stack([rows + start, cols + start], axis=1))
+        sims.append(block[rows, cols])
     if not pairs:
         return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
     return np.concatenate(pairs), np.concatenate(sims)
