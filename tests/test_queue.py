@@ -199,3 +199,78 @@ def test_a_running_job_shows_its_progress_in_the_stats(queue):
     assert busy[0]["progress"] == {"fraction": 0.25, "stage": "faces"}
     assert handle.result(timeout=10) == "done"
     assert not any(w.get("progress") for w in queue.stats()["workers"])
+
+
+# --- What callers ask the port instead of asking which adapter it is: the same answers' meaning on both.
+
+
+def whose_process() -> int:
+    import os
+
+    return os.getpid()
+
+
+@pytest.fixture(params=["inline", "rq"])
+def any_queue(request, tmp_path):
+    if request.param == "inline":
+        q = InlineQueue(workers=1)
+        yield q
+        q.close()
+    else:
+        yield request.getfixturevalue("rq_queue")
+
+
+def finish(queue, handle, *names: str):
+    """Let the submitted job run to its end, wherever this queue runs jobs; its result or its exception."""
+    if not queue.runs_here:
+        queue.worker(list(names)).work(burst=True, logging_level="WARNING")
+    return handle.result(timeout=30)
+
+
+def test_runs_here_says_whether_submitted_work_runs_in_this_process(any_queue):
+    import os
+
+    handle = any_queue.enqueue("index", whose_process)
+
+    if any_queue.runs_here:
+        assert handle.result(timeout=30) == os.getpid()
+    else:  # it waits for a worker: nothing runs it until one consumes the queue
+        assert any_queue.stats()["queues"]["index"]["queued"] == 1
+        assert finish(any_queue, handle, "index") == os.getpid()  # the burst worker here is a SimpleWorker
+
+
+def test_failure_gives_the_reason_of_a_failed_job_by_the_id_it_was_submitted_under(any_queue):
+    bad = any_queue.enqueue("faces", poison, "port.jpg", job_id="process_object.port")
+    good = any_queue.enqueue("faces", flaky, "port-ok", 0, job_id="process_object.fine")
+    with pytest.raises(Exception, match="not an image"):
+        finish(any_queue, bad, "faces")
+    assert good.result(timeout=30) == "port-ok"
+
+    assert "BadInput: port.jpg is not an image" in any_queue.failure(["store_faces.port", "process_object.port"])
+    assert any_queue.failure(["process_object.fine"]) is None  # finished
+    assert any_queue.failure(["process_object.never"]) is None  # never submitted
+
+
+def test_only_a_queue_whose_work_runs_elsewhere_has_workers_and_a_retry_scheduler(any_queue):
+    if any_queue.runs_here:
+        with pytest.raises(BadInput, match="REDIS_URL"):
+            any_queue.worker(["index"])
+        with pytest.raises(BadInput, match="REDIS_URL"):
+            any_queue.retry_scheduler(["index"], name="owner")
+        return
+    with pytest.raises(BadInput, match="unknown queue"):
+        any_queue.worker(["nope"])
+    handle = any_queue.enqueue("index", flaky, "retried-on-rq", 1)  # fails once; index retries after 1 s
+    any_queue.worker(["index"], in_thread=True, name="owner-index-test").work(burst=True, logging_level="WARNING")
+    assert any_queue.stats()["queues"]["index"]["scheduled"] == 1  # parked until its backoff is over
+
+    scheduler = any_queue.retry_scheduler(["index"], name="owner-index-test")
+    for _ in range(100):  # the backoff is 1 s: poll until the scheduler has put the retry back
+        if scheduler.acquire_locks():
+            scheduler.enqueue_scheduled_jobs()
+        if any_queue.stats()["queues"]["index"]["queued"] == 1:
+            break
+        threading.Event().wait(0.1)
+    scheduler.release_locks()
+
+    assert finish(any_queue, handle, "index") == "retried-on-rq"

@@ -236,7 +236,7 @@ def rebuild_index(settings: Settings, progress: Callable[[int, int, str | None],
                 errors.append({"sha256": obj.sha256, "message": getattr(exc, "message", None) or str(exc)})
         if progress is not None:
             progress(len(stored), len(stored), None)
-        if app.faces is not None and getattr(app.faces, "pending_optimize", 0) >= settings.optimize_threshold:
+        if app.faces is not None and app.faces.pending_optimize >= settings.optimize_threshold:
             app.faces.optimize()
     finally:
         app.close()

@@ -2,8 +2,10 @@
 
 Background work of the owner process:
 - keep the embedded vector index built (off the request path, see `_optimizer`);
-- with REDIS_URL and embedded stores: consume the `index` queue, where workers send the faces they computed;
-- without REDIS_URL: run the periodic jobs on a timer (with Redis, `lookingglass scheduler` does that).
+- with workers (REDIS_URL) and embedded stores: consume the `index` queue, where workers send the faces they
+  computed (`Queue.worker`, `Queue.retry_scheduler`);
+- when jobs run in this process (`Queue.runs_here`): run the periodic jobs on a timer (with Redis,
+  `lookingglass scheduler` does that).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 import threading
 import time
 
-from lookingglass.accounts import FIRST_ADMIN, AccountStore, ensure_first_admin
+from lookingglass.accounts import FIRST_ADMIN, ensure_first_admin
 from lookingglass.app import App, build
 from lookingglass.ownership import SERVER_NAME, new_local_token, remove_server_info, write_server_info
 from lookingglass.settings import Settings
@@ -28,18 +30,16 @@ def _optimizer(app: App, stop: threading.Event, every: float = 10.0) -> None:
     """qdrant-edge has no background optimizer: the owner rebuilds the index when enough points are unindexed.
 
     It builds on a copy in a child process (`optimize_aside`), because the engine's optimize() holds the GIL and
-    would freeze every request for minutes; lookups meanwhile search the new points brute force.
+    would freeze every request for minutes; lookups meanwhile search the new points brute force. A Qdrant server
+    optimizes by itself: its index never has points pending here, so this loop never starts a build.
     """
-    optimize_aside = getattr(app.faces, "optimize_aside", None)
-    if optimize_aside is None:
-        return  # a Qdrant server optimizes by itself
     while not stop.wait(every):
         pending = app.faces.pending_optimize
         if pending >= app.settings.optimize_threshold:
             log.info("building the vector index aside (%d new points)", pending)
             started = time.monotonic()
             try:
-                swapped = optimize_aside()
+                swapped = app.faces.optimize_aside()
                 took = time.monotonic() - started
                 log.info("vector index %s in %.1f s", "swapped in" if swapped else "unchanged", took)
             except Exception:
@@ -48,9 +48,7 @@ def _optimizer(app: App, stop: threading.Event, every: float = 10.0) -> None:
 
 def _index_consumer(app: App, stop: threading.Event) -> None:
     """Run the `index` queue here, the one process allowed to write the embedded stores."""
-    from lookingglass.pipeline.worker import ThreadWorker
-
-    worker = ThreadWorker(["index"], connection=app.queue.connection, name=f"owner-index-{os.getpid()}")
+    worker = app.queue.worker(["index"], in_thread=True, name=f"owner-index-{os.getpid()}")
     while not stop.is_set():
         try:
             # Returns after 2 s without work, so a stop request is seen promptly and shutdown never has to close
@@ -68,9 +66,7 @@ def _index_retries(app: App, stop: threading.Event, every: float = 1.0) -> None:
     schedulers cover only the queues they consume, and `index` is consumed here. RQ's scheduler forks; this runs
     its lock-and-enqueue step in a thread instead (no fork of a process full of threads).
     """
-    from rq.scheduler import RQScheduler
-
-    scheduler = RQScheduler(["index"], connection=app.queue.connection, name=f"owner-index-{os.getpid()}")
+    scheduler = app.queue.retry_scheduler(["index"], name=f"owner-index-{os.getpid()}")
     while not stop.wait(every):
         try:
             if scheduler.acquire_locks():
@@ -97,7 +93,7 @@ def serve(settings: Settings) -> None:
     scheduler = None
     index_thread = None
     try:
-        first_password = ensure_first_admin(AccountStore.open(settings.data_dir), settings.admin_password)
+        first_password = ensure_first_admin(app.accounts, settings.admin_password)
         app.models.load()
         token = new_local_token() if app.lock is not None else None
         server = create_server(create_app(app, local_token=token), host=settings.host, port=settings.port, threads=8)
@@ -106,11 +102,11 @@ def serve(settings: Settings) -> None:
         if token is not None:
             write_server_info(settings.data_dir, url, token)
         threading.Thread(target=_optimizer, args=(app, stop), daemon=True, name="optimizer").start()
-        if settings.redis_url and settings.embedded_stores:
+        if not app.queue.runs_here and settings.embedded_stores:
             index_thread = threading.Thread(target=_index_consumer, args=(app, stop), daemon=True, name="index-queue")
             index_thread.start()
             threading.Thread(target=_index_retries, args=(app, stop), daemon=True, name="index-retries").start()
-        if not settings.redis_url:
+        if app.queue.runs_here:
             scheduler = TimerScheduler(app.queue).start()
         print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
         if first_password is not None:

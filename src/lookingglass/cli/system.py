@@ -60,7 +60,7 @@ def worker(runtime: Runtime, queues: str | None, burst: bool, check: bool) -> in
     """Run a queue worker (needs REDIS_URL); it loads the models once."""
     from lookingglass.app import build_worker
     from lookingglass.pipeline.queue import QUEUE_NAMES, redis_connection
-    from lookingglass.pipeline.worker import LookingGlassWorker, is_registered
+    from lookingglass.pipeline.worker import is_registered
 
     settings = runtime.settings
     if check:
@@ -85,7 +85,7 @@ def worker(runtime: Runtime, queues: str | None, burst: bool, check: bool) -> in
     if "index" in names and settings.embedded_stores:
         raise BadInput("the index queue belongs to `lookingglass serve` while the stores are embedded")
     app.models.load()  # once per process, before the first job
-    rq_worker = LookingGlassWorker(names, connection=app.queue.connection)
+    rq_worker = app.queue.worker(names)
     print(f"worker {rq_worker.name} on {', '.join(names)}", flush=True)
     # with_scheduler: retries with backoff (and abandoned jobs' retries) wait in RQ's scheduled registry until a
     # scheduler moves them back to their queue; one worker per queue takes the lock and runs it in a child process.

@@ -274,6 +274,6 @@ def run_graph_analytics(app: App, caller: Caller) -> AnalyticsReport:
 
         return AnalyticsReport.model_validate(analyse(_graph(app)))
     handle = app.queue.enqueue("maintenance", run_analytics, job_id="run_analytics.manual")
-    if app.queue.backend == "inline":
+    if app.queue.runs_here:
         return AnalyticsReport.model_validate(handle.result(timeout=POLICIES["maintenance"].timeout))
     return AnalyticsReport(job=handle.id)

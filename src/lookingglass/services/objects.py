@@ -108,7 +108,7 @@ def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes |
 
     uploads = [Upload(request.filename, file)] if isinstance(file, bytes) else file
     metadata = _sighting_metadata(caller, request)
-    inline = app.queue.backend == "inline"
+    inline = app.queue.runs_here
     runs_here = inline and caller.via == "cli"  # the caller's own process runs the jobs: they end with it
     if app.queue.saturated():  # nothing stored yet: the caller sends the same request again later and loses nothing
         raise Unavailable(
@@ -152,7 +152,7 @@ def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes |
 def _build_index_when_due(app: App) -> None:
     """The process that opened the stores has no background optimizer (`serve` has one): it builds the vector
     index itself once enough points are unindexed (lookups meanwhile search the new points brute force)."""
-    if app.faces is not None and getattr(app.faces, "pending_optimize", 0) >= app.settings.optimize_threshold:
+    if app.faces is not None and app.faces.pending_optimize >= app.settings.optimize_threshold:
         app.faces.optimize()
 
 
@@ -166,7 +166,7 @@ def reconcile_here(app: App, *, wait: bool) -> tuple[dict, list[tuple[str, str, 
 
     result = reconcile()
     failures = []
-    inline = app.queue.backend == "inline"
+    inline = app.queue.runs_here
     if inline:
         app.queue.drain()  # the work happens now, in this process
         for failure in app.queue.stats()["failed"]:
@@ -271,13 +271,11 @@ def object_outcome(app: App, caller: Caller, request: OutcomeQuery, *, sha256: s
 def _store_what_workers_sent(app: App) -> None:
     """With workers and embedded stores, the process that opened the stores owns them: it stores what the workers
     send back through the `index` queue (as `serve` does all the time), else nothing they computed would land."""
-    if app.queue.backend != "rq" or not app.settings.embedded_stores:
+    if app.queue.runs_here or not app.settings.embedded_stores:
         return
     import os
 
-    from lookingglass.pipeline.worker import ThreadWorker
-
-    worker = ThreadWorker(["index"], connection=app.queue.connection, name=f"owner-index-{os.getpid()}")
+    worker = app.queue.worker(["index"], in_thread=True, name=f"owner-index-{os.getpid()}")
     worker.work(burst=True, logging_level="WARNING")
 
 
