@@ -255,6 +255,21 @@ def test_delete_removes_bytes_and_sidecar(store: ObjectStore) -> None:
     assert store.delete(obj.sha256) is False
 
 
+def test_local_file_is_the_objects_bytes_at_a_path_with_its_extension(store: ObjectStore) -> None:
+    data = png_bytes()
+    obj = store.put(data, ext="png", content_type="image/png", kind="image")
+
+    with store.local_file(obj.sha256) as path:
+        assert isinstance(path, Path) and path.suffix == ".png"  # PyAV and friends guess the format from it
+        assert path.read_bytes() == data
+    if isinstance(store, S3ObjectStore):
+        assert not path.exists()  # the temporary copy is gone once the caller is done
+    else:
+        assert path == store.root / obj.key  # the stored file itself: no copy of a large video
+    with pytest.raises(NotFound), store.local_file("0" * 64):
+        pass
+
+
 def test_unknown_sha_is_not_found(store: ObjectStore) -> None:
     unknown = hashlib.sha256(b"never stored").hexdigest()
     with pytest.raises(NotFound):

@@ -201,6 +201,22 @@ def test_optimize_then_search_still_finds_the_same_points(index: VectorIndex) ->
     assert index.search(vectors[42], top_k=1)[0].id == face_point("a" * 64, 42, vectors[42]).id
 
 
+def test_index_maintenance_is_asked_of_the_port_and_loses_no_point(index: VectorIndex) -> None:
+    vectors = unit_vectors(30)
+    index.upsert(faces_of("b" * 64, vectors))
+
+    pending = index.pending_optimize
+    changed = index.optimize_aside(timeout=300)
+
+    if isinstance(index, QdrantServerIndex):  # the server indexes by itself: nothing pending, nothing to build
+        assert (pending, changed) == (0, False)
+    else:  # the embedded engine: every new point waits for its owner to build the index
+        assert pending == 30 and isinstance(changed, bool)
+    assert index.pending_optimize <= pending
+    assert index.count() == 30
+    assert index.search(vectors[7], top_k=1)[0].id == face_point("b" * 64, 7, vectors[7]).id
+
+
 def test_a_vector_of_the_wrong_size_is_bad_input(index: VectorIndex) -> None:
     with pytest.raises(BadInput, match="expects 8"):
         index.upsert([face_point("a" * 64, 0, np.ones(DIM + 1, dtype=np.float32))])
