@@ -2,6 +2,8 @@
 
 - `InlineQueue` (embedded default): a thread pool in this process.
 - `RQQueue` (REDIS_URL set): Redis + RQ; `lookingglass worker` processes run the jobs.
+Callers never ask which: the port says whether work `runs_here`, why a job `failure` happened, and builds the
+`worker` / `retry_scheduler` that consume what other processes submit (RQ only; the pool has nothing to consume).
 
 Queues are split by cost so a long video never holds up photos; each has its own timeout and retry policy.
 Retries, timeouts and failure bookkeeping are properties of the queue, never of the job (jobs stay plain functions).
