@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING
 
 from lookingglass.stores.graph.neo4j import Neo4jGraphStore
 from lookingglass.stores.graph.port import (
-    CO_MENTIONED,
     MAX_LIMIT,
-    PERSON_ORG,
     SORTS,
     GraphAnalytics,
     GraphReader,
@@ -32,9 +30,7 @@ if TYPE_CHECKING:
     from lookingglass.settings import Settings
 
 __all__ = [
-    "CO_MENTIONED",
     "MAX_LIMIT",
-    "PERSON_ORG",
     "SORTS",
     "GraphAnalytics",
     "GraphReader",
