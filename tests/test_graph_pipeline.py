@@ -82,7 +82,7 @@ def test_organisations_sharing_people_are_reported(corpus_dir):
 
 
 def test_an_organisation_is_not_paired_with_a_short_form_of_its_own_name(corpus_dir):
-    from lookingglass.text.entities import canonical_key
+    from lookingglass.text.names import canonical_key
 
     def one_body(a: str, b: str) -> bool:
         short, long = sorted((canonical_key(a, "ORG"), canonical_key(b, "ORG")), key=len)

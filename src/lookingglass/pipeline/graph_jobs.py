@@ -18,7 +18,7 @@ from lookingglass.records import Document, Extraction
 from lookingglass.stores.text import TextDoc
 
 GRAPH = "graph"  # the key under an object's `processed` metadata
-# Short-form lookup, write and fold-in check happen as one step in a process (graph_aliases.py): two documents
+# Short-form lookup, write and fold-in check happen as one step in a process (stores/graph/aliases.py): two documents
 # stored at once could otherwise each miss the other's form.
 _ALIASES = threading.Lock()
 
@@ -138,7 +138,7 @@ def store_graph_now(app: App, sha256: str, extraction: Extraction, passages: lis
     except NotFound:  # removed while it was being processed: leave nothing behind
         app.graph.forget(sha256)
         return {"sha256": sha256, "skipped": "object is no longer stored"}
-    from lookingglass.graph_aliases import documents_naming_short_forms, new_organisations, with_long_forms
+    from lookingglass.stores.graph.aliases import documents_naming_short_forms, new_organisations, with_long_forms
 
     with _ALIASES:
         extraction, folded = with_long_forms(app.graph, extraction)
@@ -165,7 +165,7 @@ def store_graph_now(app: App, sha256: str, extraction: Extraction, passages: lis
 
 def run_analytics() -> dict:
     """Job (maintenance queue, daily and on demand): PageRank, Louvain and Leiden over the graph, written back."""
-    from lookingglass.analytics import run_analytics as analyse
+    from lookingglass.stores.graph.analytics import run_analytics as analyse
 
     app = current()
     if app.graph is None:  # a worker, and the graph is the owner's SQLite file: the owner runs it

@@ -270,7 +270,7 @@ def run_graph_analytics(app: App, caller: Caller) -> AnalyticsReport:
     from lookingglass.pipeline.queue import POLICIES
 
     if caller.via == "cli":
-        from lookingglass.analytics import run_analytics as analyse
+        from lookingglass.stores.graph.analytics import run_analytics as analyse
 
         return AnalyticsReport.model_validate(analyse(_graph(app)))
     handle = app.queue.enqueue("maintenance", run_analytics, job_id="run_analytics.manual")

@@ -23,13 +23,12 @@ import math
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 import igraph
 
 from lookingglass.errors import BadInput
-from lookingglass.stores.graph import GraphStore
+from lookingglass.stores.graph.port import GraphAnalytics, now
 
 ALGORITHMS = ("pagerank", "louvain", "leiden")
 DAMPING = 0.85
@@ -38,13 +37,13 @@ DAMPING = 0.85
 LEIDEN_ITERATIONS = 2
 
 
-class CypherGraphStore(GraphStore, Protocol):
-    """A store that runs Cypher in the server: what the GDS path needs beyond the GraphStore port."""
+class CypherGraphStore(GraphAnalytics, Protocol):
+    """A store that runs Cypher in the server: what the GDS path needs beyond the analytics port."""
 
     def query(self, cypher: str, **params: Any) -> list[dict]: ...
 
 
-def run_analytics(store: GraphStore, *, algorithms: Sequence[str] = ALGORITHMS) -> dict:
+def run_analytics(store: GraphAnalytics, *, algorithms: Sequence[str] = ALGORITHMS) -> dict:
     """Compute the chosen algorithms, write the results onto the entities, record and return the run's report:
     {"backend", "started_at", "finished_at", "duration_s", "nodes", "edges", and per algorithm
     {"duration_s"} (PageRank) or {"duration_s", "communities", "modularity"} (Louvain, Leiden), and
@@ -58,15 +57,11 @@ def run_analytics(store: GraphStore, *, algorithms: Sequence[str] = ALGORITHMS) 
     return _run_igraph(store, chosen)
 
 
-def _mark_shared_people(store: GraphStore, report: dict) -> None:
+def _mark_shared_people(store: GraphAnalytics, report: dict) -> None:
     """Organisations sharing people, written onto each organisation: a query in the store, whichever backend."""
     t = time.perf_counter()
     organisations = store.mark_shared_people()
     report["shared_people"] = {"duration_s": round(time.perf_counter() - t, 3), "organisations": organisations}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _finite(value: float) -> float | None:
@@ -78,7 +73,7 @@ def _finite(value: float) -> float | None:
 # igraph
 
 
-def export_graph(store: GraphStore) -> igraph.Graph:
+def export_graph(store: GraphAnalytics) -> igraph.Graph:
     """The store's entity graph as one undirected igraph.Graph: vertex "name" = entity id, vertex "type",
     edge "weight"; parallel edges merged (weights summed), self-loops dropped. Edges to entities that appeared
     after the node export (a put running meanwhile) are left for the next run."""
@@ -125,8 +120,8 @@ def _partition(graph: igraph.Graph, algorithm: str) -> list[int]:
     return _by_size(found.membership)
 
 
-def _run_igraph(store: GraphStore, algorithms: tuple[str, ...]) -> dict:
-    started_at, began = _now(), time.perf_counter()
+def _run_igraph(store: GraphAnalytics, algorithms: tuple[str, ...]) -> dict:
+    started_at, began = now(), time.perf_counter()
     graph = export_graph(store)
     ids: list[str] = graph.vs["name"] if graph.vcount() else []
     report: dict[str, Any] = {
@@ -153,7 +148,7 @@ def _run_igraph(store: GraphStore, algorithms: tuple[str, ...]) -> dict:
                 "modularity": _finite(graph.modularity(membership, weights="weight")) if ids else None,
             }
     _mark_shared_people(store, report)
-    report["finished_at"] = _now()
+    report["finished_at"] = now()
     report["duration_s"] = round(time.perf_counter() - began, 3)
     t = time.perf_counter()
     store.write_analytics(results.get("pagerank"), results.get("louvain"), results.get("leiden"), report)
@@ -182,7 +177,7 @@ GDS_DROP = "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName"
 
 def _run_gds(store: CypherGraphStore, algorithms: tuple[str, ...]) -> dict:
     """Project, write, drop: the scores never leave the server; only the run record goes through the store."""
-    started_at, began = _now(), time.perf_counter()
+    started_at, began = now(), time.perf_counter()
     name = f"lookingglass-{uuid.uuid4().hex[:12]}"
     (projected,) = store.query(GDS_PROJECT, name=name)
     report: dict[str, Any] = {
@@ -204,7 +199,7 @@ def _run_gds(store: CypherGraphStore, algorithms: tuple[str, ...]) -> dict:
     finally:
         store.query(GDS_DROP, name=name)
     _mark_shared_people(store, report)
-    report["finished_at"] = _now()
+    report["finished_at"] = now()
     report["duration_s"] = round(time.perf_counter() - began, 3)
     store.write_analytics(None, None, None, report)
     return report

@@ -16,10 +16,10 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from lookingglass.analytics import ALGORITHMS, export_graph, run_analytics
 from lookingglass.errors import BadInput
 from lookingglass.records import Document, Entity, Evidence, Extraction, Mention, Relation
 from lookingglass.stores.graph import SqliteGraphStore
+from lookingglass.stores.graph.analytics import ALGORITHMS, export_graph, run_analytics
 
 DOC = "zachary-1977"
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from arcadedb_server import ArcadeDBServer, arcadedb_available, free_port
-from lookingglass.analytics import run_analytics
 from lookingglass.errors import BadInput, NotFound, Unavailable
 from lookingglass.records import Document, Entity, Evidence, Extraction, Mention, Relation
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import GraphStore, Neo4jGraphStore, SqliteGraphStore, open_graph_store
+from lookingglass.stores.graph.analytics import run_analytics
 
 # ----------------------------------------------------------------------------------------------------
 # Building extractions by hand

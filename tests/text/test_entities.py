@@ -19,15 +19,8 @@ from lookingglass.errors import BadInput, ModelIntegrityError
 from lookingglass.models.registry import SPACY_EN_CORE_WEB_MD, package_dir
 from lookingglass.records import Extraction
 from lookingglass.settings import Settings
-from lookingglass.text.entities import (
-    CHUNK_CHARS,
-    TYPES,
-    EntityRecognizer,
-    canonical_key,
-    display_name,
-    entity_id,
-    make_entity,
-)
+from lookingglass.text.entities import CHUNK_CHARS, TYPES, EntityRecognizer
+from lookingglass.text.names import entity_id
 
 ENGLISH_PAGES = [name for name, page in PAGES.items() if page["entities"]]
 
@@ -75,69 +68,6 @@ def test_a_non_english_page_contributes_no_entities(extractions: dict[str, Extra
     assert german.document.title.startswith("Veldt Analytics")
 
 
-# --- canonical names and stable ids
-
-
-@pytest.mark.parametrize(
-    ("written", "type_", "canonical"),
-    [
-        ("Microsoft Corp.", "ORG", "microsoft"),
-        ("Microsoft", "ORG", "microsoft"),
-        ("the Microsoft Corporation's", "ORG", "microsoft"),
-        ("Acme's", "ORG", "acme"),
-        ("Acme’s", "ORG", "acme"),
-        ("Acme, Inc.", "ORG", "acme"),
-        ("ACME Ltd", "ORG", "acme"),
-        ("Acme LLC", "ORG", "acme"),
-        ("Acme & Co.", "ORG", "acme"),
-        ("Siemens AG", "ORG", "siemens"),
-        ("Veldt Analytics GmbH", "ORG", "veldt analytics"),
-        ("Kestrel  Aerospace\nCo.", "ORG", "kestrel aerospace"),
-        ("Dr. Priya Raman", "PERSON", "priya raman"),
-        ("CEO Priya Raman", "PERSON", "priya raman"),
-        ("Ms. Raman", "PERSON", "raman"),
-        ("Holt's", "PERSON", "holt"),
-        ("Zürich", "GPE", "zurich"),
-        ("the Netherlands", "GPE", "netherlands"),
-        ("U.S.", "GPE", "us"),
-        ("Project Aurora", "PROJECT", "project aurora"),
-    ],
-)
-def test_canonical_keys_ignore_case_spacing_possessives_legal_forms_and_titles(
-    written: str, type_: str, canonical: str
-) -> None:
-    assert canonical_key(written, type_) == canonical
-
-
-@pytest.mark.parametrize(
-    ("one", "other"),
-    [
-        ("Norhaven Group", "Norhaven"),  # a parent and its subsidiary: "Group" is part of the name
-        ("Brightwater Labs", "Brightwater Systems"),
-        ("AS Roma", "Roma"),  # an upper-case legal form is only one at the end
-        ("Company", "Co"),  # a legal form alone is a name, not nothing
-    ],
-)
-def test_names_that_differ_in_more_than_form_stay_apart(one: str, other: str) -> None:
-    assert canonical_key(one, "ORG") != canonical_key(other, "ORG")
-    assert canonical_key(one, "ORG") and canonical_key(other, "ORG")
-
-
-def test_display_names_keep_the_legal_form_and_drop_titles_and_possessives() -> None:
-    assert display_name("Norhaven Corp.'s", "ORG") == "Norhaven Corp."
-    assert display_name("the Northern Grid Consortium", "ORG") == "Northern Grid Consortium"
-    assert display_name("The Hague", "GPE") == "The Hague"
-    assert display_name("Dr.  Priya Raman", "PERSON") == "Priya Raman"
-
-
-def test_ids_are_stable_across_runs_processes_and_releases() -> None:
-    # Written down once: the graph merges documents on these ids, so they must never change.
-    assert entity_id("ORG", "norhaven") == "ff198af4-25d5-525a-9527-3a4ee8b00115"
-    assert entity_id("PERSON", "priya raman") == "71966e19-f991-5a35-9ece-63e2fe572edc"
-    assert make_entity("Norhaven Corp.", "ORG").id == make_entity("norhaven", "ORG").id
-    assert make_entity("Norhaven", "ORG").id != make_entity("Norhaven", "PERSON").id
-
-
 def test_the_same_organisation_has_one_id_in_every_document(extractions: dict[str, Extraction]) -> None:
     norhaven = {e.id for x in extractions.values() for e in x.entities if e.key == "norhaven"}
 
@@ -153,48 +83,6 @@ def test_recognising_twice_gives_the_same_entities(recognizer: EntityRecognizer)
 
     assert [e.id for e in first.entities] == [e.id for e in second.entities]
     assert len(first.entities) == 3
-
-
-# --- within one document
-
-
-def test_a_surname_alone_is_the_person_named_in_full_elsewhere_in_the_document(
-    extractions: dict[str, Extraction],
-) -> None:
-    extraction = extractions["norhaven-aurora.html"]
-    lindqvist = next(e for e in extraction.entities if e.key == "mara lindqvist")
-
-    surfaces = {m.surface for m in extraction.mentions if m.entity == lindqvist.id}
-
-    assert surfaces == {"Mara Lindqvist", "Lindqvist"}
-    assert lindqvist.name == "Mara Lindqvist"
-    assert not [e for e in extraction.entities if e.key == "lindqvist"]
-
-
-def test_a_surname_shared_by_two_people_is_left_alone(recognizer: EntityRecognizer) -> None:
-    recognized = recognizer("Anna Holt and Jonas Holt founded Calder Systems together. Holt said the idea was hers.")
-
-    keys = {s.entity.key for s in recognized.spans if s.entity.type == "PERSON"}
-
-    assert {"anna holt", "jonas holt"} <= keys
-    assert not [s for s in recognized.spans if s.surface == "Holt" and s.entity.key in ("anna holt", "jonas holt")]
-
-
-def test_a_short_organisation_name_is_the_longer_one_of_the_same_document(recognizer: EntityRecognizer) -> None:
-    recognized = recognizer(
-        "Brightwater Labs raised 40 million euros on Wednesday. The round values Brightwater at 300 million euros."
-    )
-
-    assert {(e.name, e.type) for e in recognized.entities} == {("Brightwater Labs", "ORG")}
-
-
-def test_an_unfamiliar_organisation_the_model_calls_a_person_is_repaired(recognizer: EntityRecognizer) -> None:
-    text = "Orrin Mobility LLC opened a depot in Denver. Orrin Mobility said it would hire forty drivers."
-    assert recognizer.nlp(text).ents[0].label_ == "PERSON"  # what spaCy alone says
-
-    recognized = recognizer(text)
-
-    assert {(e.name, e.type) for e in recognized.entities} == {("Orrin Mobility LLC", "ORG"), ("Denver", "GPE")}
 
 
 def test_a_newline_always_ends_a_sentence(recognizer: EntityRecognizer) -> None:

@@ -15,9 +15,10 @@ import pytest
 
 from graph_fixtures import EXPECTED, FETCHED_AT, PAGES, html_of, key, page_url
 from lookingglass.records import Document, Extraction
-from lookingglass.text.entities import EntityRecognizer, canonical_key
+from lookingglass.text.entities import EntityRecognizer
 from lookingglass.text.graph_extract import extract_document, extract_documents, extract_page
 from lookingglass.text.html import page_text
+from lookingglass.text.names import canonical_key
 from lookingglass.text.relations import CO_MENTIONED, RELATION_TYPES
 
 PERSON_TO_ORG = ("works_for", "ceo_of", "founded", "member_of")

@@ -1,7 +1,7 @@
 """Short names of organisations across documents: the "Brightwater" of one page is the "Brightwater Labs" of another.
 
 Within one document the extractor already reads a later "Brightwater" as the "Brightwater Labs" named before it
-(text/entities.py). Across documents the graph decides, each time a document is stored:
+(text/mentions.py). Across documents the graph decides, each time a document is stored:
 
 - An organisation whose canonical key is a whole-word prefix of exactly one organisation's key in the graph is that
   organisation ("brightwater" → "brightwater labs"). With two candidates ("calder" → "calder systems" and "calder
@@ -20,10 +20,10 @@ from dataclasses import replace
 
 from lookingglass.errors import NotFound
 from lookingglass.records import Entity, Extraction
-from lookingglass.stores.graph import GraphStore
+from lookingglass.stores.graph.port import GraphReader
 
 
-def with_long_forms(graph: GraphStore, extraction: Extraction) -> tuple[Extraction, dict[str, str]]:
+def with_long_forms(graph: GraphReader, extraction: Extraction) -> tuple[Extraction, dict[str, str]]:
     """The extraction with each organisation that is a short form of exactly one organisation in the graph replaced
     by that organisation; and {short id: long id} for what was replaced."""
     longer: dict[str, Entity] = {}
@@ -55,14 +55,14 @@ def with_long_forms(graph: GraphStore, extraction: Extraction) -> tuple[Extracti
     )
 
 
-def new_organisations(graph: GraphStore, extraction: Extraction) -> list[str]:
+def new_organisations(graph: GraphReader, extraction: Extraction) -> list[str]:
     """Keys of the extraction's organisations that the graph does not have yet (ask before storing it)."""
     keys = {e.key for e in extraction.entities if e.type == "ORG" and e.key}
     known = {row["key"] for row in graph.organisations_keyed(keys)}
     return sorted(keys - known)
 
 
-def documents_naming_short_forms(graph: GraphStore, new_keys: list[str]) -> list[dict]:
+def documents_naming_short_forms(graph: GraphReader, new_keys: list[str]) -> list[dict]:
     """[{"id", "kind", ...}] of the documents to process again because they name an organisation that is now a
     short form of exactly one organisation: a whole-word prefix of a newly stored key with no other longer form."""
     prefixes = {" ".join(key.split(" ")[:n]) for key in new_keys for n in range(1, len(key.split(" ")))}

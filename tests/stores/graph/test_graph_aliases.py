@@ -1,18 +1,18 @@
 """An organisation's short name on one page and its full name on another are one entity in the graph, in whichever
-order the pages arrive (graph_aliases.py); a short name that could be two organisations stays apart."""
+order the pages arrive (stores/graph/aliases.py); a short name that could be two organisations stays apart."""
 
 from __future__ import annotations
 
 import pytest
+from test_graph_store import ADA, BOB, page
 
 from graph_fixtures import CORPUS
 from lookingglass.app import build
-from lookingglass.graph_aliases import documents_naming_short_forms, new_organisations, with_long_forms
 from lookingglass.pipeline.jobs import ingest_file
 from lookingglass.records import Entity
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import SqliteGraphStore
-from test_graph_store import ADA, BOB, page
+from lookingglass.stores.graph.aliases import documents_naming_short_forms, new_organisations, with_long_forms
 
 
 def org(name: str) -> Entity:
