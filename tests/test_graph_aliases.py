@@ -8,7 +8,7 @@ import pytest
 from graph_fixtures import CORPUS
 from lookingglass.app import build
 from lookingglass.graph_aliases import documents_naming_short_forms, new_organisations, with_long_forms
-from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.pipeline.submit import ingest_file
 from lookingglass.records import Entity
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import SqliteGraphStore

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
-from lookingglass.pipeline import graph_jobs, jobs
+from lookingglass.pipeline.graph import analyse_graph
 from lookingglass.pipeline.queue import POLICIES, Queue
+from lookingglass.pipeline.reconcile import reconcile
 
 log = logging.getLogger("lookingglass.schedule")
 
@@ -27,8 +28,8 @@ class Periodic:
 
 
 SCHEDULE: tuple[Periodic, ...] = (
-    Periodic("reconcile", jobs.reconcile, "maintenance", "30 3 * * *"),
-    Periodic("analytics", graph_jobs.run_analytics, "maintenance", "0 4 * * *"),  # after the night's reconcile
+    Periodic("reconcile", reconcile, "maintenance", "30 3 * * *"),
+    Periodic("analytics", analyse_graph, "maintenance", "0 4 * * *"),  # after the night's reconcile
 )
 
 

@@ -7,8 +7,9 @@ import threading
 import pytest
 
 from lookingglass.errors import BadInput
-from lookingglass.pipeline.jobs import reconcile, store_bytes
 from lookingglass.pipeline.queue import InlineQueue
+from lookingglass.pipeline.reconcile import reconcile
+from lookingglass.pipeline.submit import store_bytes
 
 attempts: dict[str, int] = {}
 lock = threading.Lock()
@@ -141,8 +142,8 @@ def test_rq_does_not_retry_bad_input_and_keeps_the_reason(rq_queue):
 
 
 def test_rq_queues_work_once_while_the_same_job_id_is_waiting(rq_queue):
-    first = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_object.dedup")
-    second = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_object.dedup")
+    first = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_image.dedup")
+    second = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_image.dedup")
 
     assert first.id == second.id
     assert rq_queue.stats()["queues"]["faces"]["queued"] == 1
