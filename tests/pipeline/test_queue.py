@@ -7,8 +7,9 @@ import threading
 import pytest
 
 from lookingglass.errors import BadInput
-from lookingglass.pipeline.queue import InlineQueue
+from lookingglass.pipeline.queue import InlineQueue, job_path, resolve_job
 from lookingglass.pipeline.reconcile import reconcile
+from lookingglass.pipeline.renamed_jobs import RENAMED_JOBS
 from lookingglass.pipeline.submit import store_bytes
 
 attempts: dict[str, int] = {}
@@ -200,3 +201,12 @@ def test_a_running_job_shows_its_progress_in_the_stats(queue):
     assert busy[0]["progress"] == {"fraction": 0.25, "stage": "faces"}
     assert handle.result(timeout=10) == "done"
     assert not any(w.get("progress") for w in queue.stats()["workers"])
+
+
+def test_a_job_queued_under_its_old_name_by_an_older_version_still_finds_its_function() -> None:
+    assert (
+        job_path(resolve_job("lookingglass.pipeline.jobs.forget_object"))
+        == "lookingglass.pipeline.forget.forget_object"
+    )
+    for old, new in RENAMED_JOBS.items():
+        assert job_path(resolve_job(old)) == new  # every new name is a job that exists now

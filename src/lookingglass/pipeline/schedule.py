@@ -60,7 +60,6 @@ class TimerScheduler:
         self.schedule = schedule
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="scheduler")
-        self.last_runs: dict[str, str] = {}
 
     def next_runs(self, now: datetime | None = None) -> dict[str, datetime]:
         now = now or datetime.now(UTC)
@@ -78,7 +77,6 @@ class TimerScheduler:
                 if now >= due[item.name]:
                     log.info("running scheduled job %s", item.name)
                     self.queue.enqueue(item.queue, item.func)
-                    self.last_runs[item.name] = now.isoformat(timespec="seconds")
                     due[item.name] = croniter(item.cron, now).get_next(datetime)
             wait = min((d - datetime.now(UTC)).total_seconds() for d in due.values())
             self._stop.wait(max(1.0, min(wait, 60.0)))

@@ -35,7 +35,7 @@ def process_video(sha256: str) -> dict:
 
 def process_video_now(app: App, sha256: str) -> dict:
     from lookingglass.media.tracking import FaceTracker
-    from lookingglass.media.video import frames_at, probe, sample_frames
+    from lookingglass.media.video import probe, sample_frames
 
     try:
         obj = app.objects.get(sha256)
@@ -64,7 +64,7 @@ def process_video_now(app: App, sha256: str) -> dict:
                 scale = longest / min(longest, VIDEO_MAX_SIDE)  # frames were shrunk to VIDEO_MAX_SIDE
                 points = _track_points(obj, tracks, model, scale)
                 facts["tracks"] = len(tracks)
-                _store_thumbnails(app, obj, tracks, path, frames_at, scale)
+                _store_thumbnails(app, obj, tracks, path)
                 speech = info.has_audio
             else:
                 speech = True
@@ -121,12 +121,15 @@ def _track_points(obj: MediaObject, tracks: list[Track], model: str, scale: floa
     return points
 
 
-def _store_thumbnails(app: App, obj: MediaObject, tracks: list[Track], path: str, frames_at, scale: float) -> None:
+def _store_thumbnails(app: App, obj: MediaObject, tracks: list[Track], path: str) -> None:
     """A small JPEG of each keyframe's face, so results show the moment without decoding the video again.
 
     Several faces often share one frame (two people on screen): the frame is decoded once and every face in it
-    gets its own thumbnail, named like the face point's `thumbnail` payload (track id and frame index).
+    gets its own thumbnail, named like the face point's `thumbnail` payload (track id and frame index). Frames are
+    decoded at the size they were analysed at, so the tracked boxes crop them as they are.
     """
+    from lookingglass.media.video import frames_at
+
     wanted: dict[float, list[tuple[int, object]]] = {}
     for track in tracks:
         for kf in track.keyframes:
