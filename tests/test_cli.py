@@ -79,7 +79,7 @@ def test_reconcile_processes_what_a_crashed_ingest_left_and_exits_non_zero_when_
     """Objects stored but never processed (here: written straight into the store) are processed by reconcile; a
     file whose bytes are bad fails again and makes the exit code say so."""
     from lookingglass.app import build
-    from lookingglass.pipeline.jobs import store_bytes
+    from lookingglass.pipeline.submit import store_bytes
     from lookingglass.settings import Settings
 
     data = tmp_path / "data"

@@ -12,7 +12,7 @@ from lookingglass.audit import AuditLog
 from lookingglass.erasure import erase_person, find_person, list_opt_outs, withdraw_opt_out
 from lookingglass.errors import BadInput, NotFound
 from lookingglass.lookup import lookup_image
-from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.pipeline.submit import ingest_file
 
 IMAGES = "face_recognition_ageitgey/tests/test_images"
 TWO_PEOPLE = "face_recognition_ageitgey/examples/two_people.jpg"  # Obama left, Biden right

@@ -12,7 +12,7 @@ import pytest
 
 from cli_process import run_cli
 from lookingglass.audit import AuditLog
-from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.pipeline.submit import ingest_file
 from redis_server import RedisServer, redis_available
 from serve_process import running_serve
 

@@ -16,7 +16,7 @@ from cli_process import run_cli
 from conftest import authorized_client
 from lookingglass.accounts import AccountStore
 from lookingglass.audit import AuditLog
-from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.pipeline.submit import ingest_file
 from lookingglass.stores.text import EdgeTextIndex, TextDoc
 from lookingglass.stores.vectors import score_problem
 

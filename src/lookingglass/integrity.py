@@ -212,7 +212,7 @@ def rebuild_index(settings: Settings, progress: Callable[[int, int, str | None],
     """Move the derived stores aside, process every stored object again, and delete what was moved aside once
     every object went through (else it stays, named in the result, for a retry or a restore)."""
     from lookingglass.app import build
-    from lookingglass.pipeline.jobs import process
+    from lookingglass.pipeline.submit import process_now
 
     if settings.distributed_vectors or settings.distributed_graph:
         raise BadInput(
@@ -229,7 +229,7 @@ def rebuild_index(settings: Settings, progress: Callable[[int, int, str | None],
             if progress is not None:
                 progress(i, len(stored), obj.sha256)
             try:
-                result = process(app, obj.sha256)
+                result = process_now(app, obj.sha256)
                 faces += result.get("faces", 0)
                 objects += 1
             except (LookingGlassError, OSError) as exc:

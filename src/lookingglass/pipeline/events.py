@@ -13,7 +13,9 @@ from urllib.parse import unquote_plus
 
 from lookingglass.app import App
 from lookingglass.errors import BadInput, NotFound
-from lookingglass.pipeline import jobs
+from lookingglass.pipeline.bucket import submit_forget_key, submit_ingest_key
+from lookingglass.pipeline.forget import submit_forget
+from lookingglass.pipeline.submit import is_processed, submit
 from lookingglass.stores.objects import check_sha256
 
 IGNORED_PREFIXES = ("meta/", "refs/")  # our own bookkeeping, written next to the media
@@ -76,7 +78,7 @@ def _media_sha(key: str) -> str | None:
 def _already_processed(app: App, sha: str) -> bool:
     """Our own writes notify us too: an object whose faces are stored needs no second pass."""
     try:
-        return jobs.is_processed(app, app.objects.get(sha))
+        return is_processed(app, app.objects.get(sha))
     except NotFound:
         return False
 
@@ -96,17 +98,10 @@ def dispatch(app: App, events: list[ObjectEvent]) -> list[dict]:
             if sha is not None and _already_processed(app, sha):
                 out.append({"key": event.key, "action": event.action, "skipped": "already processed"})
                 continue
-            if sha is not None:
-                handle = jobs.submit(app, sha)
-            else:
-                handle = app.queue.enqueue(
-                    "faces", jobs.ingest_key, event.key, job_id=f"ingest_key.{jobs._key_ref(event.key)}"
-                )
+            handle = submit(app, sha) if sha is not None else submit_ingest_key(app, event.key)
         elif sha is not None:
-            handle = jobs.submit_forget(app, sha)
+            handle = submit_forget(app, sha)
         else:
-            handle = app.queue.enqueue(
-                "index", jobs.forget_key, event.key, job_id=f"forget_key.{jobs._key_ref(event.key)}"
-            )
+            handle = submit_forget_key(app, event.key)
         out.append({"key": event.key, "action": event.action, "job": handle.id})
     return out

@@ -57,10 +57,10 @@ def object_outcome(app: App, sha256: str, job_id: str | None = None) -> Outcome:
 
 
 def _job_ids(sha256: str, kind: str, model: str) -> list[str]:
-    """The ids `submit` and the hand-over to the owner give an object's jobs (jobs.py, graph_jobs.py)."""
+    """The ids `submit` and the hand-over to the owner give an object's jobs (submit.py, index.py, graph.py)."""
     if kind == "page":
         return [f"process_page.{sha256}", f"store_graph.{sha256}"]
-    first = "process_media" if kind in ("video", "audio") else "process_object"
+    first = "process_video" if kind in ("video", "audio") else "process_image"
     return [f"{first}.{sha256}", f"store_faces.{sha256}.{model}"]
 
 

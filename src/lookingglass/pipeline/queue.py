@@ -157,7 +157,9 @@ def job_path(func: Callable) -> str:
 
 
 def resolve_job(path: str) -> Callable:
-    module, _, name = path.rpartition(".")
+    from lookingglass.pipeline.renamed_jobs import RENAMED_JOBS
+
+    module, _, name = RENAMED_JOBS.get(path, path).rpartition(".")
     return getattr(importlib.import_module(module), name)
 
 
@@ -475,7 +477,7 @@ def _last_line(text: str | None) -> str:
 
 
 def rq_job_id(job_id: str) -> str:
-    """RQ (2.x) accepts only letters, digits, `_` and `-` in a job id; ours read like `process_object.<sha>`."""
+    """RQ (2.x) accepts only letters, digits, `_` and `-` in a job id; ours read like `process_image.<sha>`."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", job_id)
 
 

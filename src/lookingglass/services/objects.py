@@ -103,8 +103,8 @@ class StoreResult(Record):
 def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes | list[Upload]) -> StoreResult:
     """Store files and queue their processing; each file that cannot be stored is reported with its error and the
     rest are stored. Refused as a whole (503 + Retry-After, nothing stored) while every in-process worker is busy."""
-    from lookingglass.pipeline.jobs import store_bytes, submit
     from lookingglass.pipeline.queue import SATURATED_RETRY_AFTER
+    from lookingglass.pipeline.submit import store_bytes, submit
 
     uploads = [Upload(request.filename, file)] if isinstance(file, bytes) else file
     metadata = _sighting_metadata(caller, request)
@@ -162,7 +162,8 @@ def reconcile_here(app: App, *, wait: bool) -> tuple[dict, list[tuple[str, str, 
     Returns the counts, the failures already known (where, message, error code), and the objects to wait for:
     without workers the work happens now, so whatever is still unprocessed afterwards has failed (its outcome says
     why); with workers, those still unprocessed when `wait` is asked."""
-    from lookingglass.pipeline.jobs import is_processed, reconcile
+    from lookingglass.pipeline.reconcile import reconcile
+    from lookingglass.pipeline.submit import is_processed
 
     result = reconcile()
     failures = []
@@ -341,10 +342,10 @@ class Forgotten(Record):
 @operation
 def forget_object(app: App, caller: Caller, *, sha256: str) -> Forgotten:
     """Forget an object and everything derived from it: faces, thumbnails, transcript, passages, mentions."""
-    from lookingglass.pipeline.jobs import forget
+    from lookingglass.pipeline.forget import forget_object_now
 
     sha256 = app.objects.get(sha256).sha256  # 404 when unknown
-    result = Forgotten(**forget(app, sha256))  # the owner of the stores writes the index itself
+    result = Forgotten(**forget_object_now(app, sha256))  # the owner of the stores writes the index itself
     audit(app, caller, "forget", target=sha256, results=result.faces_removed)
     return result
 

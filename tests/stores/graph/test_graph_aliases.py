@@ -8,7 +8,7 @@ from test_graph_store import ADA, BOB, page
 
 from graph_fixtures import CORPUS
 from lookingglass.app import build
-from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.pipeline.submit import ingest_file
 from lookingglass.records import Entity
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import SqliteGraphStore

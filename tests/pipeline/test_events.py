@@ -13,7 +13,7 @@ import pytest
 
 from lookingglass.errors import BadInput
 from lookingglass.pipeline.events import ObjectEvent, parse_events
-from lookingglass.pipeline.jobs import store_bytes
+from lookingglass.pipeline.submit import store_bytes
 from lookingglass.web import create_app
 
 

@@ -1,8 +1,9 @@
 """Jobs that feed and analyse the knowledge graph: pages and transcripts in, entities and relations out.
 
-Same rules as `jobs.py`: plain functions over plain arguments, idempotent (a document's contribution to the graph is
-replaced whole; its passages have deterministic ids), and writes happen where the stores are writable — here when
-this process has the graph (the owner, or a worker with Neo4j), else through the `index` queue to the owner.
+Same rules as every job (docs/architecture.md): plain functions over plain arguments, idempotent (a document's
+contribution to the graph is replaced whole; its passages have deterministic ids), and writes happen where the stores
+are writable — here when this process has the graph (the owner, or a worker with Neo4j), else through the `index`
+queue to the owner.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 
 from lookingglass.app import App, current
 from lookingglass.errors import NotFound, Unavailable
+from lookingglass.pipeline.failures import budget_failure_recorded
 from lookingglass.pipeline.queue import report_progress
 from lookingglass.records import Document, Extraction
 from lookingglass.stores.text import TextDoc
@@ -23,12 +25,8 @@ GRAPH = "graph"  # the key under an object's `processed` metadata
 _ALIASES = threading.Lock()
 
 
-def _now() -> str:
+def _timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def is_graphed(obj) -> bool:
-    return GRAPH in (obj.metadata.get("processed") or {})
 
 
 def submit_page(app: App, sha256: str):
@@ -41,8 +39,6 @@ def submit_transcript(app: App, sha256: str):
 
 def process_page(sha256: str) -> dict:
     """Job (pages queue): a stored HTML page → main text → entities and relations, and passages for text search."""
-    from lookingglass.pipeline.jobs import budget_failure_recorded
-
     app = current()
     with budget_failure_recorded(app, sha256):
         return process_page_now(app, sha256)
@@ -85,8 +81,6 @@ def process_page_now(app: App, sha256: str) -> dict:
 def process_transcript(sha256: str) -> dict:
     """Job (pages queue): what was said in a video or audio file → entities and relations (its segments are already
     searchable). Queued by the media job once the transcript is written."""
-    from lookingglass.pipeline.jobs import budget_failure_recorded
-
     app = current()
     with budget_failure_recorded(app, sha256):
         return process_transcript_now(app, sha256)
@@ -154,7 +148,7 @@ def store_graph_now(app: App, sha256: str, extraction: Extraction, passages: lis
     if folded or again:
         counts |= {"short_forms": len(folded), "reprocessing": len(again)}
     processed = dict(obj.metadata.get("processed") or {})
-    processed[GRAPH] = {**counts, "at": _now(), **facts}
+    processed[GRAPH] = {**counts, "at": _timestamp(), **facts}
     try:
         app.objects.annotate(sha256, {"processed": processed, "processing_error": None})
     except NotFound:
@@ -163,12 +157,12 @@ def store_graph_now(app: App, sha256: str, extraction: Extraction, passages: lis
     return {"sha256": sha256, **counts}
 
 
-def run_analytics() -> dict:
+def analyse_graph() -> dict:
     """Job (maintenance queue, daily and on demand): PageRank, Louvain and Leiden over the graph, written back."""
-    from lookingglass.stores.graph.analytics import run_analytics as analyse
+    from lookingglass.stores.graph.analytics import run_analytics
 
     app = current()
     if app.graph is None:  # a worker, and the graph is the owner's SQLite file: the owner runs it
-        handle = app.queue.enqueue("index", run_analytics, job_id="run_analytics.owner")
+        handle = app.queue.enqueue("index", analyse_graph, job_id="analyse_graph.owner")
         return {"handed_to_owner": handle.id}
-    return analyse(app.graph)
+    return run_analytics(app.graph)

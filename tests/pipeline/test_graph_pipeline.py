@@ -13,8 +13,9 @@ import pytest
 from cli_process import run_cli
 from graph_fixtures import CORPUS, EXPECTED
 from lookingglass.app import build
-from lookingglass.pipeline.jobs import forget, ingest_file, store_bytes, submit
+from lookingglass.pipeline.forget import forget_object_now
 from lookingglass.pipeline.schedule import SCHEDULE
+from lookingglass.pipeline.submit import ingest_file, store_bytes, submit
 from lookingglass.services import Caller
 from lookingglass.services.search import SearchQuery, search_text
 from lookingglass.settings import Settings
@@ -153,7 +154,7 @@ def test_page_text_is_searchable_in_passages_and_forgetting_the_page_removes_it_
     named = {e["name"] for e in app.graph.entities(limit=500)}
     assert any("Calder" in n for n in named)
 
-    removed = forget(app, sha)
+    removed = forget_object_now(app, sha)
 
     assert removed["mentions_removed"] > 0
     assert search_text(app, Caller.command_line(), SearchQuery(q="Calder board", kind="page")).hits == []

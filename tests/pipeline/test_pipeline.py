@@ -9,7 +9,8 @@ import pytest
 
 from lookingglass.errors import BadInput
 from lookingglass.lookup import lookup_image
-from lookingglass.pipeline.jobs import forget, ingest_file, process
+from lookingglass.pipeline.forget import forget_object_now
+from lookingglass.pipeline.submit import ingest_file, process_now
 
 TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 
@@ -74,7 +75,7 @@ def test_ingesting_the_same_file_twice_creates_no_duplicates(app, test_images):
     photo = test_images / "obama.jpg"
     first = ingest_file(app, photo)
     second = ingest_file(app, photo)
-    process(app, first["sha256"])  # a retried job
+    process_now(app, first["sha256"])  # a retried job
 
     assert first["sha256"] == second["sha256"]
     assert app.faces.count() == 1
@@ -105,7 +106,7 @@ def test_ingest_lookup_forget_lookup_round_trip(app, test_images):
         app_sha(app, images / "obama2.jpg"),
     }
 
-    assert forget(app, obama["sha256"])["faces_removed"] == 1
+    assert forget_object_now(app, obama["sha256"])["faces_removed"] == 1
 
     remaining = {m.sha256 for m in lookup_image(app, query)[0].matches}
     assert obama["sha256"] not in remaining

@@ -10,7 +10,7 @@ import pytest
 from lookingglass.errors import BadInput
 from lookingglass.lookup import lookup_image
 from lookingglass.media.video import probe
-from lookingglass.pipeline.jobs import ingest_file
+from lookingglass.pipeline.submit import ingest_file
 from test_audio import SR, write_media
 from test_speech import ESPEAK, speak
 

@@ -37,7 +37,7 @@ pytestmark = [
     pytest.mark.skipif(not redis_available(), reason=f"redis-server not found at {REDIS_SERVER} (apt install it)"),
 ]
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]  # the helper modules (slow_jobs) the workers import
 TOKEN = "secret"
 THRESHOLD = EMBEDDERS["sface"].default_threshold
 HELD_OUT = ("obama2.jpg", "biden2.jpg", "johnsnow_test1.jpg")  # lookup queries, never uploaded
@@ -392,7 +392,7 @@ def test_uploads_are_indexed_once_by_two_workers_and_deletes_remove_their_faces(
 @shows_logs
 def test_a_page_is_read_by_a_worker_and_its_entities_land_in_the_owners_graph(stack):
     """The graph is the owner's SQLite file: the worker extracts, the `index` queue carries the result to serve."""
-    page = (Path(__file__).parent / "data" / "graph_corpus" / "calder-board.html").read_bytes()
+    page = (TESTS / "data" / "graph_corpus" / "calder-board.html").read_bytes()
     (obj,) = stack.upload([("calder-board.html", page)])
     assert obj["kind"] == "page"
 

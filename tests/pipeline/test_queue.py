@@ -7,8 +7,10 @@ import threading
 import pytest
 
 from lookingglass.errors import BadInput
-from lookingglass.pipeline.jobs import reconcile, store_bytes
-from lookingglass.pipeline.queue import InlineQueue
+from lookingglass.pipeline.queue import InlineQueue, job_path, resolve_job
+from lookingglass.pipeline.reconcile import reconcile
+from lookingglass.pipeline.renamed_jobs import RENAMED_JOBS
+from lookingglass.pipeline.submit import store_bytes
 
 attempts: dict[str, int] = {}
 lock = threading.Lock()
@@ -141,8 +143,8 @@ def test_rq_does_not_retry_bad_input_and_keeps_the_reason(rq_queue):
 
 
 def test_rq_queues_work_once_while_the_same_job_id_is_waiting(rq_queue):
-    first = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_object.dedup")
-    second = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_object.dedup")
+    first = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_image.dedup")
+    second = rq_queue.enqueue("faces", flaky, "dedup", 0, job_id="process_image.dedup")
 
     assert first.id == second.id
     assert rq_queue.stats()["queues"]["faces"]["queued"] == 1
@@ -274,3 +276,12 @@ def test_only_a_queue_whose_work_runs_elsewhere_has_workers_and_a_retry_schedule
     scheduler.release_locks()
 
     assert finish(any_queue, handle, "index") == "retried-on-rq"
+
+
+def test_a_job_queued_under_its_old_name_by_an_older_version_still_finds_its_function() -> None:
+    assert (
+        job_path(resolve_job("lookingglass.pipeline.jobs.forget_object"))
+        == "lookingglass.pipeline.forget.forget_object"
+    )
+    for old, new in RENAMED_JOBS.items():
+        assert job_path(resolve_job(old)) == new  # every new name is a job that exists now

@@ -13,9 +13,10 @@ import pytest
 import requests
 
 from lookingglass.errors import BudgetExceeded
-from lookingglass.pipeline import graph_jobs
-from lookingglass.pipeline.jobs import reconcile, store_bytes, submit
+from lookingglass.pipeline.graph import process_transcript
 from lookingglass.pipeline.queue import POLICIES, InlineQueue, policies_with
+from lookingglass.pipeline.reconcile import reconcile
+from lookingglass.pipeline.submit import store_bytes, submit
 from lookingglass.text.html import page_text
 from lookingglass.text.passages import MAX_TEXT_CHARS, bounded_text
 
@@ -94,7 +95,7 @@ def test_two_hours_of_repeated_speech_end_processed(app):
     doc = {"sha256": sha, "language": "en", "segments": segments}
     app.objects.write_key(f"transcripts/{sha}.json", json.dumps(doc).encode(), "application/json")
 
-    result = app.queue.enqueue("pages", graph_jobs.process_transcript, sha).result(timeout=600)
+    result = app.queue.enqueue("pages", process_transcript, sha).result(timeout=600)
 
     assert result["entities"] <= 2
     assert app.objects.get(sha).metadata["processed"]["graph"]["repeats_dropped"] == len(segments) - 1
