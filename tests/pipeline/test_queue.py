@@ -242,15 +242,15 @@ def test_runs_here_says_whether_submitted_work_runs_in_this_process(any_queue):
 
 
 def test_failure_gives_the_reason_of_a_failed_job_by_the_id_it_was_submitted_under(any_queue):
-    bad = any_queue.enqueue("faces", poison, "port.jpg", job_id="process_object.port")
-    good = any_queue.enqueue("faces", flaky, "port-ok", 0, job_id="process_object.fine")
+    bad = any_queue.enqueue("faces", poison, "port.jpg", job_id="process_image.port")
+    good = any_queue.enqueue("faces", flaky, "port-ok", 0, job_id="process_image.fine")
     with pytest.raises(Exception, match="not an image"):
         finish(any_queue, bad, "faces")
     assert good.result(timeout=30) == "port-ok"
 
-    assert "BadInput: port.jpg is not an image" in any_queue.failure(["store_faces.port", "process_object.port"])
-    assert any_queue.failure(["process_object.fine"]) is None  # finished
-    assert any_queue.failure(["process_object.never"]) is None  # never submitted
+    assert "BadInput: port.jpg is not an image" in any_queue.failure(["store_faces.port", "process_image.port"])
+    assert any_queue.failure(["process_image.fine"]) is None  # finished
+    assert any_queue.failure(["process_image.never"]) is None  # never submitted
 
 
 def test_only_a_queue_whose_work_runs_elsewhere_has_workers_and_a_retry_scheduler(any_queue):
