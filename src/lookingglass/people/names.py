@@ -250,19 +250,23 @@ def _document_frequency(
     app: App, keys: Iterable[str], pages: dict, named: list[Named]
 ) -> tuple[dict[str, int], list[Named]]:
     """For each candidate: how many of the graph's documents name it, and a `page` evidence for each of the
-    person's pages among them (the name is in that page's text, wherever the photo sat)."""
-    from lookingglass.text.entities import entity_id
-
+    person's pages among them (the name is in that page's text, wherever the photo sat). A full name's surname
+    alone counts as the name when no other candidate shares it (close names are one candidate)."""
     frequency: dict[str, int] = {}
     found: list[Named] = []
     if app.graph is None:
         return frequency, found
     names = {n.key: n.name for n in named}
-    for key in sorted(keys):
-        try:
-            documents = app.graph.documents_for(entity_id(PERSON, key), limit=MAX_DOCUMENTS)
-        except NotFound:
-            documents = []
+    keys = sorted(keys)
+    surnames = defaultdict(list)  # a page may call "Mara Lindqvist" just "Lindqvist": the graph's key "lindqvist"
+    for key in keys:
+        if " " in key:
+            surnames[key.rsplit(" ", 1)[1]].append(key)
+    for key in keys:
+        forms = [key]
+        if " " in key and len(surnames[key.rsplit(" ", 1)[1]]) == 1:
+            forms.append(key.rsplit(" ", 1)[1])
+        documents = list({d["id"]: d for form in forms for d in _documents_naming(app, form)}.values())
         frequency[key] = len(documents)
         for document in documents:
             for observation, title in pages.get(document.get("url") or "", []):
@@ -275,6 +279,15 @@ def _document_frequency(
                 )
                 found.append(Named(observation, key, names[key], WEIGHTS["page"], evidence))
     return frequency, found
+
+
+def _documents_naming(app: App, key: str) -> list[dict]:
+    from lookingglass.text.entities import entity_id
+
+    try:
+        return app.graph.documents_for(entity_id(PERSON, key), limit=MAX_DOCUMENTS)
+    except NotFound:
+        return []
 
 
 def _total_documents(app: App) -> int:
@@ -307,13 +320,19 @@ def _folded(named: list[Named]) -> list[Named]:
 
 
 def _evidence(named: list[Named]) -> list[NameEvidence]:
-    """Strongest first, each place once, at most MAX_EVIDENCE."""
+    """Each place once, at most MAX_EVIDENCE: the strongest of each kind first (so a page mention is shown beside
+    ten captions), then the rest, strongest first."""
     seen: set[tuple] = set()
-    out = []
+    unique = []
     for n in sorted(named, key=lambda n: -n.weight):
         e = n.evidence
         where = (e.kind, e.page_url, e.text, e.sha256, e.timestamp)
         if where not in seen:
             seen.add(where)
-            out.append(e)
-    return out[:MAX_EVIDENCE]
+            unique.append(n)
+    kinds: set[str] = set()
+    firsts = [n for n in unique if n.evidence.kind not in kinds and not kinds.add(n.evidence.kind)]
+    rest = [n for n in unique if all(n is not f for f in firsts)]
+    chosen = firsts + rest[: max(MAX_EVIDENCE - len(firsts), 0)]
+    chosen.sort(key=lambda n: -n.weight)
+    return [n.evidence for n in chosen[:MAX_EVIDENCE]]
