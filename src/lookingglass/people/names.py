@@ -93,7 +93,7 @@ def suggest_names(app: App, faces: list[dict], limit: int = 5) -> list[Suggestio
         return []
     observations = {_observation(face) for face in faces}
     named = _named_in(app, _said(app, faces))
-    pages = _pages_of(app, faces)
+    pages = _pages_of(faces)
     frequency, documents = _document_frequency(app, {n.key for n in named}, pages, named)
     named += documents
     total = _total_documents(app)
@@ -235,7 +235,7 @@ def _is_credit(span) -> bool:
 # --- the graph: names on the pages, and how common a name is
 
 
-def _pages_of(app: App, faces: list[dict]) -> dict[str, list[tuple[tuple[str, int | None], str | None]]]:
+def _pages_of(faces: list[dict]) -> dict[str, list[tuple[tuple[str, int | None], str | None]]]:
     """page URL → the observations seen on it (with the page title where known)."""
     pages: dict[str, list] = defaultdict(list)
     for face in faces:
