@@ -37,6 +37,21 @@ def test_every_kind_of_media_reference_is_found_once_with_its_alt_text():
     assert media["https://example.org/photos/full.JPG"].alt == "Full size"  # a link to a media file
 
 
+def test_a_photo_keeps_its_caption_and_the_text_around_it_which_say_who_it_shows():
+    page = """<html><head><title>Summit</title></head><body><nav><a href="/">Home</a></nav><main>
+    <p>Mara Lindqvist opened the summit on Monday.</p>
+    <figure><img src="/a.jpg" alt="On stage"><figcaption>Mara Lindqvist, CEO. Photo: Anna Berg</figcaption></figure>
+    <p>She spoke for an hour.</p><img src="/b.jpg"><p>Jon Ek closed it.</p></main></body></html>"""
+    media = {m.url: m for m in find_media(page, "https://example.org/")}
+    first, second = media["https://example.org/a.jpg"], media["https://example.org/b.jpg"]
+    assert (first.alt, first.caption) == ("On stage", "Mara Lindqvist, CEO. Photo: Anna Berg")
+    assert first.context == "Mara Lindqvist opened the summit on Monday. She spoke for an hour."
+    assert (second.caption, second.context) == (None, "She spoke for an hour. Jon Ek closed it.")
+    long = "<p>" + "word " * 200 + "Mara Lindqvist</p><img src='/c.jpg'>"
+    (third,) = find_media(long, "https://example.org/")
+    assert third.context.endswith("word Mara Lindqvist") and len(third.context) <= 240  # cut between words
+
+
 def test_links_to_follow_are_canonical_pages_only():
     links = find_links(PAGE, "https://example.org/news/launch.html")
     assert links == ["https://example.org/news/next.html?a=1&b=2"]  # no media, PDF, mailto or javascript:
@@ -150,3 +165,6 @@ def test_a_sighting_becomes_mergeable_metadata():
     ]
     with pytest.raises(BadInput):
         Sighting("javascript:alert(1)")
+    described = Sighting("https://e.org/a.jpg", caption=" Ann,\n CEO ", context="x" * 900).metadata()["sightings"][0]
+    assert described["caption"] == "Ann, CEO" and len(described["context"]) == 500  # capped like alt text
+    assert Sighting.from_fields({"source_url": "https://e.org/a.jpg", "caption": "Ann"}).caption == "Ann"

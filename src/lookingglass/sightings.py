@@ -1,10 +1,14 @@
-"""Where an object was seen: the media URL, the page that showed it, the page's title, the alt text, and when.
+"""Where an object was seen: the media URL, the page that showed it, the page's title, the alt text, the caption and
+the text around it, and when.
 
 An object is stored once per content (sha256); every place it was seen is kept in its metadata, so the same photo on
 50 pages is one object with 50 sightings. `source_urls` and `page_urls` are the flat lists the face payload and the
 API read; `sightings` keeps each place with its details. The store's metadata merge unions lists, so recording a
 sighting twice is harmless; a sighting carries no time (a weekly re-crawl must not grow the list), the object's
 `crawled_at` keeps the first crawl and the store's `last_seen` the latest.
+
+`caption` (the `<figcaption>` of the image's figure) and `context` (the text just before and after it) say who a
+photo shows (people/names.py reads them); older sightings simply lack them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from datetime import UTC, datetime
 
 from lookingglass.errors import BadInput
 
-MAX_TEXT = 500  # alt text and titles are capped: metadata is not a place for a page's whole text
+FIELDS = ("source_url", "page_url", "page_title", "alt", "caption", "context", "seen_at")
+MAX_TEXT = 500  # alt text, captions, context and titles are capped: metadata is not a place for a page's whole text
 
 
 def _now() -> str:
@@ -34,6 +39,8 @@ class Sighting:
     page_url: str | None = None  # the page it was seen on
     page_title: str | None = None
     alt: str | None = None
+    caption: str | None = None  # the <figcaption> of the figure holding the image
+    context: str | None = None  # the text right before and after the image (or its figure)
     seen_at: str | None = None  # ISO-8601 UTC; now when not given (becomes `crawled_at` on first sight)
 
     def __post_init__(self) -> None:
@@ -46,7 +53,8 @@ class Sighting:
         """The metadata fragment to merge into the object (see `ObjectStore.put`/`annotate`)."""
         sighting = {k: v for k, v in asdict(self).items() if v is not None and k != "seen_at"}
         sighting["page_title"] = _clip(self.page_title)
-        sighting["alt"] = _clip(self.alt)
+        for name in ("alt", "caption", "context"):
+            sighting[name] = _clip(getattr(self, name))
         out: dict = {
             "source_urls": [self.source_url],
             "sightings": [{k: v for k, v in sighting.items() if v is not None}],
@@ -58,10 +66,11 @@ class Sighting:
 
     @classmethod
     def from_fields(cls, fields: dict) -> Sighting:
-        """From API form fields or JSON (`source_url`, `page_url`, `page_title`, `alt`, `seen_at`)."""
+        """From API form fields or JSON (`source_url`, `page_url`, `page_title`, `alt`, `caption`, `context`,
+        `seen_at`)."""
         if not isinstance(fields, dict):
             raise BadInput("a sighting is a JSON object")
-        unknown = set(fields) - {"source_url", "page_url", "page_title", "alt", "seen_at"}
+        unknown = set(fields) - set(FIELDS)
         if unknown:
             raise BadInput(f"unknown sighting fields: {', '.join(sorted(unknown))}")
         values = {k: (str(v) if v is not None else None) for k, v in fields.items()}

@@ -1,4 +1,5 @@
-"""What a page offers: media references (with their alt text), links to follow, and the page's robots directives.
+"""What a page offers: media references (with their alt text, caption and the text around them), links to follow,
+and the page's robots directives.
 
 Pure functions over HTML text and the page URL, so they are tested without a network.
 """
@@ -19,6 +20,8 @@ MEDIA_SUFFIXES = IMAGE_SUFFIXES + VIDEO_SUFFIXES
 NOT_PAGES = (".pdf", ".zip", ".gz", ".tar", ".exe", ".dmg", ".iso", ".mp3", ".wav", ".ogg", ".css", ".js", ".svg",
              ".ico", ".woff", ".woff2", ".ttf", ".xml", ".json", ".rss")  # fmt: skip
 _WIDTH = re.compile(r"^\s*(\S+)\s+(\d+(?:\.\d+)?)([wx])\s*$")
+CONTEXT_CHARS = 240  # of text taken from each side of an image: the sentence or two that say who is in it
+_TEXT = "descendant-or-self::text()[not(ancestor::script) and not(ancestor::style) and not(ancestor::noscript)]"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class MediaRef:
     url: str  # canonical, absolute
     alt: str | None
     via: str  # img | srcset | picture | og:image | video | poster | link
+    caption: str | None = None  # the <figcaption> of the <figure> holding it
+    context: str | None = None  # the text right before and after it (or its figure), a few sentences at most
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,11 @@ def find_media(html: str, page_url: str) -> list[MediaRef]:
     base = base_url(sel, page_url)
     found: dict[str, MediaRef] = {}
 
-    def add(raw: str | None, alt: str | None, via: str) -> None:
+    def add(raw: str | None, alt: str | None, via: str, el: Selector | None = None) -> None:
         url = _absolute(base, raw)
         if url and url not in found:
-            found[url] = MediaRef(url=url, alt=(alt or "").strip() or None, via=via)
+            caption, context = surroundings(el) if el is not None else (None, None)
+            found[url] = MediaRef(url=url, alt=(alt or "").strip() or None, via=via, caption=caption, context=context)
 
     title = sel.css("title::text").get()
     for prop in ("og:image", "og:image:url", "og:image:secure_url"):
@@ -103,18 +109,50 @@ def find_media(html: str, page_url: str) -> list[MediaRef]:
         if not chosen:
             sources = el.xpath(("ancestor::picture[1]" if is_img else ".") + "/source/@srcset").getall()
             chosen = best_srcset(sources[0]) if sources else None
-        add(chosen, el.attrib.get("alt"), "srcset" if srcset else "img" if is_img else "picture")
+        add(chosen, el.attrib.get("alt"), "srcset" if srcset else "img" if is_img else "picture", el)
     for video in sel.css("video"):
         label = video.attrib.get("title") or video.attrib.get("aria-label")
-        add(video.attrib.get("src"), label, "video")
+        add(video.attrib.get("src"), label, "video", video)
         for source in video.css("source::attr(src)").getall():
-            add(source, label, "video")
-        add(video.attrib.get("poster"), label, "poster")
+            add(source, label, "video", video)
+        add(video.attrib.get("poster"), label, "poster", video)
     for a in sel.css("a[href]"):
         href = a.attrib["href"]
         if urlsplit(href).path.lower().endswith(MEDIA_SUFFIXES):
             add(href, " ".join(a.css("::text").getall()) or a.attrib.get("title"), "link")
     return list(found.values())
+
+
+def _text(nodes: list[Selector]) -> str:
+    return " ".join(" ".join(t for node in nodes for t in node.xpath(_TEXT).getall()).split())
+
+
+def _words(text: str, last: bool) -> str:
+    """At most CONTEXT_CHARS of `text`, from its end or its start, cut between words (never half a name)."""
+    if len(text) <= CONTEXT_CHARS:
+        return text
+    return text[-CONTEXT_CHARS:].split(" ", 1)[-1] if last else text[:CONTEXT_CHARS].rsplit(" ", 1)[0]
+
+
+def surroundings(el: Selector) -> tuple[str | None, str | None]:
+    """(caption, context) of an image or video: its figure's <figcaption>, and the text of the elements right before
+    and after it (or its figure), up to CONTEXT_CHARS from each side. This is what says who a photo shows; the
+    page's other text may be about anyone."""
+    figure = el.xpath("ancestor::figure[1]")
+    caption = _text(figure.xpath(".//figcaption")) if figure else ""
+    block = figure[0] if figure else el
+    if not figure and el.xpath("parent::picture"):
+        block = el.xpath("parent::picture")[0]
+    before, after = "", ""
+    while block is not None and not (before and after):  # climb until there is text on both sides, or none left
+        if not before:
+            before = _words(_text(block.xpath("preceding-sibling::*[1]")), last=True)
+        if not after:
+            after = _words(_text(block.xpath("following-sibling::*[1]")), last=False)
+        parent = block.xpath("parent::*")
+        block = parent[0] if parent and parent[0].root.tag not in ("body", "html") else None
+    context = " ".join(part for part in (before, after) if part)
+    return caption or None, context or None
 
 
 def find_links(html: str, page_url: str) -> list[str]:

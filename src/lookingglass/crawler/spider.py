@@ -166,7 +166,15 @@ class SiteSpider(scrapy.Spider):
                 if ref.url not in self.scope and not self.options.offsite_media:
                     self.crawler.stats.inc_value("lookingglass/offsite_media")
                     continue
-                sighting = Sighting(ref.url, page_url=page_url, page_title=title, alt=ref.alt, seen_at=fetched_at)
+                sighting = Sighting(
+                    ref.url,
+                    page_url=page_url,
+                    page_title=title,
+                    alt=ref.alt,
+                    caption=ref.caption,
+                    context=ref.context,
+                    seen_at=fetched_at,
+                )
                 yield from self._media_requests(ref.url, sighting)
         if directives.nofollow or depth >= self.options.depth:
             return

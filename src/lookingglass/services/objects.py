@@ -23,7 +23,7 @@ from lookingglass.services import Caller, Record, audit, operation
 
 WAITED_KINDS = ("image", "page")  # a server's own queue: answered once processed (quick); videos at once (202)
 UPLOAD_WAIT_S = 60  # ... at most this long: a slower job is answered 202 and goes on in the background
-SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "seen_at")
+SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "caption", "context", "seen_at")
 JOB_ID = r"^[A-Za-z0-9_.-]{1,200}$"
 
 
@@ -34,6 +34,8 @@ class _Sighting(Record):
     page_url: str | None = Field(None, max_length=8192, description="the page it was seen on")
     page_title: str | None = Field(None, max_length=2000)
     alt: str | None = Field(None, max_length=2000, description="the image's alt text on that page")
+    caption: str | None = Field(None, max_length=2000, description="the <figcaption> of its figure on that page")
+    context: str | None = Field(None, max_length=4000, description="the text right before and after it there")
     seen_at: str | None = Field(None, max_length=64, description="ISO 8601 UTC; now when not given")
 
     @field_validator(*SIGHTING_FIELDS, mode="before")
@@ -190,7 +192,7 @@ def _sighting_metadata(caller: Caller, fields: _Sighting) -> dict:
     if any(str(v).startswith("file://") for v in given.values()) and caller.via not in ("local", "cli"):
         raise Forbidden("only the CLI on this machine (the local token from server.json) may name a file:// source")
     if "source_url" not in given:
-        raise BadInput("page_url, page_title and alt describe a source_url; give one")
+        raise BadInput("page_url, page_title, alt, caption and context describe a source_url; give one")
     return Sighting.from_fields(given).metadata()
 
 
