@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from lookingglass.accounts import AccountStore
 from lookingglass.app import build, build_accounts, build_worker
-from lookingglass.audit import AuditLog
 from lookingglass.errors import Unavailable
+from lookingglass.stores.private.accounts import AccountStore
+from lookingglass.stores.private.audit import AuditLog
 
 PASSWORD = "a long enough passphrase"
 SRC = Path(__file__).resolve().parent.parent / "src" / "lookingglass"

@@ -20,14 +20,14 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from lookingglass.accounts import AccountStore
-from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput, Unavailable
-from lookingglass.ownership import DataDirLock
 from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue, policies_with
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import GraphStore, open_graph_store
 from lookingglass.stores.objects import ObjectStore, open_object_store
+from lookingglass.stores.ownership import DataDirLock
+from lookingglass.stores.private.accounts import AccountStore
+from lookingglass.stores.private.audit import AuditLog
 from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
 from lookingglass.vision.embed import EMBEDDERS

@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from lookingglass.media.decode import decode_image
-from lookingglass.ownership import read_server_info
+from lookingglass.stores.ownership import read_server_info
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import similarity
 from redis_server import REDIS_SERVER, RedisServer, free_port, redis_available

@@ -19,8 +19,8 @@ from lookingglass.pipeline.submit import ingest_file, store_bytes, submit
 from lookingglass.services import Caller
 from lookingglass.services.search import SearchQuery, search_text
 from lookingglass.settings import Settings
-from lookingglass.sightings import Sighting
-from test_speech import ESPEAK, speak
+from lookingglass.sources.sightings import Sighting
+from media_files import ESPEAK, speak
 
 
 def cli(data_dir: Path, *args: str) -> dict:
@@ -184,7 +184,7 @@ def test_faces_seen_on_a_page_show_on_the_entities_it_names(graph_app, faces_dir
 
 @pytest.mark.skipif(ESPEAK is None, reason="espeak-ng not installed (apt-get install espeak-ng)")
 def test_what_is_said_in_a_recording_feeds_the_graph(graph_app, tmp_path):
-    from test_audio import SR, write_wav
+    from media_files import SR, write_wav
 
     app = graph_app
     said = "Barack Obama visited Microsoft in Seattle. Obama met the engineers of Microsoft."

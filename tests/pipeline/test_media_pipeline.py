@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 
 from lookingglass.errors import BadInput
-from lookingglass.lookup import lookup_image
 from lookingglass.media.video import probe
 from lookingglass.pipeline.submit import ingest_file
-from test_audio import SR, write_media
-from test_speech import ESPEAK, speak
+from lookingglass.services.matching import lookup_image
+from media_files import ESPEAK, SR, speak, write_media
 
 CLIP = "face_recognition_ageitgey/examples/short_hamilton_clip.mp4"
 MIRANDA = "face_recognition_ageitgey/examples/lin-manuel-miranda.png"
@@ -103,7 +102,7 @@ def test_a_video_without_audio_gets_faces_and_no_transcript(app, tmp_path):
 
 @needs_espeak
 def test_an_audio_file_is_transcribed(app, tmp_path):
-    from test_audio import write_wav
+    from media_files import write_wav
 
     wav = write_wav(tmp_path / "memo.wav", speak("The lazy dog sleeps all day.", tmp_path / "x.wav"), SR)
 

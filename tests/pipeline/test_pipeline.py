@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from lookingglass.errors import BadInput
-from lookingglass.lookup import lookup_image
 from lookingglass.pipeline.forget import forget_object_now
 from lookingglass.pipeline.submit import ingest_file, process_now
+from lookingglass.services.matching import lookup_image
 
 TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 

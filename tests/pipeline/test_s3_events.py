@@ -26,10 +26,10 @@ import pytest
 import requests
 
 import waiting
-from lookingglass.ownership import read_server_info
-from lookingglass.pipeline.events import parse_events
 from lookingglass.settings import Settings
+from lookingglass.sources.events import parse_events
 from lookingglass.stores.objects import S3ObjectStore, open_object_store
+from lookingglass.stores.ownership import read_server_info
 
 ENDPOINT = os.environ.get("S3_ENDPOINT") or ""
 ACCESS_KEY = os.environ.get("S3_ACCESS_KEY") or ""

@@ -13,8 +13,8 @@ import click
 
 from lookingglass.cli import Runtime, pass_runtime
 from lookingglass.cli.output import json_option
-from lookingglass.crawler.options import MODES, RENDER
 from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput, CorruptStore
+from lookingglass.sources.crawler.options import MODES, RENDER
 
 quiet_option = click.option("--quiet", is_flag=True, help="no progress lines")
 
@@ -44,7 +44,7 @@ def config(runtime: Runtime, as_json: bool) -> int:
 @pass_runtime
 def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
     """Run the web UI and JSON API; it owns the data dir while it runs (the CLI then works through it)."""
-    from lookingglass.server import serve as run_server
+    from lookingglass.web.server import serve as run_server
 
     settings = runtime.settings
     run_server(settings.with_(host=host or settings.host, port=port or settings.port))

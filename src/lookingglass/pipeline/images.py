@@ -16,7 +16,7 @@ from lookingglass.media.decode import decode_image
 from lookingglass.pipeline.failures import budget_failure_recorded, record_error
 from lookingglass.pipeline.index import hand_over
 from lookingglass.records import Face, MediaObject
-from lookingglass.sightings import page_title_of
+from lookingglass.sources.sightings import page_title_of
 
 POINT_NAMESPACE = uuid.UUID("6f1c9a52-2f1e-4d0b-9a57-1c0ffee0face")
 

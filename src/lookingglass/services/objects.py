@@ -184,7 +184,7 @@ def reconcile_here(app: App, *, wait: bool) -> tuple[dict, list[tuple[str, str, 
 
 def _sighting_metadata(caller: Caller, fields: _Sighting) -> dict:
     """Where an object was seen, as metadata. Only the CLI on this machine may claim a file:// path."""
-    from lookingglass.sightings import Sighting
+    from lookingglass.sources.sightings import Sighting
 
     given = fields.given()
     if not given:

@@ -1,6 +1,6 @@
 """VectorIndex port: one collection of face vectors (cosine), `faces_<model>_<dim>`.
 
-Two adapters share one contract (tests/test_vectors.py):
+Two adapters share one contract (tests/stores/test_vectors.py):
 - `EdgeVectorIndex`: Qdrant's embedded engine (qdrant-edge), a shard directory per collection.
   One process owns it (docs/architecture.md).
 - `QdrantServerIndex`: a Qdrant server through qdrant-client.

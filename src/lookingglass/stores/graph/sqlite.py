@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from lookingglass.errors import NotFound, Unavailable
-from lookingglass.private_sqlite import open_sqlite, sqlite_failure
 from lookingglass.records import Extraction
 from lookingglass.stores.graph.merge import Contribution, contribution
 from lookingglass.stores.graph.port import (
@@ -28,6 +27,7 @@ from lookingglass.stores.graph.port import (
     organisation_pair,
     shaped_relation,
 )
+from lookingglass.stores.private.sqlite import open_sqlite, sqlite_failure
 
 T = TypeVar("T")
 _EXPORT_BATCH = 50_000
