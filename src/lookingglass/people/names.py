@@ -282,7 +282,7 @@ def _document_frequency(
 
 
 def _documents_naming(app: App, key: str) -> list[dict]:
-    from lookingglass.text.entities import entity_id
+    from lookingglass.text.names import entity_id
 
     try:
         return app.graph.documents_for(entity_id(PERSON, key), limit=MAX_DOCUMENTS)
