@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 install: $(VENV)/.installed
 
 samples: install
-	$(PY) -m lookingglass.samples $(DATA)/samples
+	$(PY) -m lookingglass.sources.samples $(DATA)/samples
 
 run: samples
 	LG_DATA_DIR=$(DATA) $(LG) ingest $(DATA)/samples

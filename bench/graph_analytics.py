@@ -12,8 +12,8 @@ What it does, in a fresh temporary folder (or `--db PATH`):
    (default 100), each relation a `co_mentioned` edge with one evidence sentence, and both ends mentioned in it
    (so per relation: a sentence, two mentions, an evidence row). `--bare` stores weights only (no sentences,
    mentions or evidence): the graph alone. Timed: the put rate.
-3. Runs `lookingglass.analytics.run_analytics` (export from SQLite into igraph, PageRank, Louvain, Leiden, write
-   back onto every entity) and prints its timings.
+3. Runs `lookingglass.stores.graph.analytics.run_analytics` (export from SQLite into igraph, PageRank, Louvain,
+   Leiden, write back onto every entity) and prints its timings.
 Prints a markdown table on stdout, progress on stderr. Quote the machine (printed) with any number.
 """
 
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import igraph
 
-from lookingglass.analytics import run_analytics
 from lookingglass.records import Document, Entity, Evidence, Extraction, Mention, Relation
 from lookingglass.stores.graph import SqliteGraphStore
+from lookingglass.stores.graph.analytics import run_analytics
 
 
 def log(message: str) -> None:

@@ -152,7 +152,7 @@ class Stack:
     @property
     def headers(self) -> dict[str, str]:
         """The local token serve wrote to server.json: the bench calls the API as the CLI on this machine does."""
-        from lookingglass.ownership import read_server_info
+        from lookingglass.stores.ownership import read_server_info
 
         info = read_server_info(self.root / "data")
         assert info is not None, "serve is not running"

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from lookingglass.crawler.politeness import chromium_args
+from lookingglass.sources.crawler.politeness import chromium_args
 
 CHROMIUM = Path(os.environ.get("LG_CHROMIUM") or "/usr/bin/chromium")
 ARGS = chromium_args()  # the crawler's flags: no sandbox (root in CI), no calls home

@@ -58,11 +58,12 @@ def faces_dir() -> Path:
 @pytest.fixture(scope="session")
 def sample_photos() -> Path:
     """The face_recognition 1.3.0 test photos (obama.jpg, obama2.jpg, biden.jpg, ...): from the labelled set when it
-    is here, else fetched from PyPI once (lookingglass.samples) and cached, so a fresh clone runs these tests too."""
+    is here, else fetched from PyPI once (lookingglass.sources.samples) and cached, so a fresh clone runs these tests
+    too."""
     local = faces_root() / "face_recognition_ageitgey" / "tests" / "test_images"
     if (local / "obama.jpg").is_file():
         return local
-    from lookingglass.samples import fetch_samples
+    from lookingglass.sources.samples import fetch_samples
 
     cache = Path(os.environ.get("LG_SAMPLES_CACHE") or Path.home() / ".cache" / "lookingglass" / "samples")
     try:
@@ -126,7 +127,7 @@ def app(settings: Settings, models: FaceModels) -> App:
 
 def api_key_headers(settings: Settings, role: str) -> dict[str, str]:
     """A new API key with `role` in the data dir's account store, as request headers."""
-    from lookingglass.accounts import AccountStore
+    from lookingglass.stores.private.accounts import AccountStore
 
     _, key = AccountStore.open(settings.data_dir).create_key(role, label=f"tests ({role})")
     return {"Authorization": f"Bearer {key}"}

@@ -12,8 +12,9 @@ from functools import cache
 from pathlib import Path
 
 from lookingglass.records import Extraction
-from lookingglass.text.entities import EntityRecognizer, canonical_key
+from lookingglass.text.entities import EntityRecognizer
 from lookingglass.text.graph_extract import extract_page
+from lookingglass.text.names import canonical_key
 
 CORPUS = Path(__file__).parent / "data" / "graph_corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from lookingglass.ownership import ServerInfo, read_server_info
+from lookingglass.stores.ownership import ServerInfo, read_server_info
 from redis_server import free_port
 
 

@@ -1,18 +1,18 @@
 """Job functions for the distributed tests: importable by the worker processes (the tests put this folder on their
-PYTHONPATH), plain functions over plain arguments like the real jobs in `lookingglass.pipeline.jobs`."""
+PYTHONPATH), plain functions over plain arguments like the real jobs in `lookingglass.pipeline`."""
 
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
-from lookingglass.pipeline import jobs
+from lookingglass.pipeline.images import process_image
 
 
 def slow_process(sha256: str, seconds: float) -> dict:
-    """`process_object` after a pause: long enough to kill the worker that runs it mid-job."""
+    """`process_image` after a pause: long enough to kill the worker that runs it mid-job."""
     time.sleep(seconds)
-    return jobs.process_object(sha256)
+    return process_image(sha256)
 
 
 def nothing() -> None:

@@ -7,6 +7,10 @@ Application code (jobs, web, CLI) receives an `App` and never asks which adapter
   servers; with embedded stores its writes travel through the `index` queue to the owner (`faces` is None here;
   `graph` is None unless it is a Neo4j server).
 
+A third, `build_accounts`, opens only the account and audit files (the admin operations). A port an App does not
+hold is `Absent`: using it raises one clear error instead of an AttributeError on None. The optional stores (`faces`,
+`text`, `graph`, `optout`) are None where absent, and callers check for that.
+
 Jobs are plain functions; they find the process's App through `current()`.
 """
 
@@ -16,18 +20,39 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from lookingglass.accounts import AccountStore
-from lookingglass.audit import AuditLog
-from lookingglass.errors import BadInput
-from lookingglass.ownership import DataDirLock
+from lookingglass.errors import BadInput, Unavailable
 from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue, policies_with
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import GraphStore, open_graph_store
 from lookingglass.stores.objects import ObjectStore, open_object_store
+from lookingglass.stores.ownership import DataDirLock
+from lookingglass.stores.private.accounts import AccountStore
+from lookingglass.stores.private.audit import AuditLog
 from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import FaceModels
+
+
+class Absent:
+    """A port this App was built without (the admin App's object store, a worker's account files): any use of it
+    says which and why, instead of failing on None somewhere further on."""
+
+    def __init__(self, port: str, why: str) -> None:
+        self._port = port
+        self._why = why
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy, pickle and friends probe for dunders: not a use of the port
+            raise AttributeError(name)
+        raise Unavailable(f"no {self._port} here (asked for its `{name}`): {self._why}")
+
+    def __repr__(self) -> str:
+        return f"Absent({self._port!r})"
+
+
+def _held(port) -> bool:
+    return port is not None and not isinstance(port, Absent)
 
 
 @dataclass
@@ -36,6 +61,8 @@ class App:
     objects: ObjectStore
     faces: VectorIndex | None  # None in a worker whose stores are embedded (the owner writes)
     queue: Queue
+    accounts: AccountStore  # users, API keys, sessions and failed sign-ins (Absent in a worker: never needed)
+    audit: AuditLog  # the append-only audit log beside the data (Absent in a worker: workers never write it)
     text: TextIndex | None = None  # transcript segments (and page text); None where `faces` is None
     graph: GraphStore | None = None  # the entity graph; None in a worker when it is the owner's SQLite file
     optout: VectorIndex | None = None  # faces people asked never to be indexed; opened wherever `faces` is
@@ -46,8 +73,6 @@ class App:
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _transcriber: object | None = field(default=None, repr=False)
     _recognizer: object | None = field(default=None, repr=False)
-    _audit: AuditLog | None = field(default=None, repr=False)
-    _accounts: AccountStore | None = field(default=None, repr=False)
 
     @property
     def models(self) -> FaceModels:
@@ -60,22 +85,6 @@ class App:
                     detector_threshold=self.settings.detector_threshold,
                 )
             return self._models
-
-    @property
-    def audit(self) -> AuditLog:
-        """The audit log beside the data (opened on first use: workers never write it)."""
-        with self._models_lock:
-            if self._audit is None:
-                self._audit = AuditLog.open(self.settings.data_dir)
-            return self._audit
-
-    @property
-    def accounts(self) -> AccountStore:
-        """Users, API keys, sessions and failed sign-ins (opened on first use: workers never need them)."""
-        with self._models_lock:
-            if self._accounts is None:
-                self._accounts = AccountStore.open(self.settings.data_dir)
-            return self._accounts
 
     @property
     def transcriber(self):
@@ -122,18 +131,9 @@ class App:
         global _current
         if _current is self:
             _current = None
-        if self.queue is not None:
-            self.queue.close()
-        if self.faces is not None:
-            self.faces.close()
-        if self.optout is not None:
-            self.optout.close()
-        if self.persons is not None:
-            self.persons.close()
-        if self.text is not None:
-            self.text.close()
-        if self.graph is not None:
-            self.graph.close()
+        for port in (self.queue, self.faces, self.optout, self.persons, self.text, self.graph):
+            if _held(port):
+                port.close()
         if self.lock is not None:
             self.lock.close()
             self.lock = None
@@ -182,6 +182,8 @@ def build(settings: Settings, role: str = "cli") -> App:
         graph = open_graph_store(settings)
         opened.append(graph)
         queue = _queue(settings)
+        accounts = AccountStore.open(settings.data_dir)
+        audit = AuditLog.open(settings.data_dir)
     except BaseException:
         for store in reversed(opened):
             store.close()
@@ -194,6 +196,8 @@ def build(settings: Settings, role: str = "cli") -> App:
             objects=objects,
             faces=faces,
             queue=queue,
+            accounts=accounts,
+            audit=audit,
             text=text,
             graph=graph,
             optout=optout,
@@ -204,11 +208,24 @@ def build(settings: Settings, role: str = "cli") -> App:
     )
 
 
+ADMIN_ONLY = "this App (build_accounts) opens only the account and audit files, for the admin operations"
+WORKERS_ONLY_COMPUTE = "a worker computes; the owner (`serve`, or the CLI) answers for users and writes the audit log"
+
+
 def build_accounts(settings: Settings) -> App:
     """An App for the admin operations only (`accounts` and `audit`): those files are made for several processes
     (private_sqlite), so no store is opened and no data-dir lock taken, and users can be managed beside whatever
-    owns the data dir. Its stores are None: nothing else may be asked of it."""
-    return App(settings=settings, objects=None, faces=None, queue=None, role="accounts")  # type: ignore[arg-type]
+    owns the data dir. Its object store and queue are `Absent`, its optional stores None: nothing else may be asked
+    of it."""
+    return App(
+        settings=settings,
+        objects=Absent("object store", ADMIN_ONLY),  # type: ignore[arg-type]
+        faces=None,
+        queue=Absent("queue", ADMIN_ONLY),  # type: ignore[arg-type]
+        accounts=AccountStore.open(settings.data_dir),
+        audit=AuditLog.open(settings.data_dir),
+        role="accounts",
+    )
 
 
 def build_worker(settings: Settings) -> App:
@@ -232,6 +249,8 @@ def build_worker(settings: Settings) -> App:
             persons=persons,
             graph=open_graph_store(settings) if settings.distributed_graph else None,
             queue=_queue(settings),
+            accounts=Absent("account store", WORKERS_ONLY_COMPUTE),  # type: ignore[arg-type]
+            audit=Absent("audit log", WORKERS_ONLY_COMPUTE),  # type: ignore[arg-type]
             role="worker",
         )
     )

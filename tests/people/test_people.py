@@ -14,9 +14,12 @@ from PIL import Image
 from cli_process import run_cli
 from lookingglass import people
 from lookingglass.app import build
-from lookingglass.erasure import erase_person
+from lookingglass.people.erasure import erase_person
 from lookingglass.people.clustering import Rule, cluster, pairwise
-from lookingglass.pipeline.jobs import forget, ingest_file, process, store, store_bytes
+from lookingglass.pipeline.forget import forget_object_now
+from lookingglass.pipeline.images import process_image_now
+from lookingglass.pipeline.index import store_faces_now
+from lookingglass.pipeline.submit import ingest_file, store_bytes
 from lookingglass.settings import Settings
 from redis_server import RedisServer, redis_available
 
@@ -65,11 +68,11 @@ def test_forgetting_photos_removes_their_faces_and_then_the_person(app, test_ima
     shas = [ingest_file(app, test_images / name)["sha256"] for name in OBAMA]
     person = persons(app)[0]
 
-    forget(app, shas[0])
+    forget_object_now(app, shas[0])
     assert set(persons(app)[0].objects) == set(shas[1:])
 
-    forget(app, shas[1])
-    forget(app, shas[2])
+    forget_object_now(app, shas[1])
+    forget_object_now(app, shas[2])
     assert persons(app) == []
     assert people.store_of(app).get(person.id) is None
 
@@ -163,7 +166,7 @@ def test_dlibs_bald_guys_come_out_as_four_persons(app, faces_dir):
     crops = _crops(faces_dir / "dlib_examples_faces" / "bald_guys.jpg", app)
     assert len(crops) == 24
     for i, data in enumerate(crops):
-        process(app, store_bytes(app, data, filename=f"bald_{i}.png").sha256)
+        process_image_now(app, store_bytes(app, data, filename=f"bald_{i}.png").sha256)
 
     people.cluster(app, full=True)
 
@@ -270,7 +273,7 @@ def test_two_workers_indexing_one_new_person_at_once_create_one_person(tmp_path,
         def worker(sha: str) -> None:
             other = build_queue_twin(settings)
             try:
-                store(app_with_queue(app, other), sha, "sface", points[sha])
+                store_faces_now(app_with_queue(app, other), sha, "sface", points[sha])
                 done.append(sha)
             finally:
                 other.close()

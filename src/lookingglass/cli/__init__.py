@@ -66,7 +66,7 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     """The `lookingglass` entry point; returns the exit code."""
-    from lookingglass.integrity import private_umask
+    from lookingglass.stores.integrity import private_umask
 
     private_umask()  # the data dir's files 0600, folders 0700, whatever the shell's umask
     args = sys.argv[1:] if argv is None else list(argv)

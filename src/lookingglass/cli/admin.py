@@ -17,8 +17,6 @@ from typing import TypeVar
 import click
 from pydantic import BaseModel, ValidationError
 
-from lookingglass.accounts import ROLES, check_password
-from lookingglass.audit import MAX_PAGE, csv_chunks, json_chunks
 from lookingglass.cli import CONTEXT, Runtime, pass_runtime
 from lookingglass.cli.output import json_option
 from lookingglass.errors import BadInput
@@ -30,6 +28,8 @@ from lookingglass.services.admin import (
     NewUser,
     UserChange,
 )
+from lookingglass.stores.private.accounts import ROLES, check_password
+from lookingglass.stores.private.audit import MAX_PAGE, csv_chunks, json_chunks
 
 M = TypeVar("M", bound=BaseModel)
 role_option = click.option("--role", type=click.Choice(ROLES), default="analyst", show_default=True)

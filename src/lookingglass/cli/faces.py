@@ -305,7 +305,7 @@ def forget(runtime: Runtime, sha256: str, as_json: bool) -> int:
 @pass_runtime
 def evaluate(runtime: Runtime, labels: str, as_json: bool) -> int:
     """Pair verification, rank-1 identification and detection recall on a labels.json of face photos."""
-    from lookingglass.evaluation import format_report, run_eval
+    from lookingglass.vision.evaluation import format_report, run_eval
     from lookingglass.vision.faces import FaceModels
 
     settings = runtime.settings

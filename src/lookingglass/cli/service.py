@@ -99,7 +99,7 @@ def open_service(settings: Settings, *, accounts_only: bool = False) -> Iterator
     audit files are opened. They are made for several processes, so no data-dir lock is taken and no store opened:
     users can be managed beside a crawl or an ingest that owns the data dir."""
     from lookingglass.app import build, build_accounts
-    from lookingglass.client import running_server
+    from lookingglass.web.client import running_server
 
     load_all()
     server = running_server(settings)

@@ -13,8 +13,8 @@ import click
 
 from lookingglass.cli import Runtime, pass_runtime
 from lookingglass.cli.output import json_option
-from lookingglass.crawler.options import MODES, RENDER
 from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput, CorruptStore
+from lookingglass.sources.crawler.options import MODES, RENDER
 
 quiet_option = click.option("--quiet", is_flag=True, help="no progress lines")
 
@@ -44,7 +44,7 @@ def config(runtime: Runtime, as_json: bool) -> int:
 @pass_runtime
 def serve(runtime: Runtime, host: str | None, port: int | None) -> int:
     """Run the web UI and JSON API; it owns the data dir while it runs (the CLI then works through it)."""
-    from lookingglass.server import serve as run_server
+    from lookingglass.web.server import serve as run_server
 
     settings = runtime.settings
     run_server(settings.with_(host=host or settings.host, port=port or settings.port))
@@ -60,7 +60,7 @@ def worker(runtime: Runtime, queues: str | None, burst: bool, check: bool) -> in
     """Run a queue worker (needs REDIS_URL); it loads the models once."""
     from lookingglass.app import build_worker
     from lookingglass.pipeline.queue import QUEUE_NAMES, redis_connection
-    from lookingglass.pipeline.worker import LookingGlassWorker, is_registered
+    from lookingglass.pipeline.worker import is_registered
 
     settings = runtime.settings
     if check:
@@ -85,7 +85,7 @@ def worker(runtime: Runtime, queues: str | None, burst: bool, check: bool) -> in
     if "index" in names and settings.embedded_stores:
         raise BadInput("the index queue belongs to `lookingglass serve` while the stores are embedded")
     app.models.load()  # once per process, before the first job
-    rq_worker = LookingGlassWorker(names, connection=app.queue.connection)
+    rq_worker = app.queue.worker(names)
     print(f"worker {rq_worker.name} on {', '.join(names)}", flush=True)
     # with_scheduler: retries with backoff (and abandoned jobs' retries) wait in RQ's scheduled registry until a
     # scheduler moves them back to their queue; one worker per queue takes the lock and runs it in a child process.

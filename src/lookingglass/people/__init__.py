@@ -1,6 +1,6 @@
 """People (issue 14): faces grouped into persons as they are indexed, re-clustered on demand and daily.
 
-    people.assign(app, points)     # the faces just stored for one object (pipeline/jobs.py `store`)
+    people.assign(app, points)     # the faces just stored for one object (pipeline/index.py `store_faces_now`)
     people.cluster(app, full=True) # every face again; persons keep their id and name where their faces stay
     people.forget_object(app, sha) # an erased object's faces leave their persons
 

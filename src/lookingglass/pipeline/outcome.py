@@ -3,7 +3,7 @@
 Read from the object itself (`processed` / `processing_error` metadata, written where the result is stored), so
 the answer is the same whether the job ran inline, in an RQ worker, or came back through the owner's `index`
 queue. A job that failed without marking its object (a crash, retries used up) is found in the queue's own
-failure records: RQ by the job's deterministic id, the in-process queue by its failure list.
+failure records by the job's deterministic id (`Queue.failure`), whichever queue ran it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class Outcome:
 
 
 def object_outcome(app: App, sha256: str, job_id: str | None = None) -> Outcome:
-    """Where `sha256`'s processing stands; `job_id` (the one its submission returned) narrows the failure lookup
-    to that submission on the in-process queue."""
+    """Where `sha256`'s processing stands; `job_id` (the one its submission returned) is looked up too, should it
+    differ from the deterministic ids."""
     try:
         obj = app.objects.get(sha256)
     except NotFound:
@@ -57,28 +57,15 @@ def object_outcome(app: App, sha256: str, job_id: str | None = None) -> Outcome:
 
 
 def _job_ids(sha256: str, kind: str, model: str) -> list[str]:
-    """The ids `submit` and the hand-over to the owner give an object's jobs (jobs.py, graph_jobs.py)."""
+    """The ids `submit` and the hand-over to the owner give an object's jobs (submit.py, index.py, graph.py)."""
     if kind == "page":
         return [f"process_page.{sha256}", f"store_graph.{sha256}"]
-    first = "process_media" if kind in ("video", "audio") else "process_object"
+    first = "process_video" if kind in ("video", "audio") else "process_image"
     return [f"{first}.{sha256}", f"store_faces.{sha256}.{model}"]
 
 
 def _job_failure(app: App, sha256: str, kind: str, model: str, job_id: str | None) -> str | None:
-    if app.queue.backend == "rq":
-        from rq.job import Job, JobStatus
-
-        from lookingglass.pipeline.queue import _failure_reason, rq_job_id
-
-        for name in _job_ids(sha256, kind, model):
-            try:
-                job = Job.fetch(rq_job_id(name), connection=app.queue.connection)
-            except Exception:  # NoSuchJobError: not submitted (yet), or expired
-                continue
-            if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED):
-                return f"job {job.id} failed: {_failure_reason(job)}"
-        return None
-    for failure in app.queue.stats().get("failed", []):
-        if failure["id"] == job_id or (job_id is None and sha256 in (failure.get("description") or "")):
-            return failure["reason"]
-    return None
+    ids = _job_ids(sha256, kind, model)
+    if job_id is not None and job_id not in ids:
+        ids.insert(0, job_id)
+    return app.queue.failure(ids)

@@ -2,6 +2,8 @@
 
 - `InlineQueue` (embedded default): a thread pool in this process.
 - `RQQueue` (REDIS_URL set): Redis + RQ; `lookingglass worker` processes run the jobs.
+Callers never ask which: the port says whether work `runs_here`, why a job `failure` happened, and builds the
+`worker` / `retry_scheduler` that consume what other processes submit (RQ only; the pool has nothing to consume).
 
 Queues are split by cost so a long video never holds up photos; each has its own timeout and retry policy.
 Retries, timeouts and failure bookkeeping are properties of the queue, never of the job (jobs stay plain functions).
@@ -25,7 +27,7 @@ import re
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -155,7 +157,9 @@ def job_path(func: Callable) -> str:
 
 
 def resolve_job(path: str) -> Callable:
-    module, _, name = path.rpartition(".")
+    from lookingglass.pipeline.renamed_jobs import RENAMED_JOBS
+
+    module, _, name = RENAMED_JOBS.get(path, path).rpartition(".")
     return getattr(importlib.import_module(module), name)
 
 
@@ -167,9 +171,24 @@ class JobHandle(Protocol):
 
 
 class Queue(Protocol):
-    backend: str
+    backend: str  # a name for health and stats output only: callers ask the methods below, never this
+    runs_here: bool  # whether submitted work runs in this process (a caller may wait for it; it ends with us)
 
     def enqueue(self, queue: str, func: Callable, *args: Any, job_id: str | None = None) -> JobHandle: ...
+
+    def failure(self, job_ids: Sequence[str]) -> str | None:
+        """Why one of the jobs submitted under these ids failed for good (retries used up, bad input), or None
+        when none of them did (not submitted, waiting, running, finished, or forgotten)."""
+
+    def worker(self, queues: Sequence[str], *, in_thread: bool = False, name: str | None = None) -> Any:
+        """A worker that consumes `queues` from other processes' submissions: `.work(burst=..., ...)` runs it.
+        `in_thread`: one that can run in a thread of a busy process (the owner consuming `index`). Raises
+        BadInput where submitted work runs here (nothing to consume)."""
+
+    def retry_scheduler(self, queues: Sequence[str], *, name: str) -> Any:
+        """What puts `queues`' retries back once their backoff is over (`acquire_locks()` then
+        `enqueue_scheduled_jobs()` each round, `release_locks()` at the end). Raises BadInput where work runs here
+        (the in-process queue retries inside the job's own thread)."""
 
     def stats(self) -> dict: ...
 
@@ -241,6 +260,7 @@ class InlineQueue:
     killed, so an overrun is recorded as a failure when the job finally ends)."""
 
     backend = "inline"
+    runs_here = True
 
     def __init__(
         self, workers: int = 2, keep_failures: int = 200, policies: dict[str, QueuePolicy] | None = None
@@ -386,6 +406,21 @@ class InlineQueue:
             waiting = sum(len(jobs) for jobs in self._waiting.values())
             return len(self._running) >= self.workers and waiting >= self.workers
 
+    def failure(self, job_ids: Sequence[str]) -> str | None:
+        wanted = set(job_ids)
+        with self._lock:
+            failures = list(self._failures)
+        for failure in reversed(failures):  # the latest first
+            if failure["id"] in wanted:
+                return failure["reason"]
+        return None
+
+    def worker(self, queues: Sequence[str], *, in_thread: bool = False, name: str | None = None) -> Any:
+        raise BadInput("jobs run in this process's threads: there is no queue to consume; workers need REDIS_URL")
+
+    def retry_scheduler(self, queues: Sequence[str], *, name: str) -> Any:
+        raise BadInput("jobs run in this process's threads and retry there: nothing to schedule without REDIS_URL")
+
     def health(self) -> dict:
         return {"backend": self.backend, "ok": True, "workers": self.workers}
 
@@ -459,7 +494,7 @@ def _last_line(text: str | None) -> str:
 
 
 def rq_job_id(job_id: str) -> str:
-    """RQ (2.x) accepts only letters, digits, `_` and `-` in a job id; ours read like `process_object.<sha>`."""
+    """RQ (2.x) accepts only letters, digits, `_` and `-` in a job id; ours read like `process_image.<sha>`."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", job_id)
 
 
@@ -474,6 +509,7 @@ class RQQueue:
     is still waiting does not queue the work twice (and a repeat that does run is idempotent anyway)."""
 
     backend = "rq"
+    runs_here = False
 
     def __init__(self, url: str, policies: dict[str, QueuePolicy] | None = None) -> None:
         from rq import Queue as RQ
@@ -521,6 +557,31 @@ class RQQueue:
         except RedisError as exc:
             raise Unavailable(f"Redis at {self.url} refused the job: {exc}") from exc
         return _RQJob(job.id, queue, self.connection)
+
+    def failure(self, job_ids: Sequence[str]) -> str | None:
+        from rq.job import Job, JobStatus
+
+        for job_id in job_ids:
+            try:
+                job = Job.fetch(rq_job_id(job_id), connection=self.connection)
+            except Exception:  # NoSuchJobError: not submitted (yet), or expired
+                continue
+            if job.get_status(refresh=True) in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.STOPPED):
+                return f"job {job.id} failed: {_failure_reason(job)}"
+        return None
+
+    def worker(self, queues: Sequence[str], *, in_thread: bool = False, name: str | None = None) -> Any:
+        from lookingglass.pipeline.worker import LookingGlassWorker, ThreadWorker
+
+        for queue in queues:
+            _policy(queue)
+        kind = ThreadWorker if in_thread else LookingGlassWorker
+        return kind(list(queues), connection=self.connection, **({"name": name} if name else {}))
+
+    def retry_scheduler(self, queues: Sequence[str], *, name: str) -> Any:
+        from rq.scheduler import RQScheduler
+
+        return RQScheduler(list(queues), connection=self.connection, name=name)
 
     @contextlib.contextmanager
     def lock(self, name: str, timeout: float):

@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
+from lookingglass.pipeline.graph import analyse_graph
 from lookingglass import people
-from lookingglass.pipeline import graph_jobs, jobs
 from lookingglass.pipeline.queue import POLICIES, Queue
+from lookingglass.pipeline.reconcile import reconcile
 
 log = logging.getLogger("lookingglass.schedule")
 
@@ -28,8 +29,8 @@ class Periodic:
 
 
 SCHEDULE: tuple[Periodic, ...] = (
-    Periodic("reconcile", jobs.reconcile, "maintenance", "30 3 * * *"),
-    Periodic("analytics", graph_jobs.run_analytics, "maintenance", "0 4 * * *"),  # after the night's reconcile
+    Periodic("reconcile", reconcile, "maintenance", "30 3 * * *"),
+    Periodic("analytics", analyse_graph, "maintenance", "0 4 * * *"),  # after the night's reconcile
     Periodic("people", people.recluster, "maintenance", "30 4 * * *"),  # faces into persons, all again
 )
 
@@ -61,7 +62,6 @@ class TimerScheduler:
         self.schedule = schedule
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="scheduler")
-        self.last_runs: dict[str, str] = {}
 
     def next_runs(self, now: datetime | None = None) -> dict[str, datetime]:
         now = now or datetime.now(UTC)
@@ -79,7 +79,6 @@ class TimerScheduler:
                 if now >= due[item.name]:
                     log.info("running scheduled job %s", item.name)
                     self.queue.enqueue(item.queue, item.func)
-                    self.last_runs[item.name] = now.isoformat(timespec="seconds")
                     due[item.name] = croniter(item.cron, now).get_next(datetime)
             wait = min((d - datetime.now(UTC)).total_seconds() for d in due.values())
             self._stop.wait(max(1.0, min(wait, 60.0)))

@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from lookingglass.accounts import MAX_LABEL, MAX_PASSWORD, MIN_PASSWORD
 from lookingglass.app import App
-from lookingglass.audit import MAX_ACTOR_FILTER, MAX_PAGE
 from lookingglass.errors import Forbidden, NotFound
 from lookingglass.services import Caller, Record, audit, operation
+from lookingglass.stores.private.accounts import MAX_LABEL, MAX_PASSWORD, MIN_PASSWORD
+from lookingglass.stores.private.audit import MAX_ACTOR_FILTER, MAX_PAGE
 
 Role = Literal["analyst", "admin"]
 USERNAME = 64  # accounts.check_username: 1-64 of a-z 0-9 . _ -

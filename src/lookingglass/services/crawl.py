@@ -75,9 +75,9 @@ def crawl_site(
 ) -> CrawlSummary:
     """Crawl from the start URL until a budget or the site runs out (`quiet`: no progress lines; `verbose`:
     Scrapy's own log)."""
-    from lookingglass.audit import AuditLog
-    from lookingglass.crawler.options import CrawlOptions
-    from lookingglass.crawler.run import crawl
+    from lookingglass.sources.crawler.options import CrawlOptions
+    from lookingglass.sources.crawler.run import crawl
+    from lookingglass.stores.private.audit import AuditLog
 
     start_url = request.start_url or settings.crawl_start_url
     if not start_url:

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from lookingglass import erasure
 from lookingglass.app import App
+from lookingglass.people import erasure
 from lookingglass.services import Caller, Record, audit, operation
 from lookingglass.services.lookup import LookupMatch
 

@@ -266,14 +266,14 @@ def run_graph_analytics(app: App, caller: Caller) -> AnalyticsReport:
     for an owner that is about to exit. A server runs it as a maintenance job: answered when done on the embedded
     queue, queued for the workers (`job`) with Redis.
     """
-    from lookingglass.pipeline.graph_jobs import run_analytics
+    from lookingglass.pipeline.graph import analyse_graph
     from lookingglass.pipeline.queue import POLICIES
 
     if caller.via == "cli":
-        from lookingglass.analytics import run_analytics as analyse
+        from lookingglass.stores.graph.analytics import run_analytics as analyse
 
         return AnalyticsReport.model_validate(analyse(_graph(app)))
-    handle = app.queue.enqueue("maintenance", run_analytics, job_id="run_analytics.manual")
-    if app.queue.backend == "inline":
+    handle = app.queue.enqueue("maintenance", analyse_graph, job_id="analyse_graph.manual")
+    if app.queue.runs_here:
         return AnalyticsReport.model_validate(handle.result(timeout=POLICIES["maintenance"].timeout))
     return AnalyticsReport(job=handle.id)

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lookingglass.app import App
-from lookingglass.lookup import annotate, lookup_image, lookup_json
 from lookingglass.services import Caller, Record, audit, operation
+from lookingglass.services.matching import annotate, lookup_image, lookup_json
 
 
 class LookupRequest(Record):

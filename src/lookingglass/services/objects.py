@@ -23,7 +23,7 @@ from lookingglass.services import Caller, Record, audit, operation
 
 WAITED_KINDS = ("image", "page")  # a server's own queue: answered once processed (quick); videos at once (202)
 UPLOAD_WAIT_S = 60  # ... at most this long: a slower job is answered 202 and goes on in the background
-SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "seen_at")
+SIGHTING_FIELDS = ("source_url", "page_url", "page_title", "alt", "caption", "context", "seen_at")
 JOB_ID = r"^[A-Za-z0-9_.-]{1,200}$"
 
 
@@ -34,6 +34,8 @@ class _Sighting(Record):
     page_url: str | None = Field(None, max_length=8192, description="the page it was seen on")
     page_title: str | None = Field(None, max_length=2000)
     alt: str | None = Field(None, max_length=2000, description="the image's alt text on that page")
+    caption: str | None = Field(None, max_length=2000, description="the <figcaption> of its figure on that page")
+    context: str | None = Field(None, max_length=4000, description="the text right before and after it there")
     seen_at: str | None = Field(None, max_length=64, description="ISO 8601 UTC; now when not given")
 
     @field_validator(*SIGHTING_FIELDS, mode="before")
@@ -103,12 +105,12 @@ class StoreResult(Record):
 def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes | list[Upload]) -> StoreResult:
     """Store files and queue their processing; each file that cannot be stored is reported with its error and the
     rest are stored. Refused as a whole (503 + Retry-After, nothing stored) while every in-process worker is busy."""
-    from lookingglass.pipeline.jobs import store_bytes, submit
     from lookingglass.pipeline.queue import SATURATED_RETRY_AFTER
+    from lookingglass.pipeline.submit import store_bytes, submit
 
     uploads = [Upload(request.filename, file)] if isinstance(file, bytes) else file
     metadata = _sighting_metadata(caller, request)
-    inline = app.queue.backend == "inline"
+    inline = app.queue.runs_here
     runs_here = inline and caller.via == "cli"  # the caller's own process runs the jobs: they end with it
     if app.queue.saturated():  # nothing stored yet: the caller sends the same request again later and loses nothing
         raise Unavailable(
@@ -152,7 +154,7 @@ def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes |
 def _build_index_when_due(app: App) -> None:
     """The process that opened the stores has no background optimizer (`serve` has one): it builds the vector
     index itself once enough points are unindexed (lookups meanwhile search the new points brute force)."""
-    if app.faces is not None and getattr(app.faces, "pending_optimize", 0) >= app.settings.optimize_threshold:
+    if app.faces is not None and app.faces.pending_optimize >= app.settings.optimize_threshold:
         app.faces.optimize()
 
 
@@ -162,11 +164,12 @@ def reconcile_here(app: App, *, wait: bool) -> tuple[dict, list[tuple[str, str, 
     Returns the counts, the failures already known (where, message, error code), and the objects to wait for:
     without workers the work happens now, so whatever is still unprocessed afterwards has failed (its outcome says
     why); with workers, those still unprocessed when `wait` is asked."""
-    from lookingglass.pipeline.jobs import is_processed, reconcile
+    from lookingglass.pipeline.reconcile import reconcile
+    from lookingglass.pipeline.submit import is_processed
 
     result = reconcile()
     failures = []
-    inline = app.queue.backend == "inline"
+    inline = app.queue.runs_here
     if inline:
         app.queue.drain()  # the work happens now, in this process
         for failure in app.queue.stats()["failed"]:
@@ -181,7 +184,7 @@ def reconcile_here(app: App, *, wait: bool) -> tuple[dict, list[tuple[str, str, 
 
 def _sighting_metadata(caller: Caller, fields: _Sighting) -> dict:
     """Where an object was seen, as metadata. Only the CLI on this machine may claim a file:// path."""
-    from lookingglass.sightings import Sighting
+    from lookingglass.sources.sightings import Sighting
 
     given = fields.given()
     if not given:
@@ -189,7 +192,7 @@ def _sighting_metadata(caller: Caller, fields: _Sighting) -> dict:
     if any(str(v).startswith("file://") for v in given.values()) and caller.via not in ("local", "cli"):
         raise Forbidden("only the CLI on this machine (the local token from server.json) may name a file:// source")
     if "source_url" not in given:
-        raise BadInput("page_url, page_title and alt describe a source_url; give one")
+        raise BadInput("page_url, page_title, alt, caption and context describe a source_url; give one")
     return Sighting.from_fields(given).metadata()
 
 
@@ -271,13 +274,11 @@ def object_outcome(app: App, caller: Caller, request: OutcomeQuery, *, sha256: s
 def _store_what_workers_sent(app: App) -> None:
     """With workers and embedded stores, the process that opened the stores owns them: it stores what the workers
     send back through the `index` queue (as `serve` does all the time), else nothing they computed would land."""
-    if app.queue.backend != "rq" or not app.settings.embedded_stores:
+    if app.queue.runs_here or not app.settings.embedded_stores:
         return
     import os
 
-    from lookingglass.pipeline.worker import ThreadWorker
-
-    worker = ThreadWorker(["index"], connection=app.queue.connection, name=f"owner-index-{os.getpid()}")
+    worker = app.queue.worker(["index"], in_thread=True, name=f"owner-index-{os.getpid()}")
     worker.work(burst=True, logging_level="WARNING")
 
 
@@ -343,10 +344,10 @@ class Forgotten(Record):
 @operation
 def forget_object(app: App, caller: Caller, *, sha256: str) -> Forgotten:
     """Forget an object and everything derived from it: faces, thumbnails, transcript, passages, mentions."""
-    from lookingglass.pipeline.jobs import forget
+    from lookingglass.pipeline.forget import forget_object_now
 
     sha256 = app.objects.get(sha256).sha256  # 404 when unknown
-    result = Forgotten(**forget(app, sha256))  # the owner of the stores writes the index itself
+    result = Forgotten(**forget_object_now(app, sha256))  # the owner of the stores writes the index itself
     audit(app, caller, "forget", target=sha256, results=result.faces_removed)
     return result
 

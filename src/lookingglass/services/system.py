@@ -116,7 +116,7 @@ def bucket_events(app: App, caller: Caller, notification: object) -> BucketEvent
     """Queue what an S3 event notification (MinIO webhook, Ceph RGW push) says changed: processing for created
     objects, cleanup for removed ones. `notification` is the document as the bucket sent it (its shape is theirs;
     parse_events says what is wrong with it). The caller has shown the shared token (the route checks it)."""
-    from lookingglass.pipeline.events import dispatch, parse_events
+    from lookingglass.sources.events import dispatch, parse_events
 
     return BucketEvents(events=[BucketEvent(**event) for event in dispatch(app, parse_events(notification))])
 
@@ -146,7 +146,7 @@ class CheckReport(Record):
 
 def check_data_dir(settings: Settings, request: CheckRequest) -> CheckReport:
     """Every embedded store on its own (one damaged store does not hide the others), then the permissions."""
-    from lookingglass.integrity import check
+    from lookingglass.stores.integrity import check
 
     _refuse_while_served(settings, "check")
     return CheckReport.model_validate(check(settings, deep=request.deep).to_json())
@@ -169,14 +169,14 @@ def rebuild_indexes(
 ) -> RebuildResult:
     """Re-derive the face index, the text index and the graph from the stored objects (`progress(done, total,
     sha256)` as it goes; sha256 None at the end)."""
-    from lookingglass.integrity import rebuild_index
+    from lookingglass.stores.integrity import rebuild_index
 
     _refuse_while_served(settings, "rebuild-index")
     return RebuildResult.model_validate(rebuild_index(settings, progress))
 
 
 def _refuse_while_served(settings: Settings, command: str) -> None:
-    from lookingglass.client import running_server
+    from lookingglass.web.client import running_server
 
     if running_server(settings) is not None:
         raise DataDirBusy(f"`lookingglass serve` owns the data dir: stop it first, then run `lookingglass {command}`")

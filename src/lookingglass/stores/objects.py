@@ -1,6 +1,9 @@
-"""ObjectStore port: content-addressed media storage.
+"""ObjectStore port: content-addressed media storage, and raw keys beside it.
 
-Keys are `media/<sha[:2]>/<sha>.<ext>`; metadata (source URLs, page URL, alt text, crawl time, ...) is a JSON
+Two ports, implemented by the same adapters: `MediaStore` (objects by SHA-256: put/get/read/local_file/list) and
+`KeyStore` (raw keys: dropped-in files, thumbs/, transcripts/, refs/); `ObjectStore` is both.
+
+Media keys are `media/<sha[:2]>/<sha>.<ext>`; metadata (source URLs, page URL, alt text, crawl time, ...) is a JSON
 sidecar `meta/<sha[:2]>/<sha>.json`, so both adapters keep exactly the same shape.
 
 Adapters: `LocalObjectStore` (a directory tree, embedded mode) and `S3ObjectStore` (any S3 API: MinIO, Ceph
@@ -32,7 +35,9 @@ if TYPE_CHECKING:
     from lookingglass.settings import Settings
 
 
-class ObjectStore(Protocol):
+class MediaStore(Protocol):
+    """Content-addressed media: objects named by the SHA-256 of their bytes, with a metadata record each."""
+
     def put(self, data: bytes, *, ext: str, content_type: str, kind: str, metadata: dict | None = None) -> MediaObject:
         """Store bytes under their SHA-256.
 
@@ -45,6 +50,10 @@ class ObjectStore(Protocol):
     def read(self, sha256: str) -> bytes:
         """The object's bytes; raises NotFound."""
 
+    def local_file(self, sha256: str) -> contextlib.AbstractContextManager[Path]:
+        """The object's bytes as a file on this machine, for libraries that open a path (PyAV): the stored file
+        itself in a local directory (never write to it), a temporary copy removed on exit from S3. NotFound."""
+
     def annotate(self, sha256: str, updates: dict, *, merge: bool = False) -> MediaObject:
         """Set top-level metadata fields (overwriting them), e.g. what processing found; raises NotFound.
         `merge=True` merges instead, as a second put of the same bytes would (lists unioned: more sightings)."""
@@ -56,6 +65,14 @@ class ObjectStore(Protocol):
 
     def list(self) -> Iterator[MediaObject]:
         """Every stored object (for reconcile and eval)."""
+
+    def health(self) -> dict:
+        """{"backend": name, "ok": bool, ...}"""
+
+
+class KeyStore(Protocol):
+    """Raw keys in the same bucket: files dropped in by someone else, what was derived from an object (thumbnails,
+    transcripts) and small JSON refs. Named by the caller, not by their content."""
 
     def read_key(self, key: str) -> bytes:
         """Bytes at a raw key that someone dropped into the store (e.g. `incoming/a.jpg`); raises NotFound."""
@@ -76,8 +93,10 @@ class ObjectStore(Protocol):
 
     def delete_ref(self, name: str) -> None: ...
 
-    def health(self) -> dict:
-        """{"backend": name, "ok": bool, ...}"""
+
+class ObjectStore(MediaStore, KeyStore, Protocol):
+    """One bucket (or directory) holding both: what `App.objects` is. A caller that needs only one side types its
+    parameter as `MediaStore` or `KeyStore`."""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -312,8 +331,12 @@ class LocalObjectStore:
         except FileNotFoundError as exc:  # deleted between path() and read
             raise NotFound(f"no object {sha256}") from exc
 
+    @contextlib.contextmanager
+    def local_file(self, sha256: str) -> Iterator[Path]:
+        yield self.path(sha256)
+
     def path(self, sha256: str) -> Path:
-        """The object's file on disk, for local-only callers (file:// URLs, send_file); raises NotFound."""
+        """The object's file on disk; raises NotFound."""
         obj = self.get(sha256)
         blob = self.root / obj.key
         if not blob.is_file():
@@ -491,6 +514,14 @@ class S3ObjectStore:
         if body is None:
             raise NotFound(f"object {obj.sha256} has metadata but its bytes are missing ({obj.key})")
         return self._read_body(body, obj.key)
+
+    @contextlib.contextmanager
+    def local_file(self, sha256: str) -> Iterator[Path]:
+        obj = self.get(sha256)
+        with tempfile.NamedTemporaryFile(suffix="." + obj.key.rsplit(".", 1)[-1]) as handle:
+            handle.write(self.read(obj.sha256))
+            handle.flush()
+            yield Path(handle.name)
 
     def exists(self, sha256: str) -> bool:
         return self._head(meta_key(check_sha256(sha256)))

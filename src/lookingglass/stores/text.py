@@ -1,7 +1,7 @@
 """TextIndex port: ranked (BM25) search over text documents — transcript segments now, page text later.
 
 One index holds every kind of text; each document's payload says which (`kind`). Two adapters share one
-contract (tests/test_text_index.py), both on Qdrant sparse vectors with the IDF modifier:
+contract (tests/stores/test_text_index.py), both on Qdrant sparse vectors with the IDF modifier:
 - `EdgeTextIndex`: Qdrant's embedded engine (qdrant-edge), one shard directory. One process owns it
   (docs/architecture.md).
 - `QdrantServerTextIndex`: a Qdrant server through qdrant-client.

@@ -1,10 +1,12 @@
 """VectorIndex port: one collection of face vectors (cosine), `faces_<model>_<dim>`.
 
-Two adapters share one contract (tests/test_vectors.py):
+Two adapters share one contract (tests/stores/test_vectors.py):
 - `EdgeVectorIndex`: Qdrant's embedded engine (qdrant-edge), a shard directory per collection.
   One process owns it (docs/architecture.md).
 - `QdrantServerIndex`: a Qdrant server through qdrant-client.
-`open_vector_index(settings, ...)` picks one; nothing else asks which.
+`open_vector_index(settings, ...)` picks one; nothing else asks which. Index maintenance is on the port
+(`pending_optimize`, `optimize`, `optimize_aside`): the embedded engine needs its owner to build the index, a server
+builds it by itself and answers 0 / False.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ UPSERT_BATCH = 512
 class VectorIndex(Protocol):
     name: str
     dim: int
+    pending_optimize: int  # points that may be searched brute force until the owner optimizes (0: nothing to do)
 
     def upsert(self, points: Sequence[FacePoint]) -> None:
         """Insert or overwrite points by id (ids are deterministic, so a retry never duplicates)."""
@@ -68,6 +71,9 @@ class VectorIndex(Protocol):
 
     def optimize(self) -> bool:
         """Build/refresh the ANN index; may block, so only the owner process calls it off the request path."""
+
+    def optimize_aside(self, timeout: float | None = None) -> bool:
+        """Build the ANN index without pausing searches (the owner's background thread); True when it changed."""
 
     # -- people (issue 14): person assignment reads vectors back and marks faces with their person
 
@@ -384,7 +390,10 @@ class EdgeVectorIndex(EdgeShardIndex):
 
 
 class QdrantServerIndex(QdrantCollection):
-    """Server adapter via qdrant-client: one collection of face vectors."""
+    """Server adapter via qdrant-client: one collection of face vectors. The server's own optimizer indexes in the
+    background, so nothing is ever pending here and optimizing is a no-op."""
+
+    pending_optimize = 0
 
     def __init__(self, client: qdrant_client.QdrantClient, name: str, dim: int) -> None:
         super().__init__(client, name)
@@ -470,6 +479,10 @@ class QdrantServerIndex(QdrantCollection):
 
     def count(self, filters: dict | None = None) -> int:
         return self._count_where(self._filter(filters))
+
+    def optimize_aside(self, timeout: float | None = None) -> bool:
+        """Nothing to do: the server optimizes in the background without pausing anyone."""
+        return False
 
     # -- people (issue 14)
 

@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
 from lookingglass.records import Document, Entity, Evidence, Extraction, Mention, Relation
-from lookingglass.text.entities import EntityRecognizer, Recognized, text_chunks
+from lookingglass.text.entities import EntityRecognizer, text_chunks
 from lookingglass.text.html import guess_language, page_text
+from lookingglass.text.mentions import Recognized
 from lookingglass.text.relations import find_relations
 
 # A long text is read in windows, each parsed, turned into plain records and let go before the next: spaCy's docs

@@ -28,7 +28,7 @@ from itertools import combinations
 from typing import TYPE_CHECKING
 
 from lookingglass.records import Evidence, Relation
-from lookingglass.text.entities import ORG_NOUNS, EntitySpan, Recognized, word_class
+from lookingglass.text.mentions import ORG_NOUNS, EntitySpan, Recognized, word_class
 
 if TYPE_CHECKING:
     from spacy.tokens import Token

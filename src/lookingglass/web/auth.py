@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from lookingglass.accounts import SESSION_LIFETIME, AccountStore, Principal
 from lookingglass.app import App
-from lookingglass.audit import AuditLog
 from lookingglass.errors import BadInput, CsrfFailed, Forbidden, RateLimited, Unauthorized
+from lookingglass.stores.private.accounts import SESSION_LIFETIME, AccountStore, Principal
+from lookingglass.stores.private.audit import AuditLog
 from lookingglass.web.params import check_lengths
 
 PUBLIC_RULES = frozenset(
@@ -85,8 +85,8 @@ def required_role(rule: str | None, method: str) -> str | None:
 def install(flask_app: Flask, app: App) -> None:
     """Open the account store and the audit log from the data dir and put the policy in front of every view."""
     data_dir = app.settings.data_dir
-    flask_app.extensions["lookingglass.accounts"] = app.accounts  # the one the admin services use
-    flask_app.extensions["lookingglass.audit"] = app.audit
+    flask_app.extensions["lookingglass.stores.private.accounts"] = app.accounts  # the one the admin services use
+    flask_app.extensions["lookingglass.stores.private.audit"] = app.audit
     flask_app.extensions["lookingglass.lookup_limit"] = TokenBucket.parse(app.settings.lookup_rate)
     flask_app.secret_key = session_key(data_dir)
     flask_app.session_interface = _SessionInterface()
@@ -112,7 +112,7 @@ def audit_event(action: str, **fields) -> None:
     """Record `action` for the current principal (fields: target, query_sha256, query, results, status)."""
     principal = current_principal()
     fields.setdefault("status", 200)
-    current_app.extensions["lookingglass.audit"].record(
+    current_app.extensions["lookingglass.stores.private.audit"].record(
         principal.name if principal else "anonymous",
         principal.role if principal else "-",
         action,
@@ -232,7 +232,7 @@ def _enforce() -> Response | None:
 
 
 def _authenticate() -> Principal | None:
-    accounts: AccountStore = current_app.extensions["lookingglass.accounts"]
+    accounts: AccountStore = current_app.extensions["lookingglass.stores.private.accounts"]
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, given = header.partition(" ")
@@ -297,8 +297,8 @@ def login_page():
 @auth.post("/login")
 def login():
     """Form fields username, password and csrf_token (the pre-session token the login page put in the cookie)."""
-    accounts: AccountStore = current_app.extensions["lookingglass.accounts"]
-    audit: AuditLog = current_app.extensions["lookingglass.audit"]
+    accounts: AccountStore = current_app.extensions["lookingglass.stores.private.accounts"]
+    audit: AuditLog = current_app.extensions["lookingglass.stores.private.audit"]
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     expected, given = session.get("csrf"), request.form.get("csrf_token", "")
@@ -332,7 +332,7 @@ def logout():
     if session_id:
         _check_csrf()
         principal = current_principal()
-        current_app.extensions["lookingglass.accounts"].end_session(session_id)
+        current_app.extensions["lookingglass.stores.private.accounts"].end_session(session_id)
         if principal is not None:
             audit_event("logout", status=303)
     session.clear()

@@ -9,9 +9,9 @@ import math
 
 from flask import request
 
-from lookingglass.accounts import MAX_LABEL, MAX_PASSWORD
-from lookingglass.audit import MAX_ACTOR_FILTER
 from lookingglass.errors import BadInput
+from lookingglass.stores.private.accounts import MAX_LABEL, MAX_PASSWORD
+from lookingglass.stores.private.audit import MAX_ACTOR_FILTER
 
 LARGEST = 10**9  # no count, page offset or limit we accept is larger (SQLite integers overflow at 2**63)
 MAX_VALUE = 2000  # characters in any query parameter or form field not named in MAX_LENGTHS

@@ -1,0 +1,524 @@
+"""The server graph adapter: any Bolt server through the official `neo4j` driver — Neo4j 5, or ArcadeDB's Bolt
+plugin (which the tests run).
+
+One `RELATED` relationship per (type, source, target, document) carries that document's evidence, so forgetting a
+document is deleting its relationships; weights are summed when read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lookingglass.errors import NotFound, Unavailable
+from lookingglass.records import Extraction
+from lookingglass.stores.graph.merge import Contribution, contribution
+from lookingglass.stores.graph.port import (
+    PERSON_ORG,
+    check_limit,
+    check_page,
+    empty_forget,
+    now,
+    organisation_pair,
+    shaped_relation,
+)
+
+if TYPE_CHECKING:
+    import neo4j
+
+log = logging.getLogger("lookingglass.graph")
+T = TypeVar("T")
+
+# Created on open. Neo4j 5 and ArcadeDB 26.10 (Bolt plugin) both accept every statement here, including the
+# relationship-property index; a server that refuses one (an older or partial Cypher implementation) still gets
+# a working store — the refusal is logged and kept in `schema_warnings`, and lookups fall back to scans.
+_CYPHER_SCHEMA = (
+    "CREATE CONSTRAINT entity_id IF NOT EXISTS FOR (e:Entity) REQUIRE e.id IS UNIQUE",
+    "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
+    "CREATE INDEX entity_type IF NOT EXISTS FOR (e:Entity) ON (e.type)",
+    "CREATE INDEX entity_key IF NOT EXISTS FOR (e:Entity) ON (e.key)",
+    "CREATE INDEX entity_pagerank IF NOT EXISTS FOR (e:Entity) ON (e.pagerank)",
+    "CREATE INDEX related_document IF NOT EXISTS FOR ()-[r:RELATED]-() ON (r.document)",
+    "CREATE INDEX analytics_run_at IF NOT EXISTS FOR (r:AnalyticsRun) ON (r.at)",
+)
+# All four must exist. `gds.version()` alone proves nothing: ArcadeDB answers it (with its own version) but has no
+# gds.pageRank & co. — its algorithms are `algo.*`.
+GDS_PROCEDURES = ("gds.graph.project", "gds.pageRank.write", "gds.louvain.write", "gds.leiden.write")
+_UNWIND_BATCH = 10_000
+
+_ENTITY_RETURN = (
+    "e.id AS id, e.name AS name, e.type AS type, e.pagerank AS pagerank, e.community AS community,"
+    " e.leiden AS leiden, e.shares_people AS shares_people"
+)
+# Organisation pairs (a, b: both orders) sharing a person p, never an organisation and a short form of its own name.
+_CYPHER_SHARING = (
+    "MATCH (p:Entity {type: 'PERSON'})-[r:RELATED]->(a:Entity {type: 'ORG'}) WHERE r.type IN $types"
+    " WITH DISTINCT p, a"
+    " MATCH (p)-[r2:RELATED]->(b:Entity {type: 'ORG'}) WHERE r2.type IN $types AND a.id <> b.id"
+    " AND a.key <> b.key AND NOT a.key STARTS WITH b.key + ' ' AND NOT b.key STARTS WITH a.key + ' '"
+)
+_CYPHER_ORDER = {  # over the node, before the page is cut
+    "pagerank": "coalesce(e.pagerank, -1.0) DESC, e.id",
+    "mentions": "mentions DESC, e.id",
+    "name": "toLower(e.name), e.id",
+}
+_RETURN_ORDER = {  # the same order over the returned columns
+    "pagerank": "coalesce(pagerank, -1.0) DESC, id",
+    "mentions": "mentions DESC, id",
+    "name": "toLower(name), id",
+}
+
+
+class Neo4jGraphStore:
+    """Server adapter over Bolt: Neo4j 5, or ArcadeDB's Bolt plugin.
+
+    Model: (:Document)-[:MENTIONS {count, sentences, surfaces}]->(:Entity) once per document and entity;
+    (:Entity)-[:RELATED {type, document, weight, sentences, texts}]->(:Entity) once per relation and document.
+    Mention counts and relation weights are summed when read, so concurrent writers never race on a counter.
+    The driver is thread-safe; each call opens its own session. Writes run in managed transactions (retried on
+    transient errors). Known gap: a `forget` racing a `put` that names the same entity can drop that entity
+    (Cypher has no cheap "lock, then check"); the pipeline writes one document at a time per document id, and
+    the next put of either document recreates it.
+    """
+
+    backend = "neo4j"
+
+    def __init__(self, uri: str, auth: tuple[str, str] | None = None, database: str | None = None) -> None:
+        import neo4j
+
+        self.uri = uri
+        self.database = database
+        self.schema_warnings: list[str] = []
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+        except (ValueError, neo4j.exceptions.ConfigurationError) as e:
+            raise Unavailable(f"bad graph server address {uri!r}: {e}") from e
+        try:
+            self._guard(self._driver.verify_connectivity)
+            self.server = self._guard(lambda: self._driver.get_server_info().agent)
+            self._create_schema()
+        except BaseException:
+            self._driver.close()
+            raise
+
+    # -- plumbing
+
+    def _guard(self, call: Callable[[], T]) -> T:
+        with self._errors():
+            return call()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Connection-level failures become Unavailable; Cypher errors (our bugs) pass through as they are."""
+        import neo4j.exceptions as ne
+
+        try:
+            yield
+        except ne.AuthError as e:
+            raise Unavailable(f"graph server {self.uri} refused our credentials: {e.message}") from e
+        except (ne.ServiceUnavailable, ne.SessionExpired) as e:
+            raise Unavailable(f"graph server {self.uri} is unreachable: {e}") from e
+        except ne.ClientError as e:
+            if e.code and e.code.startswith("Neo.ClientError.Database."):  # DatabaseNotFound & co.
+                raise Unavailable(f"graph server {self.uri}: {e.message}") from e
+            raise
+
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self.database)
+
+    def query(self, cypher: str, **params: Any) -> list[dict]:
+        """Run one Cypher statement in its own transaction; the analytics' GDS path and tests use it."""
+
+        def run() -> list[dict]:
+            with self._session() as session:
+                return [dict(record) for record in session.run(cypher, params)]
+
+        return self._guard(run)
+
+    def _write(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        def run() -> T:
+            with self._session() as session:
+                return session.execute_write(work)
+
+        return self._guard(run)
+
+    def _read(self, work: Callable[[neo4j.ManagedTransaction], T]) -> T:
+        def run() -> T:
+            with self._session() as session:
+                return session.execute_read(work)
+
+        return self._guard(run)
+
+    @staticmethod
+    def _rows(tx: neo4j.ManagedTransaction, cypher: str, **params: Any) -> list[dict]:
+        return [dict(record) for record in tx.run(cypher, params)]
+
+    def _create_schema(self) -> None:
+        import neo4j.exceptions as ne
+
+        for statement in _CYPHER_SCHEMA:
+            try:
+                self.query(statement)
+            except ne.Neo4jError as e:
+                self.schema_warnings.append(f"{statement}: {e.message}")
+                log.warning("graph server %s refused %r (%s); continuing without it", self.uri, statement, e.message)
+
+    # -- writes
+
+    def put(self, extraction: Extraction) -> None:
+        c = contribution(extraction)
+        self._write(lambda tx: self._put(tx, c))
+
+    def put_many(self, extractions: Iterable[Extraction]) -> int:
+        """Several documents in one transaction; all are checked before any is written."""
+        contributions = [contribution(x) for x in extractions]
+
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            for c in contributions:
+                self._put(tx, c)
+
+        self._write(work)
+        return len(contributions)
+
+    def _put(self, tx: neo4j.ManagedTransaction, c: Contribution) -> None:
+        mentions: dict[str, dict] = {}
+        for entity, sentence, surface in c.mentions:
+            m = mentions.setdefault(entity, {"entity": entity, "count": 0, "sentences": [], "surfaces": []})
+            m["count"] += 1
+            m["sentences"].append(sentence)
+            m["surfaces"].append(surface)
+        edges = [
+            {
+                "type": e.type,
+                "source": e.source,
+                "target": e.target,
+                "weight": e.weight,
+                "sentences": list(e.sentences),
+                "texts": list(e.sentences.values()),
+            }
+            for e in c.edges
+        ]
+        doc = c.document
+        touched, _ = self._remove_contribution(tx, doc["id"])
+        tx.run(
+            "MERGE (d:Document {id: $id}) SET d.kind = $kind, d.url = $url, d.title = $title,"
+            " d.fetched_at = $fetched_at, d.stored_at = $stored_at",
+            {**doc, "stored_at": now()},
+        ).consume()
+        tx.run(
+            "UNWIND $rows AS row MERGE (e:Entity {id: row.id})"
+            " ON CREATE SET e.name = row.name, e.type = row.type, e.key = row.key",
+            rows=list(c.entities),
+        ).consume()
+        tx.run(
+            "MATCH (d:Document {id: $doc}) UNWIND $rows AS row MATCH (e:Entity {id: row.entity})"
+            " CREATE (d)-[:MENTIONS {count: row.count, sentences: row.sentences, surfaces: row.surfaces}]->(e)",
+            doc=doc["id"],
+            rows=list(mentions.values()),
+        ).consume()
+        tx.run(
+            "UNWIND $rows AS row MATCH (a:Entity {id: row.source}) MATCH (b:Entity {id: row.target})"
+            " CREATE (a)-[:RELATED {type: row.type, document: $doc, weight: row.weight,"
+            " sentences: row.sentences, texts: row.texts}]->(b)",
+            doc=doc["id"],
+            rows=edges,
+        ).consume()
+        self._delete_orphans(tx, touched | set(c.entity_ids))
+
+    def forget(self, document_id: str) -> dict:
+        def work(tx: neo4j.ManagedTransaction) -> dict:
+            touched, counts = self._remove_contribution(tx, document_id)
+            counts["documents"] = self._rows(
+                tx, "MATCH (d:Document {id: $id}) DETACH DELETE d RETURN count(*) AS n", id=document_id
+            )[0]["n"]
+            counts["entities"] = self._delete_orphans(tx, touched)
+            return counts
+
+        return self._write(work)
+
+    def _remove_contribution(self, tx: neo4j.ManagedTransaction, doc: str) -> tuple[set[str], dict]:
+        """Delete a document's MENTIONS and RELATED relationships; returns the entities they touched and counts."""
+        # Values are read into WITH before DELETE: ArcadeDB refuses to read a deleted relationship's properties.
+        gone = self._rows(
+            tx,
+            "MATCH (a:Entity)-[r:RELATED {document: $doc}]->(b:Entity)"
+            " WITH a.id AS a, b.id AS b, r.type AS type, size(r.sentences) AS evidence, r DELETE r"
+            " RETURN a, b, type, evidence",
+            doc=doc,
+        )
+        mentioned = self._rows(
+            tx,
+            "MATCH (:Document {id: $doc})-[m:MENTIONS]->(e:Entity) WITH e.id AS e, m.count AS n, m DELETE m"
+            " RETURN e, n",
+            doc=doc,
+        )
+        keys = [{"a": g["a"], "b": g["b"], "type": g["type"]} for g in gone]
+        lost = self._rows(
+            tx,
+            "UNWIND $keys AS k MATCH (a:Entity {id: k.a}) MATCH (b:Entity {id: k.b})"
+            " WHERE NOT (a)-[:RELATED {type: k.type}]->(b) RETURN count(*) AS n",
+            keys=keys,
+        )[0]["n"]
+        touched = {g["a"] for g in gone} | {g["b"] for g in gone} | {m["e"] for m in mentioned}
+        counts = {
+            **empty_forget(),
+            "mentions": sum(m["n"] for m in mentioned),
+            "evidence": sum(g["evidence"] for g in gone),
+            "relations": lost,
+        }
+        return touched, counts
+
+    def _delete_orphans(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> int:
+        if not ids:
+            return 0
+        return self._rows(
+            tx,
+            "UNWIND $ids AS id MATCH (e:Entity {id: id})"
+            " WHERE NOT (e)<-[:MENTIONS]-() AND NOT (e)-[:RELATED]-() DETACH DELETE e RETURN count(*) AS n",
+            ids=sorted(ids),
+        )[0]["n"]
+
+    def write_analytics(
+        self,
+        pagerank: dict[str, float] | None,
+        community: dict[str, int] | None,
+        leiden: dict[str, int] | None,
+        run: dict,
+    ) -> None:
+        def work(tx: neo4j.ManagedTransaction) -> None:
+            for prop, values in (("pagerank", pagerank), ("community", community), ("leiden", leiden)):
+                if values is None:
+                    continue
+                # prop: one of three literals above (Cypher takes no parameter for a property name)
+                tx.run(f"MATCH (e:Entity) SET e.{prop} = null").consume()
+                rows = [[k, v] for k, v in values.items()]
+                for start in range(0, len(rows), _UNWIND_BATCH):
+                    tx.run(
+                        f"UNWIND $rows AS row MATCH (e:Entity {{id: row[0]}}) SET e.{prop} = row[1]",
+                        rows=rows[start : start + _UNWIND_BATCH],
+                    ).consume()
+            tx.run(
+                "CREATE (:AnalyticsRun {at: $at, run: $run})", at=run.get("finished_at") or now(), run=json.dumps(run)
+            ).consume()
+
+        self._write(work)
+
+    # -- reads
+
+    def last_analytics(self) -> dict | None:
+        rows = self._read(
+            lambda tx: self._rows(tx, "MATCH (r:AnalyticsRun) RETURN r.run AS run ORDER BY r.at DESC LIMIT 1")
+        )
+        return json.loads(rows[0]["run"]) if rows else None
+
+    def entities(
+        self,
+        query: str | None = None,
+        type: str | None = None,
+        sort: str = "pagerank",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict]:
+        check_page(sort, limit, offset)
+        where = []
+        if query:
+            where.append("toLower(e.name) CONTAINS $query")
+        if type:
+            where.append("e.type = $type")
+        match = "MATCH (e:Entity)" + (" WHERE " + " AND ".join(where) if where else "")
+        count = "OPTIONAL MATCH (e)<-[m:MENTIONS]-() WITH e, coalesce(sum(m.count), 0) AS mentions"
+        if sort == "mentions":  # needs every count before paging
+            cypher = f"{match} {count} ORDER BY {_CYPHER_ORDER[sort]} SKIP $offset LIMIT $limit"
+        else:  # page first, count only the page
+            cypher = f"{match} WITH e ORDER BY {_CYPHER_ORDER[sort]} SKIP $offset LIMIT $limit {count}"
+        cypher += f" RETURN {_ENTITY_RETURN}, mentions ORDER BY {_RETURN_ORDER[sort]}"
+        params = {"query": (query or "").lower(), "type": type, "offset": offset, "limit": limit}
+        return self._read(lambda tx: self._rows(tx, cypher, **params))
+
+    def entity(self, entity_id: str, relation_limit: int = 100, evidence_limit: int = 5) -> dict:
+        def work(tx: neo4j.ManagedTransaction) -> dict:
+            found = self._rows(
+                tx,
+                "MATCH (e:Entity {id: $id}) OPTIONAL MATCH (e)<-[m:MENTIONS]-()"
+                f" WITH e, coalesce(sum(m.count), 0) AS mentions RETURN {_ENTITY_RETURN}, mentions, e.key AS key",
+                id=entity_id,
+            )
+            if not found:
+                raise NotFound(f"no entity {entity_id!r}")
+            relations = self._rows(
+                tx,
+                "MATCH (e:Entity {id: $id})-[r:RELATED]-(o:Entity)"
+                " WITH r.type AS type, startNode(r) = e AS outgoing, o,"
+                " sum(r.weight) AS weight, collect([r.document, r.sentences, r.texts]) AS evidence"
+                " RETURN type, outgoing, o.id AS oid, o.name AS name, o.type AS otype, weight, evidence"
+                " ORDER BY weight DESC, oid, type LIMIT $limit",
+                id=entity_id,
+                limit=relation_limit,
+            )
+            return {**found[0], "relations": relations}
+
+        found = self._read(work)
+        shaped, cited = [], set()
+        for r in found.pop("relations"):
+            items = sorted(
+                (doc, idx, text)
+                for doc, sentences, texts in r["evidence"]
+                for idx, text in zip(sentences or [], texts or [], strict=False)
+            )[:evidence_limit]
+            cited.update(doc for doc, _, _ in items)
+            shaped.append((r, items))
+        docs = {}
+        if cited:
+            docs = {
+                d["id"]: d
+                for d in self.query(
+                    "MATCH (d:Document) WHERE d.id IN $ids RETURN d.id AS id, d.url AS url, d.title AS title",
+                    ids=sorted(cited),
+                )
+            }
+        return {
+            **found,
+            "relations": [
+                shaped_relation(
+                    r,
+                    [
+                        {
+                            "document": doc,
+                            "sentence": idx,
+                            "text": text,
+                            "url": docs.get(doc, {}).get("url"),
+                            "title": docs.get(doc, {}).get("title"),
+                        }
+                        for doc, idx, text in items
+                    ],
+                )
+                for r, items in shaped
+            ],
+            "documents": self.documents_for(entity_id),
+        }
+
+    def documents_for(self, entity_id: str, limit: int = 100) -> list[dict]:
+        def work(tx: neo4j.ManagedTransaction) -> list[dict]:
+            rows = self._rows(
+                tx,
+                "MATCH (e:Entity {id: $id}) OPTIONAL MATCH (d:Document)-[m:MENTIONS]->(e)"
+                " RETURN d.id AS id, d.url AS url, d.title AS title, d.kind AS kind, m.count AS mentions"
+                " ORDER BY mentions DESC, id LIMIT $limit",
+                id=entity_id,
+                limit=limit,
+            )
+            if not rows:
+                raise NotFound(f"no entity {entity_id!r}")
+            return [row for row in rows if row["id"] is not None]  # OPTIONAL MATCH: one null row when unnamed
+
+        return self._read(work)
+
+    def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
+        keys = sorted(set(keys))
+        if not keys:
+            return []
+        return self._read(
+            lambda tx: self._rows(
+                tx,
+                "MATCH (e:Entity) WHERE e.type = 'ORG' AND e.key IN $keys RETURN e.id AS id, e.name AS name,"
+                " e.key AS key",
+                keys=keys,
+            )
+        )
+
+    def organisations_extending(self, key: str, limit: int = 2) -> list[dict]:
+        check_limit(limit)
+        return self._read(
+            lambda tx: self._rows(
+                tx,
+                "MATCH (e:Entity) WHERE e.type = 'ORG' AND e.key STARTS WITH $prefix"
+                " RETURN e.id AS id, e.name AS name, e.key AS key ORDER BY key LIMIT $limit",
+                prefix=key + " ",
+                limit=limit,
+            )
+        )
+
+    def nodes(self) -> Iterator[tuple[str, str]]:
+        """Streamed from one session: records arrive as they are read, the whole graph never sits in a list."""
+        with self._errors(), self._session() as session:
+            for record in session.run("MATCH (e:Entity) RETURN e.id AS id, e.type AS type"):
+                yield record["id"], record["type"]
+
+    def edges(self) -> Iterator[tuple[str, str, str, float]]:
+        with self._errors(), self._session() as session:
+            for record in session.run(
+                "MATCH (a:Entity)-[r:RELATED]->(b:Entity)"
+                " RETURN a.id AS a, b.id AS b, r.type AS type, sum(r.weight) AS weight"
+            ):
+                yield record["a"], record["b"], record["type"], float(record["weight"])
+
+    def shared_people(self, limit: int = 50, organisation: str | None = None) -> list[dict]:
+        check_limit(limit)
+        rows = self._read(
+            lambda tx: self._rows(
+                tx,
+                f"{_CYPHER_SHARING} AND a.id < b.id AND ($org IS NULL OR a.id = $org OR b.id = $org)"
+                " WITH a, b, collect(DISTINCT p.name) AS people"
+                " RETURN a.id AS a, a.name AS a_name, b.id AS b, b.name AS b_name, people"
+                " ORDER BY size(people) DESC, a_name, b_name, a, b LIMIT $limit",
+                types=list(PERSON_ORG),
+                org=organisation,
+                limit=limit,
+            )
+        )
+        return [organisation_pair(r, r["people"]) for r in rows]
+
+    def mark_shared_people(self) -> int:
+        def work(tx: neo4j.ManagedTransaction) -> int:
+            tx.run("MATCH (e:Entity) WHERE e.type <> 'ORG' SET e.shares_people = null").consume()
+            tx.run("MATCH (e:Entity {type: 'ORG'}) SET e.shares_people = 0").consume()
+            rows = self._rows(
+                tx,
+                f"{_CYPHER_SHARING} WITH a, count(DISTINCT b) AS n SET a.shares_people = n RETURN count(a) AS marked",
+                types=list(PERSON_ORG),
+            )
+            return rows[0]["marked"] if rows else 0
+
+        return self._write(work)
+
+    def stats(self) -> dict:
+        def work(tx: neo4j.ManagedTransaction) -> dict:
+            count = {
+                "documents": "MATCH (d:Document) RETURN count(d) AS n",
+                "entities": "MATCH (e:Entity) RETURN count(e) AS n",
+                "relations": "MATCH (a:Entity)-[r:RELATED]->(b:Entity) WITH DISTINCT a, b, r.type AS t"
+                " RETURN count(*) AS n",
+                "mentions": "MATCH (:Document)-[m:MENTIONS]->(:Entity) RETURN coalesce(sum(m.count), 0) AS n",
+                "evidence": "MATCH (:Entity)-[r:RELATED]->(:Entity) RETURN coalesce(sum(size(r.sentences)), 0) AS n",
+            }
+            return {name: self._rows(tx, cypher)[0]["n"] for name, cypher in count.items()}
+
+        return self._read(work)
+
+    def has_gds(self) -> bool:
+        """True when every GDS procedure the analytics call is installed; False (never raises) otherwise."""
+        import neo4j.exceptions as ne
+
+        try:
+            # SHOW's RETURN takes plain fields (no aggregation), so the names are compared here.
+            rows = self.query("SHOW PROCEDURES YIELD name WHERE name STARTS WITH 'gds.' RETURN name")
+        except (ne.Neo4jError, Unavailable) as e:
+            log.info("graph server %s cannot list procedures (%s): analytics run in igraph", self.uri, e)
+            return False
+        return {row["name"] for row in rows} >= set(GDS_PROCEDURES)
+
+    def health(self) -> dict:
+        out = {"backend": self.backend, "uri": self.uri, "database": self.database, "server": self.server}
+        start = time.perf_counter()
+        try:
+            self.query("RETURN 1 AS ok")
+        except Exception as e:  # health reports any failure instead of raising it
+            return {**out, "ok": False, "error": str(e)}
+        return {**out, "ok": True, "ms": round((time.perf_counter() - start) * 1000, 2)}
+
+    def close(self) -> None:
+        self._driver.close()

@@ -1,0 +1,85 @@
+"""Helpers several test folders share (kept out of test modules so any folder can import them)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from lookingglass.media.audio import extract_audio
+
+SR = 16_000
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int, channels: int = 1) -> Path:
+    """16-bit PCM WAV with the standard library; `samples` float in [-1, 1], interleaved when channels > 1."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(channels)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def write_media(
+    path: Path,
+    audio: np.ndarray | None,
+    rate: int = SR,
+    *,
+    video_seconds: float | None = None,
+    audio_codec: str = "aac",
+    audio_start: float = 0.0,
+    faststart: bool = False,
+) -> Path:
+    """A video (synthetic frames, H.264 at 10 fps) and/or audio track muxed with PyAV.
+
+    `audio_start` delays the audio track's first timestamp (a track that begins after the pictures);
+    `faststart` puts the index first, so a truncated copy still opens.
+    """
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
+        video = None
+        if video_seconds:
+            video = container.add_stream("libx264", rate=10)
+            video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        sound = None
+        if audio is not None:
+            sound = container.add_stream(audio_codec, rate=rate)
+            sound.layout = "mono"
+        if video is not None:
+            for index in range(round(video_seconds * 10)):
+                pixels = np.full((120, 160, 3), (index * 9) % 256, dtype=np.uint8)
+                pixels[:, (index * 4) % 160] = 255  # something moves, so the encoder has work to do
+                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                frame.pts = index
+                container.mux(video.encode(frame))
+            container.mux(video.encode())
+        if sound is not None:
+            step = sound.codec_context.frame_size or 1024
+            first = round(audio_start * rate)
+            for start in range(0, len(audio), step):
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(audio[start : start + step], dtype=np.float32).reshape(1, -1),
+                    format="fltp",
+                    layout="mono",
+                )
+                frame.sample_rate = rate
+                frame.pts = first + start
+                frame.time_base = Fraction(1, rate)
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode())
+    return path
+
+
+ESPEAK = shutil.which("espeak-ng")
+
+
+def speak(text: str, path: Path) -> np.ndarray:
+    """16 kHz mono samples of `text` read by espeak-ng's American English voice (also left in `path`)."""
+    subprocess.run([ESPEAK, "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, capture_output=True)
+    return extract_audio(path)

@@ -1,0 +1,386 @@
+"""The web UI in a real browser (Debian's Chromium under Playwright) against a real `lookingglass serve`.
+
+One server and one browser for the module: pages of the graph corpus are ingested first (processed by the CLI,
+which owns the data dir until `serve` starts), then `serve` starts, users are added and photos are ingested through
+it with the CLI, and each test drives the pages as a person would, signed in through the /login form.
+Screenshots of each step go to test-artifacts/ui/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+
+import browser
+from cli_process import run_cli
+from conftest import REPO, SERVER_ENV
+from serve_process import running_serve
+
+expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
+pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=f"no browser tests: {browser.missing()}")
+
+SHOTS = REPO / "test-artifacts" / "ui"
+CORPUS = REPO / "tests" / "data" / "graph_corpus"
+PASSWORD = "a long test password 7"
+ADMIN, ANALYST = "ada", "ann"
+MOBILE = {"width": 375, "height": 800}
+TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
+GROUP = "face_recognition_ageitgey/examples/two_people.jpg"
+ON_A_PAGE = "face_recognition_ageitgey/examples/alex-lacamoire.png"  # seen on calder-cto.html: the entity's faces
+
+
+def _cli(data_dir: Path, *args: str, stdin: str | None = None) -> str:
+    done = run_cli(data_dir, *args, stdin=stdin)
+    assert done.returncode == 0, f"lookingglass {' '.join(args)}: {done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, faces_dir: Path):
+    """A running `serve` with two users, the graph corpus, obama.jpg and biden.jpg, and a photo seen on a page."""
+    from lookingglass.sources.sightings import Sighting
+    from lookingglass.web.client import ServerClient
+
+    root = tmp_path_factory.mktemp("ui")
+    data = root / "data"
+    with pytest.MonkeyPatch.context() as env:
+        for name in SERVER_ENV:  # embedded stores and the in-process queue, whatever this shell has set
+            env.delenv(name, raising=False)
+        # Pages first: `POST /objects` stores HTML without processing it, so the CLI processes them while it owns
+        # the data dir; then PageRank and communities.
+        _cli(data, "ingest", "--quiet", *sorted(str(p) for p in CORPUS.glob("*.html")))
+        _cli(data, "analytics")
+        _cli(data, "users", "add", ADMIN, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
+        _cli(data, "users", "add", ANALYST, "--role", "analyst", "--password-stdin", stdin=PASSWORD + "\n")
+        with running_serve(data, root / "serve.log") as (info, _process):
+            # Through the server (the CLI finds it in server.json and uses its local token).
+            known = [str(faces_dir / TEST_IMAGES / name) for name in ("obama.jpg", "biden.jpg")]
+            _cli(data, "ingest", "--quiet", *known)
+            page = (CORPUS / "calder-cto.html").resolve().as_uri()
+            photo = faces_dir / ON_A_PAGE
+            sighting = Sighting(source_url=photo.as_uri(), page_url=page, page_title="Calder CTO")
+            stored = ServerClient(info).store_bytes(photo.read_bytes(), photo.name, sighting)
+            assert stored.get("faces") == 1, stored
+            yield info
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with browser.chromium() as launched:
+        yield launched
+
+
+class Console:
+    """Script errors and CSP refusals a page reports (the favicon's 401/404 are not the UI's)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page) -> None:
+        page.on("pageerror", lambda exc: self.errors.append(f"script error: {exc}"))
+        page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "favicon.ico" not in str(message.location.get("url", "")):
+            self.errors.append(f"console: {message.text} at {message.location.get('url')}")
+
+
+def _sign_in(context, url: str, username: str, *, shot: str | None = None):
+    """Open `url`, get sent to /login, sign in with the form, and land back on `url`."""
+    page = context.new_page()
+    page.goto(url + "/text")
+    assert re.search(r"/login\?next=/text$", page.url), page.url
+    if shot:
+        page.screenshot(path=str(SHOTS / shot))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/text")
+    return page
+
+
+@pytest.fixture(scope="module")
+def admin(chromium, server):
+    """A signed-in admin's page (one browser context for the module)."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    console = Console()
+    context.on("page", console.watch)
+    page = _sign_in(context, server.url, ADMIN, shot="01-sign-in.png")
+    console.watch(page)
+    page.console = console
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def ui(admin):
+    """The admin's page for one test, which must leave no script error or CSP refusal behind."""
+    admin.console.errors.clear()
+    yield admin
+    assert not admin.console.errors, admin.console.errors
+
+
+def _rect_boxes(page) -> list[dict]:
+    return page.eval_on_selector_all(
+        "#overlay rect.face",
+        "rs => rs.map(r => ({x: +r.getAttribute('x'), w: +r.getAttribute('width'), i: +r.dataset.face}))",
+    )
+
+
+def _search_photo(page, url: str, photo: Path) -> None:
+    page.goto(url + "/")
+    page.get_by_label("Drop a photo here, or choose one").set_input_files(str(photo))
+    page.locator("#result").wait_for()  # shown once the answer is drawn (the CSP forbids wait_for_function's eval)
+    expect(page.locator("#search-button")).to_be_enabled()
+
+
+def test_signing_in_lands_on_the_page_asked_for_with_the_navigation(ui, server):
+    assert ui.url == server.url + "/text"
+    nav = ui.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "Queue"]
+    assert nav.get_by_role("link", name="Text").get_attribute("aria-current") == "page"
+    assert ui.get_by_role("button", name="Sign out").is_visible()
+    assert ui.locator('meta[name="csrf-token"]').get_attribute("content")
+
+
+def test_a_group_photo_gets_one_box_per_face_and_a_face_shows_its_match(ui, server, faces_dir, labels):
+    _search_photo(ui, server.url, faces_dir / GROUP)
+    expected = labels["group_photos"][GROUP]["faces"]
+
+    boxes = _rect_boxes(ui)
+    assert len(boxes) == expected
+    assert ui.locator("#faces button").count() == expected
+    natural = ui.eval_on_selector("#photo", "img => [img.naturalWidth, img.naturalHeight]")
+    assert ui.get_attribute("#overlay", "viewBox") == f"0 0 {natural[0]} {natural[1]}"
+    shown = ui.locator("#photo").bounding_box()
+    for rect in ui.locator("#overlay rect.face").all():  # boxes scale with the photo: they lie on it
+        box = rect.bounding_box()
+        assert shown["x"] <= box["x"] and box["x"] + box["width"] <= shown["x"] + shown["width"] + 1
+        assert shown["y"] <= box["y"] and box["y"] + box["height"] <= shown["y"] + shown["height"] + 1
+    ui.screenshot(path=str(SHOTS / "02-faces-boxed.png"), full_page=True)
+
+    right = max(boxes, key=lambda b: b["x"])  # labels: Obama on the left, Biden on the right
+    ui.locator(f"#overlay rect.face[data-face='{right['i']}']").click()
+    first = ui.locator("#match-list li.match").first
+    first.locator(".thumb svg rect.box").wait_for()  # the matched face, boxed over its image
+    assert first.locator("a.source").get_attribute("href").endswith(f"{TEST_IMAGES}/biden.jpg")
+    assert re.fullmatch(r"\d{1,3}\.\d%", first.locator(".score strong").inner_text())
+    assert first.locator("time").count() == 1  # when it was indexed
+    assert ui.locator(f"#faces button[data-face='{right['i']}']").get_attribute("aria-pressed") == "true"
+    ui.screenshot(path=str(SHOTS / "03-face-matches.png"), full_page=True)
+
+    left = min(boxes, key=lambda b: b["x"])  # the keyboard way: focus a box, press Enter
+    ui.locator(f"#overlay rect.face[data-face='{left['i']}']").focus()
+    ui.keyboard.press("Enter")
+    ui.get_by_role("heading", name=f"Face {left['i'] + 1}: 1 match").wait_for()
+    source = ui.locator("#match-list li.match").first.locator("a.source")
+    assert source.get_attribute("href").endswith(f"{TEST_IMAGES}/obama.jpg")
+
+
+def test_a_dropped_photo_is_searched_and_a_single_face_shows_its_matches_at_once(ui, server, faces_dir):
+    ui.goto(server.url + "/")
+    photo = faces_dir / TEST_IMAGES / "obama.jpg"
+    ui.evaluate(
+        """async (b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const files = new DataTransfer();
+            files.items.add(new File([bytes], "obama.jpg", { type: "image/jpeg" }));
+            const zone = document.getElementById("drop");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                zone.dispatchEvent(new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true }));
+            }
+        }""",
+        base64.b64encode(photo.read_bytes()).decode(),
+    )
+    first = ui.locator("#match-list li.match").first
+    first.wait_for()
+    assert ui.locator("#overlay rect.face").count() == 1
+    assert first.locator("a.source").get_attribute("href").endswith(f"{TEST_IMAGES}/obama.jpg")
+    assert float(first.locator(".score strong").inner_text().rstrip("%")) > 90  # the same photo
+
+
+def test_a_video_match_links_to_the_moment_and_shows_the_keyframe(ui, server, faces_dir):
+    """The lookup answer is canned (a video match needs minutes of video processing); the page is the real one."""
+    sha = "ab" * 32
+    match = {
+        "score": 0.71, "sha256": sha, "kind": "video", "timestamp": 12.5, "start": 10.0, "end": 15.0,
+        "face_id": "face-1", "track_id": 3, "grouped": 4, "box": [1, 2, 30, 40],
+        "source_url": "https://example.org/talk.mp4", "page_url": "https://example.org/talks/1",
+        "page_title": "A talk about grids", "indexed_at": "2026-01-02T03:04:05+00:00",
+    }  # fmt: skip
+    body = {"faces": [{"box": [10, 10, 60, 70], "confidence": 0.9, "matches": [match]}], "threshold": 0.36, "top_k": 10}
+    keyframe = (faces_dir / "face_recognition_ageitgey/examples/obama_small.jpg").read_bytes()
+    ui.route("**/lookup", lambda route: route.fulfill(json=body))
+    ui.route("**/faces/face-1/thumbnail", lambda route: route.fulfill(body=keyframe, content_type="image/jpeg"))
+    try:
+        _search_photo(ui, server.url, faces_dir / GROUP)
+        item = ui.locator("#match-list li.match").first
+        expect(item.locator("img.thumb-img")).to_have_js_property("complete", True)
+    finally:
+        ui.unroute("**/lookup")
+        ui.unroute("**/faces/face-1/thumbnail")
+    assert item.locator("a.moment").get_attribute("href") == f"/objects/{sha}/content#t=12.5"
+    assert item.locator("a.page").inner_text() == "A talk about grids"
+    assert item.locator("a.page").get_attribute("href") == "https://example.org/talks/1"
+    assert item.locator("img.thumb-img").get_attribute("src") == "/faces/face-1/thumbnail"
+    assert "at 12.5 s" in item.inner_text() and "71.0%" in item.inner_text()
+    assert item.locator("time").get_attribute("datetime") == "2026-01-02T03:04:05+00:00"
+
+
+def test_snippets_keep_only_their_marks(ui, server):
+    """Whatever a snippet holds besides <mark>, it is shown as text, and a javascript: URL is never a link."""
+    hits = [
+        {"snippet": "&lt;b&gt; <mark>AT&amp;T</mark> grid", "text": "<b> AT&T grid", "kind": "page",
+         "source_url": "https://example.org/a", "sha256": "a" * 64, "start": None, "end": None, "score": 2.0},
+        {"snippet": 'x <img src=x onerror="window.pwned=1"> <mark>y</mark>', "text": "the plain text", "kind": "page",
+         "source_url": "javascript:window.pwned=2", "sha256": "b" * 64, "start": None, "end": None, "score": 1.0},
+    ]  # fmt: skip
+    ui.route("**/search?*", lambda route: route.fulfill(json={"hits": hits}))
+    try:
+        ui.goto(server.url + "/text?q=grid")
+        ui.locator("#hits li.hit").nth(1).wait_for()
+    finally:
+        ui.unroute("**/search?*")
+    first, second = ui.locator("#hits li.hit").all()
+    assert first.locator(".snippet").inner_text() == "<b> AT&T grid"
+    assert first.locator("mark").all_inner_texts() == ["AT&T"]
+    assert second.locator(".snippet").inner_text() == "the plain text"
+    assert ui.locator("#hits img, #hits b").count() == 0
+    assert second.locator("a").count() == 0
+    assert ui.evaluate("window.pwned") is None
+
+
+def test_a_photo_without_a_face_says_so(ui, server, faces_dir, labels):
+    no_face = labels["no_face"][0].split(" (")[0]
+    _search_photo(ui, server.url, faces_dir / no_face)
+    ui.locator("#status.empty").filter(has_text="No face found").wait_for()
+    assert ui.locator("#overlay rect").count() == 0
+
+
+def test_a_stale_csrf_token_gets_a_clear_message_not_a_result(ui, server, faces_dir):
+    ui.goto(server.url + "/")
+    ui.evaluate("document.querySelector('meta[name=\"csrf-token\"]').content = 'forged'")
+    ui.get_by_label("Drop a photo here, or choose one").set_input_files(str(faces_dir / GROUP))
+    ui.locator("#status.error").filter(has_text="Not allowed").wait_for()
+    assert "CSRF" in ui.locator("#status").inner_text()
+    ui.console.errors.clear()  # the browser logs the 403 itself
+
+
+def test_text_search_highlights_the_words_in_page_passages(ui, server):
+    ui.goto(server.url + "/text")
+    ui.get_by_label('Words or "a phrase"').fill("Calder")
+    ui.get_by_label("Search in").select_option("page")
+    ui.get_by_role("button", name="Search").click()
+    hit = ui.locator("#hits li.hit").first
+    hit.wait_for()
+    assert {m.lower() for m in hit.locator("mark").all_inner_texts()} == {"calder"}
+    assert hit.locator("a").first.get_attribute("href").endswith(".html")
+    assert ui.url.endswith("/text?q=Calder&kind=page")  # a search can be linked to
+    ui.screenshot(path=str(SHOTS / "04-text-search.png"), full_page=True)
+
+
+def test_entities_are_ranked_and_an_entity_page_shows_relations_evidence_and_faces(ui, server):
+    ui.goto(server.url + "/graph")
+    rows = ui.locator("#entities tbody tr")
+    rows.first.wait_for()
+    ranks = [float(v) for v in ui.locator("#entities tbody td:nth-child(3)").all_inner_texts()]
+    assert ranks == sorted(ranks, reverse=True) and len(ranks) > 10
+    ui.locator("#shared li").first.wait_for()
+    assert "Calder Systems" in ui.locator("#shared").inner_text()
+    ui.screenshot(path=str(SHOTS / "05-entities.png"), full_page=True)
+
+    ui.get_by_label("Name contains").fill("calder")
+    ui.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    rows.get_by_role("link", name="Calder Systems", exact=True).click()
+    ui.wait_for_url(re.compile(r"/graph/entity/"))
+    relations = ui.locator("#relations > li")
+    relations.first.wait_for()
+    assert ui.locator("h1").inner_text() == "Calder Systems"
+    text = ui.locator("#relations").inner_text()
+    assert "Jonas Holt" in text and "works for" in text
+    assert relations.first.locator("blockquote").count() >= 1  # evidence sentences, each linked to its page
+    assert ui.locator("#documents li").count() >= 2
+    assert "Brightwater Labs" in ui.locator("#shared-people").inner_text()  # Jonas Holt and Priya Raman
+    ui.locator("#entity-faces li .thumb svg").first.wait_for()  # alex-lacamoire.png, seen on calder-cto.html
+    ui.screenshot(path=str(SHOTS / "06-entity.png"), full_page=True)
+
+
+def test_the_queue_page_shows_queues_workers_and_health_and_runs_analytics(ui, server):
+    ui.goto(server.url + "/queue")
+    ui.locator("#queues tbody tr").first.wait_for()
+    queues = ui.locator("#queues tbody th").all_inner_texts()
+    assert {"faces", "pages", "index"} <= set(queues)
+    assert int(ui.locator("#queues tbody tr", has_text="faces").locator("td").nth(2).inner_text()) >= 1
+    ui.locator("#backends li").first.wait_for()
+    assert "all backends up" in ui.locator("#health-summary").inner_text()
+    assert ui.locator("#workers li").count() >= 1
+    ui.get_by_role("button", name="Run graph analytics now").click()  # a POST with the page's CSRF token
+    ui.locator("#status").filter(has_text="Graph analytics done").wait_for()
+    ui.screenshot(path=str(SHOTS / "07-queue.png"), full_page=True)
+
+
+def test_an_analyst_has_no_queue_and_is_told_why(chromium, server):
+    context = chromium.new_context()
+    page = _sign_in(context, server.url, ANALYST)
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities"]
+    response = page.goto(server.url + "/queue")
+    assert response.status == 403
+    assert "admin role" in page.locator("main").inner_text()
+    page.screenshot(path=str(SHOTS / "08-analyst-queue-forbidden.png"))
+    context.close()
+
+
+def test_an_ended_session_sends_the_page_to_sign_in(chromium, server, faces_dir):
+    context = chromium.new_context()
+    page = _sign_in(context, server.url, ANALYST)
+    page.goto(server.url + "/")
+    context.clear_cookies()  # the session ends (expired, or signed out elsewhere)
+    page.get_by_label("Drop a photo here, or choose one").set_input_files(str(faces_dir / GROUP))
+    page.wait_for_url(re.compile(r"/login\?next=%2F$|/login\?next=/$"))
+    page.get_by_label("Username").fill(ANALYST)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(re.compile(r"/login"))
+    context.close()
+
+
+def test_every_page_fits_a_375_pixel_wide_screen(chromium, ui, server, faces_dir):
+    context = chromium.new_context(viewport=MOBILE, storage_state=ui.context.storage_state())
+    page = context.new_page()
+    console = Console()
+    console.watch(page)
+    _search_photo(page, server.url, faces_dir / GROUP)
+    page.locator("#faces button").last.click()
+    page.locator("#match-list li.match .thumb svg").first.wait_for()
+    entity = ui.evaluate("fetch('/entities?q=calder%20systems').then(r => r.json()).then(b => b.entities[0].id)")
+    visits = {
+        "faces": None,
+        "text": ("/text?q=Calder", "#hits li.hit"),
+        "entities": ("/graph", "#shared li"),
+        "entity": (f"/graph/entity/{entity}", "#relations > li"),
+        "queue": ("/queue", "#backends li"),
+    }
+    widths = {}
+    for name, visit in visits.items():
+        if visit is not None:
+            page.goto(server.url + visit[0])
+            page.locator(visit[1]).first.wait_for()
+        widths[name] = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(SHOTS / f"09-mobile-{name}.png"), full_page=True)
+    context.close()
+    context = chromium.new_context(viewport=MOBILE)  # signed out: the sign-in page
+    page = context.new_page()
+    page.goto(server.url + "/login")
+    widths["sign-in"] = page.evaluate("document.documentElement.scrollWidth")
+    page.screenshot(path=str(SHOTS / "09-mobile-sign-in.png"))
+    context.close()
+    assert all(width <= MOBILE["width"] for width in widths.values()), widths
+    assert not console.errors, console.errors
