@@ -14,8 +14,8 @@ from PIL import Image
 from cli_process import run_cli
 from lookingglass import people
 from lookingglass.app import build
-from lookingglass.people.erasure import erase_person
 from lookingglass.people.clustering import Rule, cluster, pairwise
+from lookingglass.people.erasure import erase_person
 from lookingglass.pipeline.forget import forget_object_now
 from lookingglass.pipeline.images import process_image_now
 from lookingglass.pipeline.index import store_faces_now

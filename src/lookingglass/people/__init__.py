@@ -30,7 +30,7 @@ NEIGHBOURS = 64  # nearest faces asked for when a face is assigned
 
 
 def store_of(app) -> PersonStore:
-    if app.faces is None or getattr(app, "persons", None) is None:
+    if app.faces is None or app.persons is None:
         raise Unavailable("persons live beside the vector index: run this where it is open")
     return PersonStore(app.persons, app.faces)
 
@@ -85,7 +85,7 @@ def _conflicts(person: Person, obs: Observation) -> bool:
 
 def _opted_out(app) -> np.ndarray | None:
     """The opt-out list's embeddings as one matrix (it is short), or None when it is empty or not open here."""
-    optout = getattr(app, "optout", None)
+    optout = app.optout
     if optout is None or optout.count() == 0:
         return None
     return normalised(np.asarray([p.vector for p in optout.iter_points()], np.float32))
@@ -107,7 +107,7 @@ def _not_opted_out(app, points: list[FacePoint], optouts: np.ndarray | None = No
 def assign(app, sha256: str, points: list[dict] | list[FacePoint]) -> dict:
     """Assign the faces just stored for object `sha256` to persons (faces it no longer has leave theirs); returns
     counts. Runs where the index is open."""
-    if getattr(app, "persons", None) is None:
+    if app.persons is None:
         return {"assigned": 0, "unassigned": 0}
     face_points = [
         p if isinstance(p, FacePoint) else FacePoint(p["id"], np.asarray(p["vector"], np.float32), p["payload"])
@@ -293,7 +293,7 @@ def _recluster(store: PersonStore, points: list[FacePoint], allowed: list[FacePo
 def forget_object(app, sha256: str) -> int:
     """An erased object's faces leave their persons; a person left without faces disappears. Returns persons
     changed."""
-    if getattr(app, "persons", None) is None:
+    if app.persons is None:
         return 0
     store = store_of(app)
     with app.queue.lock(LOCK, LOCK_TIMEOUT):
@@ -308,7 +308,7 @@ def forget_faces(app, face_ids: Iterable[str]) -> int:
     """These faces (erased, or opted out) leave their persons; a person left without faces disappears. Returns
     persons changed."""
     gone = set(face_ids)
-    if getattr(app, "persons", None) is None or not gone:
+    if app.persons is None or not gone:
         return 0
     store = store_of(app)
     with app.queue.lock(LOCK, LOCK_TIMEOUT):
@@ -321,10 +321,10 @@ def forget_faces(app, face_ids: Iterable[str]) -> int:
     return len(changed)
 
 
-def names(app, person_ids: Iterable[str]) -> dict[str, str | None]:
+def person_names(app, person_ids: Iterable[str]) -> dict[str, str | None]:
     """{person id: name} of those of these persons that exist (lookups show whose face matched)."""
     wanted = sorted({p for p in person_ids if _is_uuid(p)})
-    if not wanted or getattr(app, "persons", None) is None:
+    if not wanted or app.persons is None:
         return {}
     return {p.id: p.payload.get("name") for p in app.persons.points(wanted)}
 
@@ -397,7 +397,7 @@ def recluster() -> dict:
     from lookingglass.app import current
 
     app = current()
-    if app.faces is None or getattr(app, "persons", None) is None:
+    if app.faces is None or app.persons is None:
         handle = app.queue.enqueue("index", recluster, job_id="recluster_people.owner")
         return {"handed_to_owner": handle.id}
     return cluster(app, full=True)

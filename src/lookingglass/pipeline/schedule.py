@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
-from lookingglass.pipeline.graph import analyse_graph
 from lookingglass import people
+from lookingglass.pipeline.graph import analyse_graph
 from lookingglass.pipeline.queue import POLICIES, Queue
 from lookingglass.pipeline.reconcile import reconcile
 

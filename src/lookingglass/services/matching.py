@@ -55,7 +55,7 @@ def match_of(hit: Hit, grouped: int = 1) -> Match:
 
 def with_persons(app: App, matches: list[Match]) -> list[Match]:
     """The matches with their persons' names (one read for all); a person since gone becomes None."""
-    names = people.names(app, [m.person["id"] for m in matches if m.person])
+    names = people.person_names(app, [m.person["id"] for m in matches if m.person])
     return [
         replace(m, person={"id": m.person["id"], "name": names[m.person["id"]]} if m.person["id"] in names else None)
         if m.person
