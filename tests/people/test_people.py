@@ -14,6 +14,7 @@ from PIL import Image
 from cli_process import run_cli
 from lookingglass import people
 from lookingglass.app import build
+from lookingglass.errors import NotFound
 from lookingglass.people.clustering import Rule, cluster, pairwise
 from lookingglass.people.erasure import erase_person
 from lookingglass.pipeline.forget import forget_object_now
@@ -201,6 +202,37 @@ def test_operations_through_http(app, analyst_client, test_images):
     assert analyst_client.get("/people", query_string={"show": "hidden"}).get_json()["people"][0]["id"] == pid
     actions = {e.action for e in app.audit.entries()}
     assert {"name_person", "split_person", "merge_people", "hide_person"} <= actions
+
+
+def test_a_person_shows_names_from_the_evidence_and_a_confirmed_name_joins_the_graph(
+    app, analyst_client, test_images, tmp_path
+):
+    from lookingglass.text.names import canonical_key, entity_id
+
+    shas = []
+    for i, name in enumerate(OBAMA):  # the file names are the evidence here: "mara_lindqvist.jpg"
+        (tmp_path / str(i)).mkdir()
+        named_file = tmp_path / str(i) / "mara_lindqvist.jpg"
+        named_file.write_bytes((test_images / name).read_bytes())
+        shas.append(ingest_file(app, named_file)["sha256"])
+    (person,) = analyst_client.get("/people").get_json()["people"]
+
+    shown = analyst_client.get(f"/people/{person['id']}").get_json()
+    first = shown["suggestions"][0]
+    assert first["name"] == "Mara Lindqvist" and {e["kind"] for e in first["evidence"]} == {"filename"}
+    assert shown["name"] is None  # a suggestion is never applied by itself
+
+    analyst_client.post(f"/people/{person['id']}/name", json={"name": "Mara Lindqvist"})
+    linked = analyst_client.get(f"/people/{person['id']}").get_json()["entity"]
+    eid = entity_id("PERSON", canonical_key("Mara Lindqvist", "PERSON"))
+    assert (linked["id"], linked["name"], linked["type"]) == (eid, "Mara Lindqvist", "PERSON")
+    assert [d["id"] for d in app.graph.documents_for(eid)] == [f"person:{person['id']}"]
+
+    for sha in shas:  # the person goes with their last face, and so does the graph's link to the name
+        forget_object_now(app, sha)
+    assert analyst_client.get(f"/people/{person['id']}").status_code == 404
+    with pytest.raises(NotFound):  # the name was only ever linked to this person: nothing of it is left
+        app.graph.entity(eid)
 
 
 def _lookup(client, path: Path, **fields):

@@ -32,7 +32,7 @@ NEIGHBOURS = 64  # nearest faces asked for when a face is assigned
 def store_of(app) -> PersonStore:
     if app.faces is None or app.persons is None:
         raise Unavailable("persons live beside the vector index: run this where it is open")
-    return PersonStore(app.persons, app.faces)
+    return PersonStore(app.persons, app.faces, app.graph)
 
 
 def rule(app) -> Rule:
@@ -369,6 +369,8 @@ def merge(app, into: str, others: list[str]) -> Person:
         store = store_of(app)
         for source in sources:
             store.persons.delete_ids([source.id])
+            if store.graph is not None:  # the merged person's own name link goes; the target keeps its own
+                store.graph.forget(f"person:{source.id}")
         merged = replace(target, manual=True, name=target.name or next((s.name for s in sources if s.name), None))
         return store.save(merged.with_faces(members)) or merged
 

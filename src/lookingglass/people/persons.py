@@ -83,9 +83,10 @@ class Person:
 class PersonStore:
     """Persons over a VectorIndex; the face index is updated with each person's `person_id` as it is saved."""
 
-    def __init__(self, persons: VectorIndex, faces: VectorIndex) -> None:
+    def __init__(self, persons: VectorIndex, faces: VectorIndex, graph=None) -> None:
         self.persons = persons
         self.faces = faces
+        self.graph = graph  # where a confirmed name links the person to its PERSON entity (services/people.py)
 
     def get(self, person_id: str) -> Person | None:
         payload = self.persons.payload(person_id)
@@ -122,8 +123,11 @@ class PersonStore:
         return person
 
     def delete(self, person_id: str) -> None:
+        """The person goes, with the graph's link to their PERSON entity (an erased person leaves no name behind)."""
         self.persons.delete_ids([person_id])
         self.faces_unmarked(person_id)
+        if self.graph is not None:
+            self.graph.forget(f"person:{person_id}")
 
     def faces_unmarked(self, person_id: str) -> None:
         """Faces still marked with a person that no longer holds them lose the mark."""

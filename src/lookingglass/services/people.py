@@ -13,6 +13,7 @@ from pydantic import Field
 
 from lookingglass import people
 from lookingglass.app import App
+from lookingglass.errors import NotFound
 from lookingglass.services import Caller, Record, audit, operation
 from lookingglass.services.graph import QueryString
 
@@ -25,6 +26,7 @@ class PersonQuery(QueryString):
     )
     q: str | None = Field(None, max_length=200, description="part of a name (case-insensitive)")
     limit: int = Field(100, ge=1, le=MAX_PERSONS)
+    suggest: bool = Field(True, description="rank name suggestions for each person listed (false: faster)")
     offset: int = Field(0, ge=0, le=10**9)
 
 
@@ -97,15 +99,67 @@ class ClusterReport(Record):
     assigned: int | None = None
 
 
-def _summary(person: people.Person) -> PersonSummary:
+def _summary(person: people.Person, suggestions: list[Suggestion] | None = None) -> PersonSummary:
     return PersonSummary(
         id=person.id,
         name=person.name,
         faces=len(person.faces),
         objects=len(person.objects),
         hidden=person.hidden,
-        suggestions=[],
+        suggestions=suggestions or [],
     )
+
+
+def _suggestions(app: App, payloads: list[dict]) -> list[Suggestion]:
+    """Ranked names from the evidence of these faces (people/names.py); shown, never applied."""
+    from lookingglass.people.names import suggest_names
+
+    return [
+        Suggestion(name=s.name, score=round(s.score, 4), evidence=[e.model_dump() for e in s.evidence])
+        for s in suggest_names(app, payloads)
+    ]
+
+
+def _payloads(app: App, person: people.Person) -> list[dict]:
+    return [point.payload for point in app.faces.points(list(person.faces))]
+
+
+def _linked_entity(app: App, person: people.Person) -> dict | None:
+    """The graph's PERSON entity a confirmed name links to: its name and its relations (organisations, places)."""
+    if not person.entity_id:
+        return None
+    if app.graph is None:
+        return {"id": person.entity_id, "name": person.name, "type": "PERSON", "relations": []}
+    try:
+        entity = app.graph.entity(person.entity_id, relation_limit=50, evidence_limit=2)
+    except NotFound:
+        return {"id": person.entity_id, "name": person.name, "type": "PERSON", "relations": []}
+    keep = ("id", "name", "type", "pagerank", "community", "relations")
+    return {k: entity.get(k) for k in keep}
+
+
+def _link_to_graph(app: App, person: people.Person, name: str) -> str | None:
+    """Link a confirmed name to the graph's PERSON entity of that name, creating it when the graph does not know it:
+    the person's own document (`person:<id>`) mentions the entity, so the graph holds the link (in Neo4j, a
+    relationship between that document node and the entity) and a rename replaces it whole."""
+    from lookingglass.records import Document, Entity, Evidence, Extraction, Mention
+    from lookingglass.text.names import canonical_key, entity_id
+
+    key = canonical_key(name, "PERSON")
+    if not key:
+        return None
+    eid = entity_id("PERSON", key)
+    if app.graph is not None:
+        doc = Document(id=f"person:{person.id}", kind="person", title=f"Person {person.id[:8]}: {name}")
+        evidence = Evidence(document=doc.id, sentence=0, text=f"{name} (a name confirmed by an analyst)")
+        app.graph.put(
+            Extraction(
+                document=doc,
+                entities=(Entity(id=eid, name=name, type="PERSON", key=key),),
+                mentions=(Mention(entity=eid, surface=name, evidence=evidence),),
+            )
+        )
+    return eid
 
 
 @operation
@@ -121,7 +175,10 @@ def list_people(app: App, caller: Caller, query: PersonQuery) -> PersonList:
     needle = (query.q or "").casefold()
     found = [p for p in found if wanted(p) and (not needle or needle in (p.name or "").casefold())]
     found.sort(key=lambda p: (-len(p.faces), p.name or "", p.id))
-    return PersonList(people=[_summary(p) for p in found[query.offset : query.offset + query.limit]])
+    page = found[query.offset : query.offset + query.limit]
+    return PersonList(
+        people=[_summary(p, _suggestions(app, _payloads(app, p)) if query.suggest else None) for p in page]
+    )
 
 
 @operation
@@ -129,8 +186,10 @@ def person_detail(app: App, caller: Caller, person_id: str) -> PersonDetail:
     """One person: every face with its object, box, video moment and pages. Raises NotFound."""
     person = people.get(app, person_id)
     faces = []
+    payloads = []
     for point in app.faces.points(list(person.faces)):
         p = point.payload
+        payloads.append(p)
         faces.append(
             PersonFace(
                 face_id=point.id,
@@ -143,16 +202,24 @@ def person_detail(app: App, caller: Caller, person_id: str) -> PersonDetail:
             )
         )
     faces.sort(key=lambda f: (f.sha256, f.timestamp or 0.0, f.face_id))
-    entity = {"id": person.entity_id} if person.entity_id else None
     return PersonDetail(
-        id=person.id, name=person.name, hidden=person.hidden, faces=faces, entity=entity, suggestions=[]
+        id=person.id,
+        name=person.name,
+        hidden=person.hidden,
+        faces=faces,
+        entity=_linked_entity(app, person),
+        suggestions=_suggestions(app, payloads),
     )
 
 
 @operation
 def name_person(app: App, caller: Caller, request: NameRequest, person_id: str) -> PersonSummary:
     """Confirm (or change) a person's name."""
-    person = people.update(app, person_id, name=request.name.strip())
+    name = request.name.strip()
+    person = people.update(app, person_id, name=name)
+    linked = _link_to_graph(app, person, name)
+    if linked != person.entity_id:
+        person = people.update(app, person_id, entity_id=linked)
     audit(app, caller, "name_person", target=person.id, query=request.name.strip())
     return _summary(person)
 
