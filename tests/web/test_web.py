@@ -10,6 +10,7 @@ import io
 import pytest
 from PIL import Image
 
+from lookingglass.pipeline.submit import ingest_file
 from lookingglass.web import create_app
 
 
@@ -196,3 +197,25 @@ def test_the_search_page_is_served_with_its_script_and_no_third_party_assets(cli
     assert script.status_code == 200 and b"/lookup" in script.data
     assert b"http://" not in page.data and b"https://" not in page.data
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # a navigation's Accept
+
+
+def test_the_people_pages_share_their_urls_with_the_api_and_need_a_sign_in(app, client, test_images):
+    for name in ("obama.jpg", "obama2.jpg", "obama3.jpg"):
+        ingest_file(app, test_images / name)
+    (person,) = client.get("/people").get_json()["people"]  # an API client still gets the JSON
+    assert person["cover"]["sha256"] and person["cover"]["box"]  # the face the People page shows them by
+
+    listing = client.get("/people", headers=BROWSER)
+    shown = client.get(f"/people/{person['id']}", headers=BROWSER)
+    assert listing.status_code == 200 and b'id="people"' in listing.data and b"people.js" in listing.data
+    assert shown.status_code == 200 and f'data-person-id="{person["id"]}"'.encode() in shown.data
+    assert b'href="/people" aria-current="page"' in shown.data  # the navigation's People link
+    assert "Accept" in listing.headers["Vary"] and "Accept" in client.get("/people").headers["Vary"]  # for caches
+
+    anonymous = create_app(app).test_client()
+    to_sign_in = anonymous.get(f"/people/{person['id']}", headers=BROWSER)
+    assert to_sign_in.status_code == 302 and to_sign_in.headers["Location"].startswith("/login?next=/people/")
+    assert anonymous.get("/people").status_code == 401

@@ -20,6 +20,7 @@ from lookingglass.text.entities import TYPES
 
 FACES_PER_ENTITY = 24
 SHARED_PER_ENTITY = 50
+PERSON_FACES_SHOWN = 6  # faces of each named person on an entity page
 LARGEST_OFFSET = 10**9  # web/params.py LARGEST: SQLite integers overflow long after, but no page is that deep
 
 EntityType = Literal[TYPES]  # type: ignore[valid-type]
@@ -115,6 +116,20 @@ class EntityFace(Record):
     kind: str | None
 
 
+class PersonFaceRef(Record):
+    face_id: str
+    sha256: str | None
+    kind: str | None
+    box: list[float] | None
+
+
+class EntityPerson(Record):
+    id: str
+    name: str | None
+    faces: int
+    shown: list[PersonFaceRef] = Field(description=f"the first {PERSON_FACES_SHOWN} of their faces")
+
+
 class EntityDetail(EntitySummary):
     key: str | None = None
     relations: list[Relation]
@@ -123,6 +138,9 @@ class EntityDetail(EntitySummary):
         None, description="organisations only: the organisations it shares people with"
     )
     faces: list[EntityFace] = Field(description="faces indexed from media seen on the pages that name it")
+    persons: list[EntityPerson] = Field(
+        default_factory=list, description="persons (faces grouped, /people) whose confirmed name is this entity"
+    )
 
 
 class SharedPeopleQuery(QueryString):
@@ -210,7 +228,32 @@ def entity_detail(app: App, caller: Caller, entity_id: str) -> EntityDetail:
             for p in graph.shared_people(SHARED_PER_ENTITY, organisation=entity_id)
         ]
     detail["faces"] = _faces_on_pages(app, detail.get("documents", []))
+    detail["persons"] = _persons_of(app, entity_id)
     return EntityDetail.model_validate(detail)
+
+
+def _persons_of(app: App, entity_id: str) -> list[dict]:
+    """The persons an analyst named as this entity (people/: a confirmed name links one). A scan of every person:
+    there are far fewer persons than faces, and this page is opened by a person, not in a loop."""
+    from lookingglass import people
+
+    if app.faces is None or app.persons is None:
+        return []
+    linked = [p for p in people.store_of(app).all() if p.entity_id == entity_id]
+    found = []
+    for person in sorted(linked, key=lambda p: (-len(p.faces), p.id)):
+        points = app.faces.points(list(person.faces[:PERSON_FACES_SHOWN]))
+        shown = [
+            {
+                "face_id": f.id,
+                "sha256": f.payload.get("sha256"),
+                "kind": f.payload.get("kind"),
+                "box": f.payload.get("box"),
+            }
+            for f in points
+        ]
+        found.append({"id": person.id, "name": person.name, "faces": len(person.faces), "shown": shown})
+    return found
 
 
 def _faces_on_pages(app: App, documents: list[dict]) -> list[dict]:

@@ -36,23 +36,6 @@ class Suggestion(Record):
     evidence: list[dict] = Field(default_factory=list)
 
 
-class PersonSummary(Record):
-    id: str
-    name: str | None
-    faces: int = Field(description="faces held (a video track's keyframes each count)")
-    objects: int = Field(description="photos and videos they appear in")
-    hidden: bool
-    suggestions: list[Suggestion]
-
-
-class PersonList(Record):
-    people: list[PersonSummary]
-
-
-class PersonPath(Record):
-    person_id: str = Field(max_length=64)
-
-
 class PersonFace(Record):
     face_id: str
     sha256: str
@@ -61,6 +44,24 @@ class PersonFace(Record):
     timestamp: float | None
     source_url: str | None
     page_url: str | None
+
+
+class PersonSummary(Record):
+    id: str
+    name: str | None
+    faces: int = Field(description="faces held (a video track's keyframes each count)")
+    objects: int = Field(description="photos and videos they appear in")
+    hidden: bool
+    suggestions: list[Suggestion]
+    cover: PersonFace | None = Field(None, description="one of their faces, to show them by (lists only)")
+
+
+class PersonList(Record):
+    people: list[PersonSummary]
+
+
+class PersonPath(Record):
+    person_id: str = Field(max_length=64)
 
 
 class PersonDetail(Record):
@@ -99,7 +100,9 @@ class ClusterReport(Record):
     assigned: int | None = None
 
 
-def _summary(person: people.Person, suggestions: list[Suggestion] | None = None) -> PersonSummary:
+def _summary(
+    person: people.Person, suggestions: list[Suggestion] | None = None, cover: PersonFace | None = None
+) -> PersonSummary:
     return PersonSummary(
         id=person.id,
         name=person.name,
@@ -107,7 +110,26 @@ def _summary(person: people.Person, suggestions: list[Suggestion] | None = None)
         objects=len(person.objects),
         hidden=person.hidden,
         suggestions=suggestions or [],
+        cover=cover,
     )
+
+
+def _face(face_id: str, payload: dict) -> PersonFace:
+    return PersonFace(
+        face_id=face_id,
+        sha256=payload.get("sha256", ""),
+        kind=payload.get("kind"),
+        box=payload.get("box"),
+        timestamp=payload.get("timestamp"),
+        source_url=payload.get("source_url"),
+        page_url=payload.get("page_url"),
+    )
+
+
+def _covers(app: App, persons: list[people.Person]) -> dict[str, PersonFace]:
+    """The first face of each person, read in one call: what the People page shows them by."""
+    first = [p.faces[0] for p in persons if p.faces]
+    return {point.id: _face(point.id, point.payload) for point in app.faces.points(first)} if first else {}
 
 
 def _suggestions(app: App, payloads: list[dict]) -> list[Suggestion]:
@@ -176,8 +198,16 @@ def list_people(app: App, caller: Caller, query: PersonQuery) -> PersonList:
     found = [p for p in found if wanted(p) and (not needle or needle in (p.name or "").casefold())]
     found.sort(key=lambda p: (-len(p.faces), p.name or "", p.id))
     page = found[query.offset : query.offset + query.limit]
+    covers = _covers(app, page)
     return PersonList(
-        people=[_summary(p, _suggestions(app, _payloads(app, p)) if query.suggest else None) for p in page]
+        people=[
+            _summary(
+                p,
+                _suggestions(app, _payloads(app, p)) if query.suggest else None,
+                covers.get(p.faces[0]) if p.faces else None,
+            )
+            for p in page
+        ]
     )
 
 
@@ -188,19 +218,8 @@ def person_detail(app: App, caller: Caller, person_id: str) -> PersonDetail:
     faces = []
     payloads = []
     for point in app.faces.points(list(person.faces)):
-        p = point.payload
-        payloads.append(p)
-        faces.append(
-            PersonFace(
-                face_id=point.id,
-                sha256=p.get("sha256", ""),
-                kind=p.get("kind"),
-                box=p.get("box"),
-                timestamp=p.get("timestamp"),
-                source_url=p.get("source_url"),
-                page_url=p.get("page_url"),
-            )
-        )
+        payloads.append(point.payload)
+        faces.append(_face(point.id, point.payload))
     faces.sort(key=lambda f: (f.sha256, f.timestamp or 0.0, f.face_id))
     return PersonDetail(
         id=person.id,

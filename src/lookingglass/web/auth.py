@@ -208,13 +208,13 @@ def _enforce() -> Response | None:
         return None
     principal = _authenticate()
     if principal is None:
-        if _wants_a_page():
+        if wants_a_page():
             return redirect(url_for("auth.login_page", next=request.full_path.rstrip("?")))
         raise Unauthorized("sign in, or send an API key: Authorization: Bearer lg_...")
     g.principal = principal
     try:
         if not principal.allows(needed):
-            if _wants_a_page():  # a person in a browser gets a page that says why, not JSON
+            if wants_a_page():  # a person in a browser gets a page that says why, not JSON
                 audit_event("denied", target=f"{request.method} {request.path}"[:500], status=403)
                 context = {"needed": needed, "user": principal.name, "role": principal.role, "is_admin": False}
                 return Response(render_template("forbidden.html", page=None, **context), status=403)
@@ -269,7 +269,7 @@ def _rate_limit(principal: Principal) -> None:
         raise RateLimited(f"too many lookups; try again in {math.ceil(wait)} s", wait)
 
 
-def _wants_a_page() -> bool:
+def wants_a_page() -> bool:
     """A browser navigating (GET, HTML preferred) is sent to the login page; everything else gets JSON 401."""
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return request.method in ("GET", "HEAD") and best == "text/html"

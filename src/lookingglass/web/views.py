@@ -6,7 +6,12 @@
 | text search | `/text` | text.js | `GET /search` |
 | entities | `/graph` | graph.js | `GET /entities`, `GET /graph/shared-people`, `GET /graph/stats` |
 | one entity | `/graph/entity/<id>` | entity.js | `GET /entities/<id>` |
+| people | `/people` | people.js | `GET /people` |
+| one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
 | queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
+
+The people pages share their URLs with the API they read: a browser navigating there (HTML preferred, auth.py's
+`wants_a_page`) gets the page, every other caller the JSON (web/routes/people.py asks `people_page`/`person_page`).
 
 Signing in and the policy (who may open what) live in auth.py; pages only read who is signed in, to show it.
 """
@@ -65,3 +70,19 @@ def queue_page():
     """Admins only (web/auth.py's ADMIN_RULES), like the `GET /queue/stats` it reads: others get a page that says
     so (403)."""
     return render_template("queue.html", page="queue")
+
+
+def people_page():
+    """The People page, for `GET /people` when a browser navigates there (not a route of its own: see above)."""
+    return _negotiated(render_template("people.html", page="people"))
+
+
+def person_page(person_id: str):
+    """One person's page, for `GET /people/<id>` when a browser navigates there."""
+    return _negotiated(render_template("person.html", page="people", person_id=person_id))
+
+
+def _negotiated(html: str):
+    """The page, marked as chosen by the Accept header, so no cache serves it to an API client (or the JSON to a
+    browser)."""
+    return html, 200, {"Vary": "Accept"}

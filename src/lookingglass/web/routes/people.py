@@ -1,4 +1,8 @@
-"""People: persons (faces grouped), one person, name, merge, split, hide, re-cluster."""
+"""People: persons (faces grouped), one person, name, merge, split, hide, re-cluster.
+
+`GET /people` and `GET /people/<id>` are also the People pages: a browser navigating there gets the page (which
+reads this JSON with `Accept: application/json`), every other caller the JSON (web/views.py).
+"""
 
 from __future__ import annotations
 
@@ -23,21 +27,27 @@ from lookingglass.services.people import (
     person_detail,
     split_person,
 )
+from lookingglass.web.auth import wants_a_page
 from lookingglass.web.routes import answer, caller, the_app
+from lookingglass.web.views import people_page, person_page
 
 people = APIBlueprint("people", __name__, abp_tags=[Tag(name="people")])
 
 
 @people.get("/people", operation_id="list_people", responses={200: PersonList})
 def people_route(query: PersonQuery):
-    """Persons, most faces first (filter named/unnamed/hidden, search names)."""
-    return answer(list_people(the_app(), caller(), query))
+    """Persons, most faces first (filter named/unnamed/hidden, search names). A browser gets the People page."""
+    if wants_a_page():
+        return people_page()
+    return _json(answer(list_people(the_app(), caller(), query)))
 
 
 @people.get("/people/<person_id>", operation_id="person_detail", responses={200: PersonDetail})
 def person_route(path: PersonPath):
-    """One person and every face they hold."""
-    return answer(person_detail(the_app(), caller(), path.person_id))
+    """One person and every face they hold. A browser gets the person's page."""
+    if wants_a_page():
+        return person_page(path.person_id)
+    return _json(answer(person_detail(the_app(), caller(), path.person_id)))
 
 
 @people.post("/people/<person_id>/name", operation_id="name_person", responses={200: PersonSummary})
@@ -68,3 +78,9 @@ def hide_route(path: PersonPath):
 def cluster_route(body: ClusterRequest):
     """Re-cluster now (every face with `full`)."""
     return answer(cluster_people(the_app(), caller(), body))
+
+
+def _json(answered):
+    """The JSON answer of a URL that is also a page: marked as chosen by the Accept header."""
+    body, status = answered
+    return body, status, {"Vary": "Accept"}

@@ -1,4 +1,5 @@
-// One entity (GET /graph/entity/<id>): GET /entities/<id> → facts, relations with evidence, faces, documents.
+// One entity (GET /graph/entity/<id>): GET /entities/<id> → facts, relations with evidence, the faces of the persons
+// named as it, faces seen on its pages, documents.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -83,6 +84,21 @@ document.addEventListener("DOMContentLoaded", () => {
         ),
       );
       section("shared", (e.shared_people || []).length > 0);
+
+      const persons = document.getElementById("entity-persons");
+      persons.replaceChildren(
+        ...(e.persons || []).map((p) => {
+          const href = `/people/${encodeURIComponent(p.id)}`;
+          const name = p.name || "an unnamed person";
+          return el(
+            "li",
+            { class: "entity-person" },
+            el("p", {}, el("a", { href, class: "person" }, name), el("span", { class: "meta" }, ` · ${p.faces} face${p.faces === 1 ? "" : "s"}`)),
+            el("ul", { class: "thumbs" }, ...(p.shown || []).map((f, i) => el("li", {}, el("a", { href, "aria-label": `${name}, face ${i + 1}` }, faceThumb(f, `${name}, face ${i + 1}`))))),
+          );
+        }),
+      );
+      section("persons", (e.persons || []).length > 0);
 
       const faces = document.getElementById("entity-faces");
       faces.replaceChildren(

@@ -89,6 +89,12 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     if (m.source_url) links.append(el("li", {}, "Source: ", link(m.source_url, m.source_url, { class: "url source" })));
     if (m.page_url) links.append(el("li", {}, "Seen on: ", link(m.page_url, m.page_title || m.page_url, { class: m.page_title ? "page" : "url page" })));
+    if (m.person) {
+      // Whose face this is, once faces are grouped into persons (GET /people/<id> is their page).
+      const href = `/people/${encodeURIComponent(m.person.id)}`;
+      const who = m.person.name ? el("a", { href, class: "person" }, m.person.name) : el("a", { href, class: "person unnamed" }, "an unnamed person");
+      links.append(el("li", {}, "Person: ", who));
+    }
     details.append(links);
     const indexed = date(m.indexed_at);
     if (indexed) details.append(el("p", { class: "meta" }, "Indexed ", indexed));
