@@ -30,6 +30,12 @@ MOBILE = {"width": 375, "height": 800}
 TEST_IMAGES = "face_recognition_ageitgey/tests/test_images"
 GROUP = "face_recognition_ageitgey/examples/two_people.jpg"
 ON_A_PAGE = "face_recognition_ageitgey/examples/alex-lacamoire.png"  # seen on calder-cto.html: the entity's faces
+KIT = "face_recognition_ageitgey/examples/knn_examples"  # three photos of one man, nobody else's in this module
+ONE_MAN = (
+    f"{KIT}/train/kit_harington/john1.jpeg",
+    f"{KIT}/train/kit_harington/john2.jpeg",
+    f"{KIT}/test/johnsnow_test1.jpg",
+)
 
 
 def _cli(data_dir: Path, *args: str, stdin: str | None = None) -> str:
@@ -141,7 +147,7 @@ def _search_photo(page, url: str, photo: Path) -> None:
 def test_signing_in_lands_on_the_page_asked_for_with_the_navigation(ui, server):
     assert ui.url == server.url + "/text"
     nav = ui.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "Queue"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People", "Queue"]
     assert nav.get_by_role("link", name="Text").get_attribute("aria-current") == "page"
     assert ui.get_by_role("button", name="Sign out").is_visible()
     assert ui.locator('meta[name="csrf-token"]').get_attribute("content")
@@ -328,7 +334,7 @@ def test_an_analyst_has_no_queue_and_is_told_why(chromium, server):
     context = chromium.new_context()
     page = _sign_in(context, server.url, ANALYST)
     nav = page.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People"]
     response = page.goto(server.url + "/queue")
     assert response.status == 403
     assert "admin role" in page.locator("main").inner_text()
@@ -384,3 +390,60 @@ def test_every_page_fits_a_375_pixel_wide_screen(chromium, ui, server, faces_dir
     context.close()
     assert all(width <= MOBILE["width"] for width in widths.values()), widths
     assert not console.errors, console.errors
+
+
+def test_people_pages_group_name_split_and_merge_and_the_name_reaches_search_and_the_entity(ui, server, faces_dir):
+    """Last in the module (it adds a person). Three photos of one man, each published as mara_lindqvist.jpg (the
+    file name is the evidence): one person, named from the suggestion, whose name is the graph's Mara Lindqvist."""
+    from lookingglass.sources.sightings import Sighting
+    from lookingglass.web.client import ServerClient
+
+    client = ServerClient(server)
+    for i, photo in enumerate(ONE_MAN):
+        sighting = Sighting(source_url=f"https://example.org/{i}/mara_lindqvist.jpg")
+        assert client.store_bytes((faces_dir / photo).read_bytes(), "mara_lindqvist.jpg", sighting)["faces"] == 1
+
+    ui.goto(server.url + "/people")
+    card = ui.locator("#people li.person")
+    expect(card).to_have_count(1)  # one photo each of the others: they wait for a second face
+    assert card.locator(".name").inner_text() == "unnamed" and "3 photos" in card.inner_text()
+    card.locator(".thumb svg rect.box").wait_for()
+    ui.screenshot(path=str(SHOTS / "10-people.png"), full_page=True)
+    card.get_by_role("link").click()
+    ui.wait_for_url(re.compile(r"/people/[0-9a-f-]{36}$"))
+    person_url = ui.url
+
+    first = ui.locator("#suggestions li.suggestion").first
+    first.wait_for()
+    assert ui.locator("h1").inner_text() == "Unnamed person"  # a suggestion is never applied by itself
+    assert first.locator("strong").inner_text() == "Mara Lindqvist"
+    assert "file name" in first.locator(".evidence").inner_text()
+    assert "mara_lindqvist.jpg" in first.locator(".evidence").inner_text()  # which file said so
+    expect(ui.locator("#person-faces li.face")).to_have_count(3)
+    first.get_by_role("button", name="Confirm “Mara Lindqvist”").click()
+    ui.locator("#status").filter(has_text="Named Mara Lindqvist.").wait_for()
+    assert ui.locator("h1").inner_text() == "Mara Lindqvist"
+    assert "Norhaven" in ui.locator("#entity-relations").inner_text()  # the graph's entity, from the pages
+    ui.screenshot(path=str(SHOTS / "11-person.png"), full_page=True)
+
+    ui.get_by_label("Select face 3").check()  # split one face out, then merge it back, by keyboard
+    ui.get_by_role("button", name="Move the selected faces to a new person").press("Enter")
+    ui.locator("#status").filter(has_text="1 face moved to a new person.").wait_for()
+    expect(ui.locator("#person-faces li.face")).to_have_count(2)
+    ui.get_by_label("Name or id").press("Enter")
+    ui.locator("#merge-candidates li.candidate").first.get_by_role("checkbox").check()
+    ui.get_by_role("button", name="Merge the selected persons into this one").click()
+    ui.locator("#status").filter(has_text="Merged: 3 faces now.").wait_for()
+
+    ui.locator("#entity-link a").click()  # the entity page shows the person's faces, linked back
+    ui.wait_for_url(re.compile(r"/graph/entity/"))
+    named = ui.locator("#entity-persons li.entity-person")
+    named.locator(".thumb svg").first.wait_for()
+    assert named.locator("a.person").get_attribute("href") == person_url.removeprefix(server.url)
+    assert named.locator(".thumbs li").count() == 3
+
+    _search_photo(ui, server.url, faces_dir / ONE_MAN[0])  # every face match says whose face it is
+    match = ui.locator("#match-list li.match").first
+    match.wait_for()
+    assert match.locator("a.person").inner_text() == "Mara Lindqvist"
+    assert match.locator("a.person").get_attribute("href") == person_url.removeprefix(server.url)
