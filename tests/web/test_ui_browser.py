@@ -404,6 +404,7 @@ def test_people_pages_group_name_split_and_merge_and_the_name_reaches_search_and
         assert client.store_bytes((faces_dir / photo).read_bytes(), "mara_lindqvist.jpg", sighting)["faces"] == 1
 
     ui.goto(server.url + "/people")
+    assert ui.get_by_role("button", name="Sign out").is_visible()  # the layout knows who is signed in here too
     card = ui.locator("#people li.person")
     expect(card).to_have_count(1)  # one photo each of the others: they wait for a second face
     assert card.locator(".name").inner_text() == "unnamed" and "3 photos" in card.inner_text()

@@ -73,13 +73,15 @@ def queue_page():
 
 
 def people_page():
-    """The People page, for `GET /people` when a browser navigates there (not a route of its own: see above)."""
-    return _negotiated(render_template("people.html", page="people"))
+    """The People page, for `GET /people` when a browser navigates there (not a route of its own: see above). It
+    renders in the people blueprint's request, where this blueprint's context processor does not run: `_who` is
+    passed by hand."""
+    return _negotiated(render_template("people.html", page="people", **_who()))
 
 
 def person_page(person_id: str):
     """One person's page, for `GET /people/<id>` when a browser navigates there."""
-    return _negotiated(render_template("person.html", page="people", person_id=person_id))
+    return _negotiated(render_template("person.html", page="people", person_id=person_id, **_who()))
 
 
 def _negotiated(html: str):
