@@ -227,6 +227,9 @@ def test_a_person_shows_names_from_the_evidence_and_a_confirmed_name_joins_the_g
     eid = entity_id("PERSON", canonical_key("Mara Lindqvist", "PERSON"))
     assert (linked["id"], linked["name"], linked["type"]) == (eid, "Mara Lindqvist", "PERSON")
     assert [d["id"] for d in app.graph.documents_for(eid)] == [f"person:{person['id']}"]
+    (named,) = analyst_client.get(f"/entities/{eid}").get_json()["persons"]  # the entity page shows their faces
+    assert (named["id"], named["name"], named["faces"]) == (person["id"], "Mara Lindqvist", 3)
+    assert sorted(f["sha256"] for f in named["shown"]) == sorted(shas)
 
     for sha in shas:  # the person goes with their last face, and so does the graph's link to the name
         forget_object_now(app, sha)
