@@ -81,6 +81,32 @@ def test_images(sample_photos: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def two_people(test_images, tmp_path_factory) -> Path:
+    """A group photo made from two of the sample photos, side by side: Obama left, Biden right."""
+    from PIL import Image
+
+    left, right = (Image.open(test_images / name).convert("RGB") for name in ("obama3.jpg", "biden.jpg"))
+    height = 480
+    left, right = (im.resize((round(im.width * height / im.height), height)) for im in (left, right))
+    group = Image.new("RGB", (left.width + right.width, height))
+    group.paste(left, (0, 0))
+    group.paste(right, (left.width, 0))
+    path = tmp_path_factory.mktemp("group") / "two_people.jpg"
+    group.save(path, quality=92)
+    return path
+
+
+@pytest.fixture(scope="session")
+def no_face_photo(tmp_path_factory) -> Path:
+    """A picture with no face in it: a plain blue PNG."""
+    from PIL import Image
+
+    path = tmp_path_factory.mktemp("no_face") / "blue.png"
+    Image.new("RGB", (320, 240), (90, 140, 200)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def labels(faces_dir: Path) -> dict:
     return json.loads((faces_dir / "labels.json").read_text())
 

@@ -187,10 +187,10 @@ def _tree_rss_mb(pid: int) -> float:
 SERVE_CEILING_MB = 2048  # measured: ~725 MB peak for the 8 MB bomb (bench/page_bomb.py)
 
 
-def test_serve_stays_under_its_memory_ceiling_and_answers_lookups_through_the_8mb_bomb(tmp_path, faces_dir):
+def test_serve_stays_under_its_memory_ceiling_and_answers_lookups_through_the_8mb_bomb(tmp_path, test_images):
     from serve_process import running_serve
 
-    photo = next(iter(sorted(faces_dir.rglob("*.jpg"))))
+    photo = test_images / "obama.jpg"
     with running_serve(tmp_path / "data", tmp_path / "serve.log") as (info, process):
         auth = {"Authorization": f"Bearer {info.token}"}
         peak, done, lookups = [0.0], threading.Event(), []

@@ -60,12 +60,11 @@ def test_rank1_identification_over_labelled_identities(app, faces_dir, labels):
     assert misses == []
 
 
-def test_two_people_are_found_and_told_apart(app, faces_dir):
-    images = faces_dir / TEST_IMAGES
-    ingest_file(app, images / "obama.jpg")
-    ingest_file(app, images / "biden.jpg")
+def test_two_people_are_found_and_told_apart(app, test_images, two_people):
+    ingest_file(app, test_images / "obama.jpg")
+    ingest_file(app, test_images / "biden.jpg")
 
-    left, right = lookup_image(app, (faces_dir / "face_recognition_ageitgey/examples/two_people.jpg").read_bytes())
+    left, right = lookup_image(app, two_people.read_bytes())
 
     assert [Path(m.source_url).name for m in left.matches] == ["obama.jpg"]
     assert [Path(m.source_url).name for m in right.matches] == ["biden.jpg"]
@@ -121,12 +120,12 @@ def app_sha(app, path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_photo_without_faces_is_indexed_with_no_faces(app, faces_dir):
-    result = ingest_file(app, faces_dir / "dlib_examples_faces/dogs.jpg")
+def test_a_photo_without_faces_is_indexed_with_no_faces(app, no_face_photo):
+    result = ingest_file(app, no_face_photo)
 
     assert result["faces"] == 0
     assert app.objects.exists(result["sha256"])
-    assert lookup_image(app, (faces_dir / "dlib_examples_faces/dogs.jpg").read_bytes()) == []
+    assert lookup_image(app, no_face_photo.read_bytes()) == []
 
 
 def test_a_broken_image_is_refused_and_nothing_is_indexed(app, test_images, tmp_path):

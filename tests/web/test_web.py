@@ -45,13 +45,13 @@ def test_upload_then_lookup_finds_the_person_with_boxes_and_scores(client, test_
     assert match["kind"] == "image"
 
 
-def test_lookup_can_return_the_photo_with_boxes_drawn(client, faces_dir):
-    response = lookup(client, faces_dir / "face_recognition_ageitgey/examples/two_people.jpg", annotate="true")
+def test_lookup_can_return_the_photo_with_boxes_drawn(client, two_people):
+    response = lookup(client, two_people, annotate="true")
 
     body = response.get_json()
     assert len(body["faces"]) == 2
     png = Image.open(io.BytesIO(base64.b64decode(body["annotated_png"])))
-    original = Image.open(faces_dir / "face_recognition_ageitgey/examples/two_people.jpg")
+    original = Image.open(two_people)
     assert png.format == "PNG" and png.size == original.size
 
 
