@@ -186,6 +186,34 @@ def test_a_point_payload_can_be_read_by_id(index: VectorIndex) -> None:
     assert index.payload(str(uuid.uuid4())) is None
 
 
+def test_set_payload_marks_points_and_keeps_their_other_keys(index: VectorIndex) -> None:
+    points = faces_of("a" * 64, unit_vectors(3))
+    index.upsert(points)
+
+    index.set_payload([points[0].id, points[2].id, str(uuid.uuid4())], {"person_id": "p1"})  # unknown id ignored
+
+    assert sorted(h.payload["face_index"] for h in index.scroll({"person_id": "p1"})) == [0, 2]
+    assert index.payload(points[0].id)["sha256"] == "a" * 64  # the rest of the payload stays
+    index.set_payload([points[0].id], {"person_id": None})
+    assert [h.payload["face_index"] for h in index.scroll({"person_id": "p1"})] == [2]
+
+
+def test_points_and_iter_points_give_vectors_back_with_their_payloads(index: VectorIndex) -> None:
+    vectors = unit_vectors(5)
+    points = faces_of("a" * 64, vectors[:3]) + faces_of("b" * 64, vectors[3:])
+    index.upsert(points)
+
+    (first, missing_left_out) = index.points([points[1].id, str(uuid.uuid4()), points[4].id])
+    assert {first.id, missing_left_out.id} == {points[1].id, points[4].id}
+    by_id = {p.id: p for p in index.points([points[1].id])}
+    assert np.allclose(by_id[points[1].id].vector, vectors[1], atol=1e-5)
+    assert by_id[points[1].id].payload["face_index"] == 1
+
+    every = list(index.iter_points(batch=2))  # several pages
+    assert sorted(p.id for p in every) == sorted(p.id for p in points)
+    assert {p.payload["sha256"][0] for p in index.iter_points({"sha256": "b" * 64})} == {"b"}
+
+
 def test_search_on_an_empty_collection_returns_nothing(index: VectorIndex) -> None:
     assert index.count() == 0
     assert index.search(unit_vectors(1)[0], top_k=10) == []
