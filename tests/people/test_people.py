@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from cli_process import run_cli
 from lookingglass import people
@@ -18,9 +16,9 @@ from lookingglass.errors import NotFound
 from lookingglass.people.clustering import Rule, cluster, pairwise
 from lookingglass.people.erasure import erase_person
 from lookingglass.pipeline.forget import forget_object_now
-from lookingglass.pipeline.images import process_image_now
 from lookingglass.pipeline.index import store_faces_now
-from lookingglass.pipeline.submit import ingest_file, store_bytes
+from lookingglass.pipeline.submit import ingest_file
+from lookingglass.records import FacePoint
 from lookingglass.settings import Settings
 from redis_server import RedisServer, redis_available
 
@@ -149,29 +147,26 @@ def test_pairwise_scores_count_pairs():
     assert (scores.precision, round(scores.recall, 3), scores.unassigned) == (1.0, 0.333, 1)
 
 
-def _crops(photo: Path, app) -> list[bytes]:
-    """bald_guys.jpg is a montage of 24 portraits: each face cut out with a margin is the photo it was."""
-    image = Image.open(photo).convert("RGB")
-    crops = []
-    for face in app.models.find_faces(np.asarray(image)):
-        x1, y1, x2, y2 = face.box
-        pad = 0.25 * max(x2 - x1, y2 - y1)
-        box = (max(0, x1 - pad), max(0, y1 - pad), min(image.width, x2 + pad), min(image.height, y2 + pad))
-        buffer = io.BytesIO()
-        image.crop(tuple(int(v) for v in box)).save(buffer, "PNG")
-        crops.append(buffer.getvalue())
-    return crops
-
-
 def test_dlibs_bald_guys_come_out_as_four_persons(app, faces_dir):
-    crops = _crops(faces_dir / "dlib_examples_faces" / "bald_guys.jpg", app)
-    assert len(crops) == 24
-    for i, data in enumerate(crops):
-        process_image_now(app, store_bytes(app, data, filename=f"bald_{i}.png").sha256)
+    # One file, 24 portraits of 4 men: a collage, whose faces may be one person (people.COLLAGE_MIN_FACES).
+    assert ingest_file(app, faces_dir / "dlib_examples_faces" / "bald_guys.jpg")["faces"] == 24
 
+    assert sorted(len(p.faces) for p in persons(app)) == [6, 6, 6, 6]  # as they were indexed
     people.cluster(app, full=True)
+    assert sorted(len(p.faces) for p in persons(app)) == [6, 6, 6, 6]  # and all again
 
-    assert sorted(len(p.faces) for p in persons(app)) == [6, 6, 6, 6]
+
+def test_a_photo_with_a_few_faces_keeps_them_apart_and_a_collage_does_not():
+    def face(i: int, sha: str) -> FacePoint:
+        return FacePoint(f"{sha}-{i}", np.array([1.0, 0.0], np.float32), {"sha256": sha, "kind": "image"})
+
+    group = people.observations([face(i, "g") for i in range(people.COLLAGE_MIN_FACES - 1)])
+    collage = people.observations([face(i, "c") for i in range(people.COLLAGE_MIN_FACES)])
+
+    assert len({photo for o in group for photo in o.photos}) == 1  # one picture: its faces are never one person
+    assert not any(o.collage for o in group)
+    assert len({photo for o in collage for photo in o.photos}) == people.COLLAGE_MIN_FACES  # a picture each
+    assert all(o.collage for o in collage)
 
 
 def test_operations_through_http(app, analyst_client, test_images):

@@ -39,6 +39,12 @@ def rule(app) -> Rule:
     return rule_for(app.settings.embedder)
 
 
+# A photo with this many faces is taken for a collage or a contact sheet (dlib's bald_guys.jpg: 24 portraits of 4
+# men): each of its faces is a picture of its own, so two of them may be one person. In any smaller photo, two faces
+# are never one person automatically. A crowd this large loses the same-photo guard and keeps the distance rule.
+COLLAGE_MIN_FACES = 8
+
+
 @dataclass
 class Observation:
     """A photo's face, or a video track (its keyframes): what counts once."""
@@ -48,6 +54,7 @@ class Observation:
     vectors: dict[str, np.ndarray]
     photos: frozenset  # "sha256:frame" of every face: two observations sharing one are never one person
     video: bool
+    collage: bool = False  # a face of a collage: its picture is its own (COLLAGE_MIN_FACES)
 
     @property
     def vector(self) -> np.ndarray:
@@ -60,21 +67,33 @@ def observation_key(face_id: str, payload: dict) -> str:
     return face_id
 
 
+def _photo(payload: dict) -> str:
+    return f"{payload.get('sha256', '')}:{payload.get('frame') or 0}"
+
+
 def observations(points: Iterable[FacePoint]) -> list[Observation]:
+    """`points` hold every face of the photos they come from (an object's faces, or the whole index), so a photo's
+    faces can be counted here."""
+    points = list(points)
+    faces_in = Counter(_photo(p.payload) for p in points if p.payload.get("kind") != "video")
     grouped: dict[str, Observation] = {}
     for p in points:
         key = observation_key(p.id, p.payload)
         sha = p.payload.get("sha256", "")
-        obs = grouped.setdefault(key, Observation(key, {}, {}, frozenset(), p.payload.get("kind") == "video"))
+        video = p.payload.get("kind") == "video"
+        photo = _photo(p.payload)
+        collage = not video and faces_in[photo] >= COLLAGE_MIN_FACES
+        obs = grouped.setdefault(key, Observation(key, {}, {}, frozenset(), video, collage))
         obs.faces[p.id] = sha
         obs.vectors[p.id] = np.asarray(p.vector, np.float32)
-        obs.photos = obs.photos | {f"{sha}:{p.payload.get('frame') or 0}"}
+        obs.photos = obs.photos | {f"{photo}:{p.id}" if collage else photo}
     return list(grouped.values())
 
 
 def _conflicts(person: Person, obs: Observation) -> bool:
-    """Whether the person already holds another face of this photo (a video's tracks may well be one person)."""
-    if obs.video:
+    """Whether the person already holds another face of this photo (a video's tracks may well be one person, and so
+    may the faces of a collage)."""
+    if obs.video or obs.collage:
         return False
     shas = set(obs.faces.values())
     return any(sha in shas and face not in obs.faces for face, sha in person.members().items())
