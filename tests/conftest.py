@@ -12,6 +12,8 @@ from lookingglass.app import App, build
 from lookingglass.settings import Settings
 from lookingglass.vision.faces import FaceModels
 
+pytest_plugins = ("ui_session",)  # the shared browser session (server, chromium, admin, ui) for UI test modules
+
 REPO = Path(__file__).resolve().parents[1]
 
 
