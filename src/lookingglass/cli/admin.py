@@ -26,6 +26,7 @@ from lookingglass.services.admin import (
     NewKey,
     NewPassword,
     NewUser,
+    RoleChange,
     UserChange,
 )
 from lookingglass.stores.private.accounts import ROLES, check_password
@@ -75,7 +76,7 @@ def _print_json(value) -> None:
 
 @click.group(context_settings=CONTEXT)
 def users() -> None:
-    """Add, list, remove, disable users (web sign-in), and see or forget sign-in waits."""
+    """Add, list, remove, disable users (web sign-in), change their role, and see or forget sign-in waits."""
 
 
 @users.command("add")
@@ -129,6 +130,18 @@ def users_passwd(runtime: Runtime, name: str, password_stdin: bool) -> int:
     with _service(runtime) as service:
         service.set_password(request, username=name)
     print(f"password of {name} changed; their sessions ended")
+    return 0
+
+
+@users.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(ROLES))
+@pass_runtime
+def users_role(runtime: Runtime, name: str, role: str) -> int:
+    """Make a user an analyst or an admin (never demotes the last admin)."""
+    with _service(runtime) as service:
+        user = service.set_role(RoleChange(role=role), username=name)
+    print(f"{user.username} is now an {user.role}")
     return 0
 
 

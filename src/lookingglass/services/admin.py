@@ -57,6 +57,10 @@ class NewPassword(Record):
     password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)
 
 
+class RoleChange(Record):
+    role: Role = Field(description="a demoted admin's admin keys act as an analyst too")
+
+
 class UserChange(Record):
     disabled: bool = Field(description="a disabled user's password, sessions and keys stop working")
 
@@ -104,6 +108,15 @@ def change_user(app: App, caller: Caller, request: UserChange, username: str) ->
     _admins_only(caller)
     user = app.accounts.set_disabled(username, request.disabled)
     audit(app, caller, "user_disabled" if request.disabled else "user_enabled", target=user.username)
+    return UserRecord(**user.as_json())
+
+
+@operation
+def set_role(app: App, caller: Caller, request: RoleChange, username: str) -> UserRecord:
+    """Make a user an analyst or an admin, at once for their sessions and keys (never demotes the last admin)."""
+    _admins_only(caller)
+    user = app.accounts.set_role(username, request.role)
+    audit(app, caller, "role_changed", target=f"{user.username}: {user.role}")
     return UserRecord(**user.as_json())
 
 

@@ -9,9 +9,11 @@
 | people | `/people` | people.js | `GET /people` |
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
 | queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
+| admin console (admins) | `/admin`, `/admin/{users,keys,audit,erasure}` | admin*.js | `/admin/*`, `/forget/*` |
 
-The people pages share their URLs with the API they read: a browser navigating there (HTML preferred, auth.py's
-`wants_a_page`) gets the page, every other caller the JSON (web/routes/people.py asks `people_page`/`person_page`).
+The people pages and the admin console's users, keys and audit pages share their URLs with the API they read: a
+browser navigating there (HTML preferred, auth.py's `wants_a_page`) gets the page, every other caller the JSON
+(web/routes/people.py asks `people_page`/`person_page`, web/routes/admin.py `admin_page`).
 
 Signing in and the policy (who may open what) live in auth.py; pages only read who is signed in, to show it.
 """
@@ -70,6 +72,28 @@ def queue_page():
     """Admins only (web/auth.py's ADMIN_RULES), like the `GET /queue/stats` it reads: others get a page that says
     so (403)."""
     return render_template("queue.html", page="queue")
+
+
+@views.get("/admin")
+def admin_overview():
+    """The admin console's start (admins only: web/auth.py's rule for /admin and /admin/...)."""
+    return render_template("admin.html", page="admin", section="overview")
+
+
+@views.get("/admin/erasure")
+def admin_erasure():
+    return render_template("admin_erasure.html", page="admin", section="erasure")
+
+
+ADMIN_SECTIONS = {"users": "admin_users.html", "keys": "admin_keys.html", "audit": "admin_audit.html"}
+
+
+def admin_page(section: str):
+    """An admin console page for a browser navigating to the JSON route of the same URL (see people_page)."""
+    from lookingglass.stores.private.audit import ACTIONS
+
+    html = render_template(ADMIN_SECTIONS[section], page="admin", section=section, actions=sorted(ACTIONS), **_who())
+    return _negotiated(html)
 
 
 def people_page():

@@ -120,6 +120,27 @@ def test_the_last_admin_can_be_neither_removed_nor_disabled(store):
         store.remove_user("root")
 
 
+def test_a_role_change_holds_at_once_for_sessions_and_keys_but_never_demotes_the_last_admin(store):
+    store.add_user("root", PASSWORD, "admin")
+    store.add_user("alice", PASSWORD, "analyst")
+    session = store.start_session("alice")
+
+    promoted = store.set_role("alice", "admin")
+    _, key = store.create_key("admin", owner="alice")
+    as_admin = (store.principal_for_session(session).role, store.principal_for_key(key).role)
+    store.set_role("alice", "analyst")
+    as_analyst = (store.principal_for_session(session).role, store.principal_for_key(key).role)
+
+    assert promoted.role == "admin" and as_admin == ("admin", "admin")
+    assert as_analyst == ("analyst", "analyst")  # the admin key acts with the lesser role, its owner's
+    with pytest.raises(BadInput, match="last admin"):
+        store.set_role("root", "analyst")
+    with pytest.raises(BadInput, match="role must be one of"):
+        store.set_role("alice", "owner")
+    with pytest.raises(NotFound):
+        store.set_role("nobody", "admin")
+
+
 def test_an_api_key_is_shown_once_and_stored_only_as_a_hash(store):
     record, key = store.create_key("analyst", label="notebook")
 

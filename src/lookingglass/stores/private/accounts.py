@@ -242,6 +242,16 @@ class AccountStore:
             db.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(disabled), name))
         return User(user.username, user.role, user.created_at, disabled)
 
+    def set_role(self, username: str, role: str) -> User:
+        """A new role, at once for their sessions; their keys act with the lesser of the key's and theirs (see
+        principal_for_key), so a demoted admin's admin keys act as an analyst. Never demotes the last admin."""
+        check_role(role)
+        name = username.strip().lower()
+        with connect(self.path, write=True) as db:
+            user = self._changeable(db, name, losing_admin=role != "admin")
+            db.execute("UPDATE users SET role = ? WHERE username = ?", (role, name))
+        return User(user.username, role, user.created_at, user.disabled)
+
     def set_password(self, username: str, password: str) -> None:
         """A new password ends the user's sessions (whoever knew the old one is signed out)."""
         name = username.strip().lower()

@@ -58,6 +58,7 @@ ACTIONS = frozenset(
         "user_disabled",
         "user_enabled",
         "password_changed",
+        "role_changed",
         "blocks_cleared",  # an admin forgot failed sign-ins (accounts.THROTTLES)
         "audit_sealed",  # entries from before the hash chain were chained as they were found (results: how many)
         "name_person",  # people (issue 14): what an analyst decided about persons

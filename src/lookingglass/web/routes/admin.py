@@ -21,6 +21,7 @@ from lookingglass.services.admin import (
     NewKey,
     NewPassword,
     NewUser,
+    RoleChange,
     UserChange,
     UserList,
     UserRecord,
@@ -36,10 +37,13 @@ from lookingglass.services.admin import (
     remove_user,
     revoke_key,
     set_password,
+    set_role,
     verify_audit,
 )
+from lookingglass.web.auth import wants_a_page
 from lookingglass.web.params import MAX_PATH_VALUE
 from lookingglass.web.routes import answer, caller, the_app
+from lookingglass.web.views import admin_page
 
 admin = APIBlueprint("admin", __name__, url_prefix="/admin", abp_tags=[Tag(name="admin")])
 
@@ -54,8 +58,10 @@ class KeyPath(Record):
 
 @admin.get("/users", operation_id="list_users", responses={200: UserList})
 def users_route():
-    """Users (admin)."""
-    return answer(list_users(the_app(), caller()))
+    """Users (admin). A browser gets the admin console's Users page."""
+    if wants_a_page():
+        return admin_page("users")
+    return _json(answer(list_users(the_app(), caller())))
 
 
 @admin.post("/users", operation_id="add_user", responses={201: UserRecord})
@@ -82,6 +88,12 @@ def set_password_route(path: UserPath, body: NewPassword):
     return answer(set_password(the_app(), caller(), body, path.username))
 
 
+@admin.put("/users/<username>/role", operation_id="set_role", responses={200: UserRecord})
+def set_role_route(path: UserPath, body: RoleChange):
+    """Make a user an analyst or an admin; never demotes the last admin (admin, audited)."""
+    return answer(set_role(the_app(), caller(), body, path.username))
+
+
 @admin.get("/blocks", operation_id="list_blocks", responses={200: BlockList})
 def blocks_route(query: BlockFilter):
     """Sign-in waits in force after failed sign-ins, of `user` and/or from `ip` (admin)."""
@@ -96,8 +108,10 @@ def clear_blocks_route(query: BlockFilter):
 
 @admin.get("/keys", operation_id="list_keys", responses={200: KeyList})
 def keys_route():
-    """API keys, never their secrets (admin)."""
-    return answer(list_keys(the_app(), caller()))
+    """API keys, never their secrets (admin). A browser gets the admin console's API keys page."""
+    if wants_a_page():
+        return admin_page("keys")
+    return _json(answer(list_keys(the_app(), caller())))
 
 
 @admin.post("/keys", operation_id="create_key", responses={201: CreatedKey})
@@ -114,15 +128,24 @@ def revoke_key_route(path: KeyPath):
 
 @admin.get("/audit", operation_id="audit_entries", responses={200: AuditPage})
 def audit_route(query: AuditQuery):
-    """Audit entries, newest first (`order=oldest`: oldest first); `format=csv` downloads every match (admin)."""
+    """Audit entries, newest first (`order=oldest`: oldest first); `format=csv` downloads every match (admin). A
+    browser gets the admin console's audit page (a download link, `format=csv`, still gets the CSV)."""
     if query.format == "csv":
         chunks = audit_csv(the_app(), caller(), query)
         headers = {"Content-Disposition": "attachment; filename=lookingglass-audit.csv", "Cache-Control": "no-store"}
         return Response(chunks, mimetype="text/csv", headers=headers)
-    return answer(audit_entries(the_app(), caller(), query))
+    if wants_a_page():
+        return admin_page("audit")
+    return _json(answer(audit_entries(the_app(), caller(), query)))
 
 
 @admin.get("/audit/verify", operation_id="verify_audit", responses={200: AuditChain})
 def verify_audit_route():
     """Walk the audit log's hash chain: intact (with its head), or the first broken entry (admin)."""
     return answer(verify_audit(the_app(), caller()))
+
+
+def _json(answered):
+    """The JSON answer of a URL that is also a page: marked as chosen by the Accept header."""
+    body, status = answered
+    return body, status, {"Vary": "Accept"}
