@@ -99,7 +99,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const what = when ? `Play the video at ${seconds(m.timestamp)}` : m.kind === "image" ? "Open the image" : `Open the ${m.kind}`;
     const open = el("a", { href, class: `view${when ? " moment" : ""}`, "data-view": "panel" }, what);
     links.append(el("li", {}, open, " · ", el("a", { href, target: "_blank", rel: "noopener", class: "view-tab" }, "new tab")));
-    if (m.source_url) links.append(el("li", {}, "Original: ", viewer.original(m.source_url, m.source_url, { class: "source" })));
+    const web = /^https?:/i.test(m.source_url || "");
+    if (m.source_url) links.append(el("li", {}, web ? "Original: " : "File: ", viewer.original(m.source_url, m.source_url, { class: "source" })));
     if (m.page_url) links.append(el("li", {}, "Seen on: ", viewer.original(m.page_url, m.page_title || m.page_url, { class: m.page_title ? "page" : "url page" })));
     if (m.person) {
       // Whose face this is, once faces are grouped into persons (GET /people/<id> is their page).

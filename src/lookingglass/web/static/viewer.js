@@ -22,10 +22,11 @@ window.LG.viewer = (function () {
   function header(view, node) {
     const facts = el("ul", { class: "links viewer-facts" });
     facts.append(el("li", {}, el("span", { class: "badge" }, view.kind)));
-    if (view.source_url) facts.append(el("li", {}, "Original: ", original(view.source_url, view.source_url, { class: "source" })));
+    const web = /^https?:/i.test(view.source_url || "");
+    if (view.source_url) facts.append(el("li", {}, web ? "Original: " : "File: ", original(view.source_url, view.source_url, { class: "source" })));
     if (view.page_url) facts.append(el("li", {}, "Seen on: ", original(view.page_url, view.page_title || view.page_url, { class: "page" })));
     const when = date(view.crawled_at || view.first_seen);
-    if (when) facts.append(el("li", {}, view.crawled_at ? "Crawled " : "Stored ", when));
+    if (when) facts.append(el("li", {}, web && view.crawled_at ? "Fetched " : "Stored ", when));
     node.append(el("h2", { class: "viewer-title", tabindex: "-1" }, view.title || `${view.kind} ${view.sha256.slice(0, 12)}`), facts);
     if (view.processing_error) node.append(el("p", { class: "status error" }, `Processing failed: ${view.processing_error}`));
   }
@@ -115,7 +116,7 @@ window.LG.viewer = (function () {
       const duration = player.duration && Number.isFinite(player.duration) ? player.duration : view.duration || Math.max(1, ...ends);
       const lanes = [];
       if (video) {
-        const who = wanted ? (wanted.person && wanted.person.name) || "This face" : "Faces";
+        const who = wanted ? (wanted.person && wanted.person.name) || (wanted.person ? "This person" : "This face") : "Faces";
         const shown = mine.length ? mine : view.tracks;
         lanes.push(
           lane(
@@ -243,8 +244,8 @@ window.LG.viewer = (function () {
     const root = document.getElementById("viewer");
     if (!root || !root.dataset.sha256) return;
     const back = document.getElementById("viewer-back");
-    const fromHere = document.referrer && new URL(document.referrer).origin === window.location.origin;
-    if (back && fromHere && window.history.length > 1) {
+    if (back && window.history.length > 1) {
+      // Opened from a page of this app (Referrer-Policy hides which): Back returns to it with its state.
       back.textContent = "Back";
       back.addEventListener("click", (event) => {
         event.preventDefault();
