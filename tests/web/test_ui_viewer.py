@@ -2,8 +2,9 @@
 the object inside the app (the face boxed; the video at the match's second with the person's time on screen marked;
 the page's text with its entities linked), beside the results or in a new tab, and the search is still there after.
 
-The module's server (tests/ui_session.py) also gets a 4-second clip made here: grey, then obama.jpg held from 1 s to
-3 s, then grey, so the face's span is known. Screenshots: test-artifacts/ui/viewer-*.png.
+The module's server (tests/ui_session.py) also gets a short clip made here: grey, then obama.jpg held from 1 s to
+3 s, then grey, so the face's span is known, with a spoken sentence (espeak-ng) over it when espeak-ng is installed.
+Screenshots: test-artifacts/ui/viewer-*.png.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from pathlib import Path
 import pytest
 
 import browser
-from media_files import face_on_screen_video
+from media_files import ESPEAK, face_on_screen_video, speak
 from ui_session import MOBILE, SHOTS, TEST_IMAGES, Console
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
 pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=f"no browser tests: {browser.missing()}")
+
+
+SAID = "The treasury board met in Aberdeen on Tuesday."
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,9 @@ def clip(server, faces_dir, tmp_path_factory) -> str:
     from lookingglass.sources.sightings import Sighting
     from lookingglass.web.client import ServerClient
 
-    path = face_on_screen_video(tmp_path_factory.mktemp("clip") / "clip.mp4", faces_dir / TEST_IMAGES / "obama.jpg")
+    folder = tmp_path_factory.mktemp("clip")
+    said = speak(SAID, folder / "said.wav") if ESPEAK else None
+    path = face_on_screen_video(folder / "clip.mp4", faces_dir / TEST_IMAGES / "obama.jpg", audio=said)
     client = ServerClient(server)
     stored = client.store_bytes(path.read_bytes(), path.name, Sighting(source_url="https://example.org/clip.mp4"))
     deadline = time.monotonic() + 300
@@ -117,8 +123,9 @@ def test_a_video_match_plays_from_its_moment_with_the_persons_time_on_screen_mar
     expect(spans).to_have_count(1)
     assert float(spans.first.get_attribute("data-start")) == pytest.approx(1.0, abs=0.4)
     assert float(spans.first.get_attribute("data-end")) == pytest.approx(2.9, abs=0.4)
+    duration = float(panel.locator(".timeline").get_attribute("data-duration"))
     left = float(re.search(r"left: ([\d.]+)%", spans.first.get_attribute("style")).group(1))
-    assert 15 < left < 40  # 1 s of a 4 s clip, drawn where it is
+    assert left == pytest.approx(100 * float(spans.first.get_attribute("data-start")) / duration, abs=0.5)
     ui.screenshot(path=str(SHOTS / "viewer-video-panel.png"))
 
     spans.first.click()  # a span seeks to where it starts
@@ -215,3 +222,22 @@ def test_the_viewer_and_the_results_fit_a_phone_and_no_page_links_a_file(chromiu
     context.close()
     assert all(width <= MOBILE["width"] for width in widths.values()), widths
     assert not console.errors, console.errors
+
+
+@pytest.mark.skipif(ESPEAK is None, reason="espeak-ng is not installed: the clip has no speech to transcribe")
+def test_a_videos_transcript_is_on_its_timeline_and_a_segment_seeks_the_player(ui, server, clip):
+    ui.goto(f"{server.url}/view/{clip}?t=2.5")
+    player = ui.locator("video.viewer-player")
+    player.wait_for()
+    assert _wait_for_time(player, 2.5) == pytest.approx(2.5, abs=0.2)
+    said = ui.locator(".timeline .lane.said .span")
+    said.first.wait_for()
+    lines = ui.locator(".transcript li")
+    assert "treasury" in " ".join(lines.all_inner_texts()).lower()
+    assert said.count() == lines.count()
+
+    first = lines.first.get_by_role("button")
+    start = float(first.get_attribute("data-start"))
+    first.click()
+    assert _wait_for_time(player, start) == pytest.approx(start, abs=0.3)
+    ui.screenshot(path=str(SHOTS / "viewer-video.png"), full_page=True)
