@@ -72,6 +72,11 @@ window.LG.viewer = (function () {
     return el("a", { href, class: p.name ? "person" : "person unnamed" }, p.name || "an unnamed person");
   }
 
+  /** Move the player to `t` seconds; it goes on playing if it was, and stays paused if it was paused. */
+  function seek(player, t) {
+    player.currentTime = Math.max(0, Number(t) || 0);
+  }
+
   /** A lane of marks on a 0..duration axis; each mark seeks the player when activated. */
   function lane(label, items, duration, player, cls) {
     const row = el("div", { class: `lane ${cls}`, role: "group", "aria-label": label });
@@ -85,10 +90,7 @@ window.LG.viewer = (function () {
       );
       mark.style.left = `${Math.min(100, left)}%`;
       mark.style.width = `${Math.min(100 - Math.min(100, left), width)}%`;
-      mark.addEventListener("click", () => {
-        player.currentTime = item.start;
-        player.play().catch(() => {});
-      });
+      mark.addEventListener("click", () => seek(player, item.start));
       row.append(mark);
     });
     return el("div", { class: "lane-row" }, el("span", { class: "lane-label" }, label), row);
@@ -155,10 +157,7 @@ window.LG.viewer = (function () {
           transcriptList.replaceChildren(
             ...segments.map((s) => {
               const go = el("button", { type: "button", class: "quiet seek", "data-start": s.start }, seconds(s.start));
-              go.addEventListener("click", () => {
-                player.currentTime = s.start;
-                player.play().catch(() => {});
-              });
+              go.addEventListener("click", () => seek(player, s.start));
               return el("li", {}, go, " ", s.text);
             }),
           );
