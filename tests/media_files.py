@@ -83,3 +83,44 @@ def speak(text: str, path: Path) -> np.ndarray:
     """16 kHz mono samples of `text` read by espeak-ng's American English voice (also left in `path`)."""
     subprocess.run([ESPEAK, "-v", "en-us", "-s", "150", "-w", str(path), text], check=True, capture_output=True)
     return extract_audio(path)
+
+
+def face_on_screen_video(
+    path: Path,
+    photo: Path,
+    *,
+    before: float = 1.0,
+    during: float = 2.0,
+    after: float = 1.0,
+    audio: np.ndarray | None = None,
+) -> Path:
+    """A small H.264 clip (10 fps): grey for `before` seconds, then `photo` held for `during`, then grey again, so
+    the face in it is on screen for one known span (a track from `before` to about `before + during`). With `audio`
+    (16 kHz mono samples, e.g. from `speak`) it has a sound track from 0 s too; the pictures last at least as long."""
+    from PIL import Image
+
+    picture = np.asarray(Image.open(photo).convert("RGB").resize((320, 400)))
+    blank = np.full_like(picture, 128)
+    seconds = max(before + during + after, 0 if audio is None else len(audio) / SR + 0.3)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 400, "yuv420p"
+        sound = None
+        if audio is not None:
+            sound = container.add_stream("aac", rate=SR)
+            sound.layout = "mono"
+        for index in range(round(seconds * 10)):
+            shown = before <= index / 10 < before + during
+            frame = av.VideoFrame.from_ndarray(picture if shown else blank, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+        if sound is not None:
+            step = sound.codec_context.frame_size or 1024
+            for start in range(0, len(audio), step):
+                chunk = np.ascontiguousarray(audio[start : start + step], dtype=np.float32).reshape(1, -1)
+                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                frame.sample_rate, frame.pts, frame.time_base = SR, start, Fraction(1, SR)
+                container.mux(sound.encode(frame))
+            container.mux(sound.encode())
+    return path

@@ -49,6 +49,9 @@ class LookupMatch(Record):
     )
     face_id: str | None
     person: LookupPerson | None = Field(description="whose face this is, once faces are grouped into persons")
+    view_url: str = Field(
+        description="the in-app viewer of this evidence (relative URL): the face boxed, a video at this moment"
+    )
 
 
 class LookupFace(Record):

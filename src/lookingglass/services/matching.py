@@ -13,6 +13,7 @@ from lookingglass.app import App
 from lookingglass.errors import BadInput
 from lookingglass.media.decode import decode_image
 from lookingglass.records import Face, Hit, Match
+from lookingglass.services.viewer import view_url
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,12 @@ class FaceMatches:
             "confidence": round(det.confidence, 4),
             "landmarks": [[round(x, 2), round(y, 2)] for x, y in det.landmarks],
             "detector": det.detector,
-            "matches": [m.to_json() for m in self.matches],
+            "matches": [m.to_json() | {"view_url": _view_url(m)} for m in self.matches],
         }
+
+
+def _view_url(m: Match) -> str:
+    return view_url(m.sha256, m.kind, m.face_id, m.timestamp)
 
 
 def match_of(hit: Hit, grouped: int = 1) -> Match:

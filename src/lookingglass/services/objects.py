@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import Field, field_validator
@@ -284,18 +287,21 @@ def _store_what_workers_sent(app: App) -> None:
 
 @dataclass(frozen=True)
 class Content:
-    """Stored bytes and how to serve them."""
+    """Stored bytes and how to serve them. `local_file()` is a file to stream from, never read whole: a video is
+    served in the ranges a player asks for while it seeks."""
 
-    data: bytes
+    sha256: str
     content_type: str
     kind: str
+    size: int
+    local_file: Callable[[], AbstractContextManager[Path]]
 
 
 @operation
 def object_content(app: App, caller: Caller, *, sha256: str) -> Content:
     """The stored bytes."""
     obj = app.objects.get(sha256)
-    return Content(app.objects.read(obj.sha256), obj.content_type, obj.kind)
+    return Content(obj.sha256, obj.content_type, obj.kind, obj.size, lambda: app.objects.local_file(obj.sha256))
 
 
 class TranscriptSegment(Record):

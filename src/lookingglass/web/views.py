@@ -10,6 +10,7 @@
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
 | queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
 | admin console (admins) | `/admin`, `/admin/{users,keys,audit,erasure}` | admin*.js | `/admin/*`, `/forget/*` |
+| evidence viewer | `/view/<sha256>` | viewer.js | `GET /objects/<sha>/view`, `…/content` (Range), `…/transcript` |
 
 The people pages and the admin console's users, keys and audit pages share their URLs with the API they read: a
 browser navigating there (HTML preferred, auth.py's `wants_a_page`) gets the page, every other caller the JSON
@@ -65,6 +66,13 @@ def graph_page():
 @views.get("/graph/entity/<entity_id>")
 def entity_page(entity_id: str):
     return render_template("entity.html", page="entities", entity_id=entity_id)
+
+
+@views.get("/view/<sha256>")
+def view_page(sha256: str):
+    """One stored object in the evidence viewer (`?face=<face_id>` boxes a face, `?t=` starts a video there). The
+    face search opens the same viewer in a panel beside its results (search.js)."""
+    return render_template("viewer.html", page=None, sha256=sha256)
 
 
 @views.get("/queue")

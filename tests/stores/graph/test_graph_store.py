@@ -153,6 +153,23 @@ def test_a_put_document_reads_back_with_relations_evidence_and_sources(store: Gr
     ]
 
 
+def test_a_document_lists_the_entities_it_names_with_its_own_words(store: GraphStore) -> None:
+    extraction = ada_works_for_acme()
+    store.put(extraction)
+    store.put(page("d2", ["Bob met Ada."], mentions=[(BOB, 0), (ADA, 0)]))
+
+    named = store.entities_in("d1")
+
+    assert [(e["id"], e["name"], e["type"], e["mentions"]) for e in named] == [
+        (ACME.id, "Acme", "ORG", 2),
+        (ADA.id, "Ada", "PERSON", 1),
+        (ZURICH.id, "Zürich", "GPE", 1),
+    ]  # most mentions first, then by name; Bob is only in d2
+    assert [e["surfaces"] for e in named] == [["Acme"], ["Ada"], ["Zürich"]]
+    assert store.entities_in("no-such-document") == []
+    assert [e["id"] for e in store.entities_in("d1", limit=1)] == [ACME.id]
+
+
 def test_putting_the_same_document_again_changes_no_count(store: GraphStore) -> None:
     store.put(ada_works_for_acme())
     before = (store.stats(), store.entities(sort="name"), relations_of(store, ACME))

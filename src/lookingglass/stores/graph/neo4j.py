@@ -417,6 +417,20 @@ class Neo4jGraphStore:
 
         return self._read(work)
 
+    def entities_in(self, document_id: str, limit: int = 500) -> list[dict]:
+        check_limit(limit)
+        rows = self._read(
+            lambda tx: self._rows(
+                tx,
+                "MATCH (:Document {id: $id})-[m:MENTIONS]->(e:Entity)"
+                " RETURN e.id AS id, e.name AS name, e.type AS type,"
+                " m.count AS mentions, m.surfaces AS surfaces ORDER BY mentions DESC, name LIMIT $limit",
+                id=document_id,
+                limit=limit,
+            )
+        )
+        return [{**row, "surfaces": sorted(set(row["surfaces"] or []))} for row in rows]
+
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         keys = sorted(set(keys))
         if not keys:

@@ -76,6 +76,11 @@ class GraphReader(Protocol):
         """[{"id", "url", "title", "kind", "mentions"}] of documents naming the entity, most mentions first.
         Raises NotFound for an unknown entity."""
 
+    def entities_in(self, document_id: str, limit: int = 500) -> list[dict]:
+        """[{"id", "name", "type", "mentions", "surfaces"}] of the entities a document names (`surfaces`: the
+        words it used for each, e.g. "Lindqvist" for Mara Lindqvist), most mentions first; [] for an unknown
+        document. What the evidence viewer links a page's text with."""
+
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         """[{"id", "name", "key"}] of the organisations with exactly these canonical keys."""
 

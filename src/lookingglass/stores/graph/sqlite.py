@@ -400,6 +400,16 @@ class SqliteGraphStore:
             raise NotFound(f"no entity {entity_id!r}")
         return [dict(row) for row in rows]
 
+    def entities_in(self, document_id: str, limit: int = 500) -> list[dict]:
+        check_limit(limit)
+        rows = self._read(
+            "SELECT e.id, e.name, e.type, count(*) AS mentions, group_concat(DISTINCT m.surface) AS surfaces"
+            " FROM mentions m JOIN entities e ON e.id = m.entity WHERE m.document = ?"
+            " GROUP BY e.id ORDER BY mentions DESC, e.name LIMIT ?",
+            (document_id, limit),
+        )
+        return [{**dict(row), "surfaces": sorted(set((row["surfaces"] or "").split(",")) - {""})} for row in rows]
+
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         keys = sorted(set(keys))
         if not keys:

@@ -3,6 +3,7 @@ forgetting. Each route parses into its service's model and answers the service's
 
 from __future__ import annotations
 
+from flask import send_file
 from flask_openapi3 import APIBlueprint, FileStorage, Tag
 from pydantic import Field
 
@@ -100,15 +101,29 @@ def outcome_route(path: ObjectPath, query: OutcomeQuery):
 @objects.get(
     "/objects/<sha256>/content",
     operation_id="object_content",
-    responses={200: {"description": "the stored file", "content": {"application/octet-stream": BINARY}}},
+    responses={
+        200: {"description": "the stored file", "content": {"application/octet-stream": BINARY}},
+        206: {"description": "the part asked for with Range", "content": {"application/octet-stream": BINARY}},
+        304: {"description": "not modified (If-None-Match: the sha256)"},
+        416: {
+            "description": "a Range outside the file",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
 )
 def content_route(path: ObjectPath):
-    """The stored bytes (a crawled page as sandboxed plain text: it must never run as our origin)."""
+    """The stored bytes, in part with Range (a crawled page as sandboxed plain text: it must never run as our
+    origin)."""
     content = object_content(the_app(), caller(), sha256=path.sha256)
-    headers = {"Content-Type": content.content_type, "Cache-Control": PRIVATE_CACHE}
-    if content.kind == "page":
-        headers |= {"Content-Type": "text/plain; charset=utf-8", "Content-Security-Policy": "sandbox"}
-    return content.data, 200, headers
+    page = content.kind == "page"
+    mimetype = "text/plain; charset=utf-8" if page else content.content_type
+    with content.local_file() as file:  # send_file opens it now, so a temporary copy may go once this ends
+        # conditional: HTTP Range (206) so a player can seek, and the sha256 as the ETag (If-None-Match: 304)
+        response = send_file(file, mimetype=mimetype, conditional=True, etag=content.sha256, max_age=3600)
+    response.headers["Cache-Control"] = PRIVATE_CACHE
+    if page:
+        response.headers["Content-Security-Policy"] = "sandbox"
+    return response
 
 
 @objects.get("/objects/<sha256>/transcript", operation_id="object_transcript", responses={200: Transcript})

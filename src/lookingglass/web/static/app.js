@@ -88,12 +88,13 @@ window.LG = (function () {
     node.className = `status${kind ? ` ${kind}` : ""}`;
   }
 
-  /** The URL if it is one a link may point to (http, https, file, or this site), else null. */
+  /** The URL if it is one a link may point to (http, https, or this site), else null: never file:// (a path on
+   * the machine that ingested it, dead in any browser), which link() shows as text. */
   function safeHref(url) {
     if (!url || typeof url !== "string") return null;
     try {
       const parsed = new URL(url, window.location.origin);
-      return ["http:", "https:", "file:"].includes(parsed.protocol) ? parsed.href : null;
+      return ["http:", "https:"].includes(parsed.protocol) ? parsed.href : null;
     } catch (err) {
       return null;
     }

@@ -52,7 +52,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const evidence = el("ul", { class: "evidence", "aria-label": "Evidence" });
     (r.evidence || []).forEach((ev) => {
       evidence.append(
-        el("li", {}, el("blockquote", {}, ev.text), el("p", { class: "meta" }, "— ", link(ev.url, ev.title || ev.url || "a document"))),
+        el("li", {}, el("blockquote", {}, ev.text), el("p", { class: "meta" }, "— ", el("a", { href: `/view/${encodeURIComponent(ev.document)}`, class: "view" }, ev.title || "the document"), /^https?:/.test(ev.url || "") ? [" · ", link(ev.url, "original")] : [])),
       );
     });
     if (!(r.evidence || []).length) evidence.append(el("li", { class: "meta" }, "No sentence recorded as evidence."));

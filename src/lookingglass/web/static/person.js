@@ -68,7 +68,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (ev.page_url) where.push(link(ev.page_url, ev.title || ev.page_url));
     else if (ev.title) where.push(ev.title);
     const moment = ev.timestamp !== null && ev.timestamp !== undefined;
-    const object = `/objects/${encodeURIComponent(ev.sha256)}/content${moment ? `#t=${Math.max(0, Number(ev.timestamp)).toFixed(1)}` : ""}`;
+    const object = `/view/${encodeURIComponent(ev.sha256)}${moment ? `?t=${Math.max(0, Number(ev.timestamp)).toFixed(1)}` : ""}`;
     return el(
       "li",
       {},
@@ -120,8 +120,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const label = `Face ${i + 1}${video ? ` at ${seconds(f.timestamp)}` : ""}`;
     const box = el("input", { type: "checkbox", id: `face-${i}`, value: f.face_id, class: "pick" });
     const links = el("ul", { class: "links" });
-    const content = `/objects/${encodeURIComponent(f.sha256)}/content`;
-    if (video) links.append(el("li", {}, el("a", { href: `${content}#t=${Math.max(0, Number(f.timestamp)).toFixed(1)}`, class: "moment" }, `Play the video at ${seconds(f.timestamp)}`)));
+    const content = `/view/${encodeURIComponent(f.sha256)}?face=${encodeURIComponent(f.face_id)}`; // the evidence viewer
+    if (video) links.append(el("li", {}, el("a", { href: `${content}&t=${Math.max(0, Number(f.timestamp)).toFixed(1)}`, class: "moment" }, `Play the video at ${seconds(f.timestamp)}`)));
     else links.append(el("li", {}, el("a", { href: content, class: "object" }, "Open the image")));
     if (f.page_url) links.append(el("li", {}, "Seen on: ", link(f.page_url, f.page_url, { class: "url page" })));
     else if (f.source_url) links.append(el("li", {}, "Source: ", link(f.source_url, f.source_url, { class: "url source" })));

@@ -1,8 +1,10 @@
-// Face search (GET /): send a photo to POST /lookup, box every face over the photo, show a chosen face's matches.
+// Face search (GET /): send a photo to POST /lookup, box and number every face over the photo, show a chosen face's
+// matches beside it, grouped per person (or object), each opening the evidence viewer in a panel (viewer.js) so the
+// results stay; Back or Escape closes it. Scores are similarity in percent everywhere, the threshold too.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { el, svg, api, status, link, bar, percent, seconds, date, faceThumb, onActivate } = window.LG;
+  const { el, svg, api, status, bar, percent, seconds, date, faceThumb, boxedThumb, onActivate, viewer } = window.LG;
   const form = document.getElementById("search-form");
   const input = document.getElementById("image");
   const drop = document.getElementById("drop");
@@ -15,6 +17,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const matches = document.getElementById("matches");
   const matchesTitle = document.getElementById("matches-title");
   const matchList = document.getElementById("match-list");
+  const panel = document.getElementById("viewer-panel");
+  const panelBody = document.getElementById("viewer-panel-body");
+  const panelTab = document.getElementById("viewer-panel-tab");
+  const panelClose = document.getElementById("viewer-panel-close");
+  let opener = null; // the link that opened the panel: focus goes back there
   let photoUrl = null;
   let current = null; // {body, rects, buttons}
 
@@ -60,7 +67,16 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     current.buttons.forEach((b, i) => b.setAttribute("aria-pressed", String(i === index)));
     showMatches(current.body, index);
-    status(statusLine, `${matchesTitle.textContent}, listed below the photo.`);
+    status(statusLine, `${matchesTitle.textContent}.`);
+  }
+
+  /** The viewer's URL for a match (the API gives it; a canned or older answer may not). */
+  function viewUrl(m) {
+    if (m.view_url) return m.view_url;
+    const q = new URLSearchParams();
+    if (m.face_id) q.set("face", m.face_id);
+    if (m.kind === "video" && m.timestamp !== null && m.timestamp !== undefined) q.set("t", Number(m.timestamp).toFixed(1));
+    return `/view/${encodeURIComponent(m.sha256)}${q.toString() ? `?${q}` : ""}`;
   }
 
   function matchItem(m, i) {
@@ -68,7 +84,7 @@ document.addEventListener("DOMContentLoaded", () => {
     const label = `Match ${i + 1}: ${percent(m.score)} similar`;
     const details = el("div", { class: "details" });
     details.append(
-      el("p", { class: "score" }, bar(m.score), el("strong", {}, percent(m.score)), " similar"),
+      el("p", { class: "score" }, el("span", { class: "match-no" }, `${i + 1}.`), " ", bar(m.score), el("strong", {}, percent(m.score)), " similar"),
       el(
         "p",
         { class: "meta" },
@@ -79,26 +95,43 @@ document.addEventListener("DOMContentLoaded", () => {
       ),
     );
     const links = el("ul", { class: "links" });
-    if (when) {
-      // The stored video at the moment the face was seen (a media fragment: #t=seconds).
-      const t = Math.max(0, Number(m.timestamp));
-      const href = `/objects/${encodeURIComponent(m.sha256)}/content#t=${t.toFixed(1)}`;
-      links.append(el("li", {}, el("a", { href, class: "moment" }, `Play the video at ${seconds(t)}`)));
-    } else {
-      links.append(el("li", {}, el("a", { href: `/objects/${encodeURIComponent(m.sha256)}/content` }, "Open the image")));
-    }
-    if (m.source_url) links.append(el("li", {}, "Source: ", link(m.source_url, m.source_url, { class: "url source" })));
-    if (m.page_url) links.append(el("li", {}, "Seen on: ", link(m.page_url, m.page_title || m.page_url, { class: m.page_title ? "page" : "url page" })));
+    const href = viewUrl(m);
+    const what = when ? `Play the video at ${seconds(m.timestamp)}` : m.kind === "image" ? "Open the image" : `Open the ${m.kind}`;
+    const open = el("a", { href, class: `view${when ? " moment" : ""}`, "data-view": "panel" }, what);
+    links.append(el("li", {}, open, " · ", el("a", { href, target: "_blank", rel: "noopener", class: "view-tab" }, "new tab")));
+    const web = /^https?:/i.test(m.source_url || "");
+    if (m.source_url) links.append(el("li", {}, web ? "Original: " : "File: ", viewer.original(m.source_url, m.source_url, { class: "source" })));
+    if (m.page_url) links.append(el("li", {}, "Seen on: ", viewer.original(m.page_url, m.page_title || m.page_url, { class: m.page_title ? "page" : "url page" })));
     if (m.person) {
       // Whose face this is, once faces are grouped into persons (GET /people/<id> is their page).
-      const href = `/people/${encodeURIComponent(m.person.id)}`;
-      const who = m.person.name ? el("a", { href, class: "person" }, m.person.name) : el("a", { href, class: "person unnamed" }, "an unnamed person");
+      const person = `/people/${encodeURIComponent(m.person.id)}`;
+      const who = m.person.name ? el("a", { href: person, class: "person" }, m.person.name) : el("a", { href: person, class: "person unnamed" }, "an unnamed person");
       links.append(el("li", {}, "Person: ", who));
     }
     details.append(links);
     const indexed = date(m.indexed_at);
     if (indexed) details.append(el("p", { class: "meta" }, "Indexed ", indexed));
-    return el("li", { class: "match" }, faceThumb(m, `${label}, the matched face`), details);
+    return el("li", { class: "match" }, el("a", { href, class: "thumb-link", tabindex: "-1", "aria-hidden": "true", "data-view": "panel" }, faceThumb(m, `${label}, the matched face`)), details);
+  }
+
+  /** Matches grouped per person (when their faces are grouped into one) or else per object, best group first. */
+  function groups(matchesOfFace) {
+    const byKey = new Map();
+    matchesOfFace.forEach((m, i) => {
+      const key = m.person ? `person:${m.person.id}` : `object:${m.sha256}`;
+      if (!byKey.has(key)) byKey.set(key, { key, first: m, items: [] });
+      byKey.get(key).items.push([m, i]);
+    });
+    return [...byKey.values()];
+  }
+
+  function groupTitle(g) {
+    const m = g.first;
+    const n = g.items.length;
+    const count = n > 1 ? ` · ${n} matches` : "";
+    if (m.person) return [m.person.name || "An unnamed person", count];
+    const name = m.page_title || (m.source_url ? m.source_url.split("/").pop() : null) || `${m.kind} ${m.sha256.slice(0, 12)}`;
+    return [name, count];
   }
 
   function showMatches(body, index) {
@@ -111,11 +144,21 @@ document.addEventListener("DOMContentLoaded", () => {
         el(
           "li",
           { class: "empty" },
-          `No indexed face is at least ${body.threshold} similar. Lower the threshold to see weaker candidates.`,
+          `No indexed face is at least ${percent(body.threshold)} similar. Lower the threshold to see weaker candidates.`,
         ),
       );
     }
-    face.matches.forEach((m, i) => matchList.append(matchItem(m, i)));
+    groups(face.matches).forEach((g) => {
+      const [name, count] = groupTitle(g);
+      matchList.append(
+        el(
+          "li",
+          { class: "match-group" },
+          el("h3", { class: "group-title" }, name, el("span", { class: "meta" }, ` best ${percent(g.first.score)}${count}`)),
+          el("ol", { class: "match-list" }, ...g.items.map(([m, i]) => matchItem(m, i))),
+        ),
+      );
+    });
     matches.hidden = false;
   }
 
@@ -141,6 +184,11 @@ document.addEventListener("DOMContentLoaded", () => {
       rect.append(title);
       onActivate(rect, () => select(i));
       overlay.append(rect);
+      // The face's number, as on its chip: large enough to read whatever the photo's size.
+      const size = Math.max(14, Math.max(photo.naturalWidth, photo.naturalHeight) / 28);
+      const number = svg("text", { x: x1 + size * 0.2, y: Math.max(size, y1 - size * 0.25), class: "face-no", "font-size": size, "aria-hidden": "true" });
+      number.textContent = String(i + 1);
+      overlay.append(number);
       return rect;
     });
   }
@@ -170,7 +218,12 @@ document.addEventListener("DOMContentLoaded", () => {
     );
     current.buttons = body.faces.map((face, i) => {
       const best = face.matches.length ? ` · best ${percent(face.matches[0].score)}` : "";
-      const b = el("button", { type: "button", class: "face-button", "aria-pressed": "false", "data-face": i }, `${faceLabel(face, i)}${best}`);
+      const b = el(
+        "button",
+        { type: "button", class: "face-button", "aria-pressed": "false", "data-face": i },
+        boxedThumb(photoUrl, face.box, `Face ${i + 1}`),
+        el("span", { class: "chip-text" }, el("span", { class: "chip-no" }, String(i + 1)), ` ${faceLabel(face, i)}${best}`),
+      );
       b.addEventListener("click", () => select(i));
       faceList.append(el("li", {}, b));
       return b;
@@ -183,10 +236,57 @@ document.addEventListener("DOMContentLoaded", () => {
     if (raw === "") return null;
     const value = Number(raw);
     if (!Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-      throw new Error(`${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}.`);
+      throw new Error(`${name} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}${id === "threshold" ? " (%)" : ""}.`);
     }
     return raw;
   }
+
+  // The evidence viewer in a panel beside the results: a plain click opens it (and a history entry, so Back closes
+  // it and the search stays); a modified click, or "new tab", opens the viewer page instead.
+  function openPanel(href, from) {
+    const url = new URL(href, window.location.origin);
+    const sha = decodeURIComponent(url.pathname.split("/").pop());
+    opener = from;
+    panelTab.href = href;
+    panel.hidden = false;
+    document.body.classList.add("viewing");
+    viewer.show(panelBody, sha, viewer.optionsOf(url.search)).then(() => {
+      const title = panelBody.querySelector(".viewer-title");
+      if (title) title.focus();
+    });
+    panelClose.focus();
+  }
+
+  function closePanel() {
+    if (panel.hidden) return;
+    panelBody.querySelectorAll("video, audio").forEach((player) => player.pause());
+    panelBody.replaceChildren();
+    panel.hidden = true;
+    document.body.classList.remove("viewing");
+    if (opener && opener.isConnected) opener.focus();
+  }
+
+  matchList.addEventListener("click", (event) => {
+    const a = event.target.closest("a[data-view='panel']");
+    if (!a || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    const from = a.classList.contains("thumb-link") ? a.closest("li.match").querySelector("a.view") : a;
+    if (!panel.hidden) window.history.replaceState({ viewer: a.getAttribute("href") }, "", "#evidence");
+    else window.history.pushState({ viewer: a.getAttribute("href") }, "", "#evidence");
+    openPanel(a.getAttribute("href"), from);
+  });
+  panelClose.addEventListener("click", () => {
+    if (window.history.state && window.history.state.viewer) window.history.back();
+    else closePanel();
+  });
+  window.addEventListener("popstate", (event) => {
+    if (event.state && event.state.viewer) openPanel(event.state.viewer, opener);
+    else closePanel();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden) panelClose.click();
+  });
+  if (window.location.hash === "#evidence") window.history.replaceState(null, "", window.location.pathname);
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -200,9 +300,9 @@ document.addEventListener("DOMContentLoaded", () => {
     data.append("image", file, file.name);
     try {
       const topK = number("top_k", "Matches per face", 1, 1000, true);
-      const threshold = number("threshold", "The threshold", -1, 1, false);
+      const threshold = number("threshold", "The least similarity", -100, 100, false);
       if (topK !== null) data.append("top_k", topK);
-      if (threshold !== null) data.append("threshold", threshold);
+      if (threshold !== null) data.append("threshold", String(Number(threshold) / 100)); // the API's cosine
     } catch (err) {
       status(statusLine, err.message, "error");
       return;

@@ -14,13 +14,15 @@ document.addEventListener("DOMContentLoaded", () => {
     const meta = el("p", { class: "meta" }, el("span", { class: "badge" }, hit.kind === "page" ? "page" : "said in a video"));
     const links = el("ul", { class: "links" });
     const timed = hit.start !== null && hit.start !== undefined;
+    const view = `/view/${encodeURIComponent(hit.sha256)}`; // the evidence viewer (viewer.js); the original is second
     if (timed) {
       meta.append(` ${seconds(hit.start)}${hit.end !== null && hit.end !== undefined ? ` – ${seconds(hit.end)}` : ""}`);
-      const href = `/objects/${encodeURIComponent(hit.sha256)}/content#t=${Number(hit.start).toFixed(1)}`;
-      links.append(el("li", {}, el("a", { href, class: "moment" }, `Play from ${seconds(hit.start)}`)));
-      if (hit.source_url) links.append(el("li", {}, "Source: ", link(hit.source_url)));
-    } else if (hit.source_url) {
-      links.append(el("li", {}, "Page: ", link(hit.source_url, hit.title || hit.source_url, { class: hit.title ? "page" : "url page" })));
+      const href = `${view}?t=${Number(hit.start).toFixed(1)}`;
+      links.append(el("li", {}, el("a", { href, class: "moment view" }, `Play from ${seconds(hit.start)}`)));
+      if (hit.source_url) links.append(el("li", {}, "Original: ", link(hit.source_url)));
+    } else {
+      links.append(el("li", {}, el("a", { href: view, class: "view" }, `Read ${hit.title ? `“${hit.title}”` : "the page"}`)));
+      if (hit.source_url) links.append(el("li", {}, "Original: ", link(hit.source_url, hit.title || hit.source_url, { class: hit.title ? "page" : "url page" })));
     }
     return el("li", { class: "hit" }, text, meta, links);
   }
