@@ -43,7 +43,8 @@ def ingest(root: Path, as_json: bool) -> None:
         print(json.dumps(report))
     else:
         print(
-            f"demo: {report['files']} files, {report['faces']} faces, {report['people'].get('persons')} persons, "
+            f"demo: {report['files']} files indexed now ({report['already_indexed']} already were), "
+            f"{report['faces']} faces found, {report['people'].get('persons')} persons, "
             f"{report['shared_people']} organisation pairs sharing people, {len(report['errors'])} errors"
         )
     for error in report["errors"]:
