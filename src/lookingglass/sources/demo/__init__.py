@@ -50,6 +50,7 @@ SPEECH = (
     "Search the text index for the word shuttle to find this moment."
 )
 SEARCH_WORD = "shuttle"
+ENTITY = "Saltmarsh Energy"  # the start page's entity to open: typed relations, and organisations sharing people
 MANIFEST = "demo.json"
 
 
@@ -245,7 +246,7 @@ def ingest(demo: DemoSet, settings) -> dict:
     first, then photos and the video with their sightings; then graph analytics and people clustering. Writes
     `demo.json` into the data dir for the start page."""
     from lookingglass.cli.service import open_service
-    from lookingglass.services.graph import SharedPeopleQuery
+    from lookingglass.services.graph import EntityQuery, SharedPeopleQuery
     from lookingglass.services.objects import StoreRequest, store_patiently
     from lookingglass.services.people import ClusterRequest
 
@@ -267,10 +268,13 @@ def ingest(demo: DemoSet, settings) -> dict:
         report["analytics"] = service.run_graph_analytics().model_dump(mode="json")
         report["people"] = service.cluster_people(ClusterRequest(full=True)).model_dump(mode="json")
         report["shared_people"] = len(service.shared_people(SharedPeopleQuery(limit=100)).pairs)
+        found = service.list_entities(EntityQuery(q=ENTITY, type="ORG", limit=1)).entities
+    entity_id = found[0].id if found else None
     manifest = {
         "root": str(demo.root),
         "query_photo": str(demo.query_photo),
         "search_word": demo.search_word,
+        "entity": {"id": entity_id, "name": ENTITY} if entity_id else None,
         "video": demo.video.name if demo.video else None,
         "notes": demo.notes or [],
     }
