@@ -8,8 +8,8 @@
 | one entity | `/graph/entity/<id>` | entity.js | `GET /entities/<id>` |
 | people | `/people` | people.js | `GET /people` |
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
-| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
 | welcome / try this | `/start` | none (links) | `demo.json` in the data dir, when `make run` put the demo there |
+| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
 
 The people pages share their URLs with the API they read: a browser navigating there (HTML preferred, auth.py's
 `wants_a_page`) gets the page, every other caller the JSON (web/routes/people.py asks `people_page`/`person_page`).
