@@ -3,8 +3,8 @@ handful of pages that fill the entity graph and say who is on the photos.
 
 Everything comes from packages a fresh machine fetches with pip, or is made here:
 
-- portraits of Barack Obama and Joe Biden from the face_recognition 1.3.0 sdist (MIT; the photos are official US
-  government portraits), through `samples.fetch_samples`;
+- photos of Barack Obama and Joe Biden from the face_recognition 1.3.0 sdist (MIT; `samples.fetch_samples`, the
+  project's sample set; obama.jpg and biden.jpg are their official White House portraits, US government works);
 - Eileen Collins (`astronaut.png`, NASA, public domain) and the cameraman (`camera.png`, CC0) from the
   scikit-image 0.26.0 wheel's data folder;
 - group photos: composites made here from those portraits (the pages say they are composites);
