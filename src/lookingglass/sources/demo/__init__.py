@@ -146,10 +146,14 @@ def _composite(sources: list[Path], dest: Path, height: int = 420) -> None:
 
 
 def _pages(dest: Path) -> list[Path]:
+    """The pages as this version ships them (an upgrade's edits replace older copies; nothing else is kept)."""
     dest.mkdir(parents=True, exist_ok=True)
     for page in PAGES.glob("*.html"):
-        _copy(page, dest / page.name)
-    return sorted(dest.glob("*.html"))
+        text = page.read_text(encoding="utf-8")
+        target = dest / page.name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+    return sorted(dest / page.name for page in PAGES.glob("*.html"))
 
 
 def speak(text: str, cache: Path) -> tuple[np.ndarray, int]:
