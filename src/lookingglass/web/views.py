@@ -8,6 +8,7 @@
 | one entity | `/graph/entity/<id>` | entity.js | `GET /entities/<id>` |
 | people | `/people` | people.js | `GET /people` |
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
+| welcome / try this | `/start` | none (links) | `demo.json` in the data dir, when `make run` put the demo there |
 | queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
 | admin console (admins) | `/admin`, `/admin/{users,keys,audit,erasure}` | admin*.js | `/admin/*`, `/forget/*` |
 | evidence viewer | `/view/<sha256>` | viewer.js | `GET /objects/<sha>/view`, `…/content` (Range), `…/transcript` |
@@ -21,7 +22,9 @@ Signing in and the policy (who may open what) live in auth.py; pages only read w
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, send_file
 
 from lookingglass.text.entities import TYPES
 
@@ -43,6 +46,36 @@ def _who() -> dict:
         "role": principal.role if principal is not None else None,
         "is_admin": principal is not None and principal.allows("admin"),
     }
+
+
+@views.app_context_processor
+def _demo() -> dict:
+    """`has_demo` for the layout's navigation (every blueprint's pages): a Start link where `make run` put the demo.
+    Read per page, so a demo ingested while `serve` runs shows up without a restart."""
+    return {"has_demo": _demo_manifest() is not None}
+
+
+def _demo_manifest() -> dict | None:
+    from lookingglass.sources.demo import read_manifest
+
+    app = current_app.extensions.get("lookingglass")
+    return read_manifest(app.settings.data_dir) if app is not None else None
+
+
+@views.get("/start")
+def start_page():
+    """What to try first: with the demo (sources/demo) its photo to search with and its words; without it, how to
+    bring data in."""
+    return render_template("start.html", page="start", demo=_demo_manifest())
+
+
+@views.get("/start/query-photo")
+def start_query_photo():
+    """The demo's photo to search with (a portrait that is not itself indexed), to download and drop on Faces."""
+    demo = _demo_manifest()
+    if demo is None or not Path(demo.get("query_photo") or "").is_file():
+        abort(404)
+    return send_file(demo["query_photo"], mimetype="image/jpeg", as_attachment=True, download_name="try-me.jpg")
 
 
 @views.get("/")
