@@ -48,7 +48,7 @@ def _search_photo(page, url: str, photo: Path) -> None:
 def test_signing_in_lands_on_the_page_asked_for_with_the_navigation(ui, server):
     assert ui.url == server.url + "/text"
     nav = ui.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People", "Queue"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People", "Upload", "Queue"]
     assert nav.get_by_role("link", name="Text").get_attribute("aria-current") == "page"
     assert ui.get_by_role("button", name="Sign out").is_visible()
     assert ui.locator('meta[name="csrf-token"]').get_attribute("content")

@@ -197,8 +197,8 @@ def start_crawl(app: App, caller: Caller, request: StartCrawl) -> CrawlState:
     folder.mkdir(parents=True)
     command = [sys.executable, "-m", "lookingglass.cli", "crawl", request.start_url.strip(), "--json"]
     command += ["--progress-file", str(folder / "progress.json")]
-    for name in ("mode", "max_pages", "max_objects", "max_bytes", "depth", "render"):
-        value = getattr(request, name)
+    asked = request.model_dump(include={"mode", "max_pages", "max_objects", "max_bytes", "depth", "render"})
+    for name, value in asked.items():
         if value is not None:
             command += [f"--{name.replace('_', '-')}", str(value)]
     for domain in request.allow_domains:

@@ -8,7 +8,10 @@
 | one entity | `/graph/entity/<id>` | entity.js | `GET /entities/<id>` |
 | people | `/people` | people.js | `GET /people` |
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
-| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
+| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics`, |
+| | | | `POST /queue/failed/<id>/retry`, `DELETE /queue/failed/<id>`, `GET /objects/<sha>/outcome` |
+| upload and crawl | `/upload` | upload.js | `POST /objects`, `GET /objects/<sha>/outcome`, `POST /crawls`, |
+| | | | `GET /crawls` |
 
 The people pages share their URLs with the API they read: a browser navigating there (HTML preferred, auth.py's
 `wants_a_page`) gets the page, every other caller the JSON (web/routes/people.py asks `people_page`/`person_page`).
@@ -63,6 +66,19 @@ def graph_page():
 @views.get("/graph/entity/<entity_id>")
 def entity_page(entity_id: str):
     return render_template("entity.html", page="entities", entity_id=entity_id)
+
+
+@views.get("/upload")
+def upload_page():
+    """Upload files and start crawls: for every signed-in user (analysts may store objects, web/auth.py)."""
+    app = current_app.extensions["lookingglass"]
+    return render_template(
+        "upload.html",
+        page="upload",
+        max_upload_bytes=app.settings.max_upload_bytes,
+        crawl_mode=app.settings.crawl_mode,
+        crawl_max_pages=app.settings.crawl_max_pages,
+    )
 
 
 @views.get("/queue")
