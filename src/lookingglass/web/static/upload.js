@@ -88,8 +88,11 @@ document.addEventListener("DOMContentLoaded", () => {
 
   /** The server's messages are written to be read; this keeps anything that slipped through readable too. */
   function plain(message) {
-    const text = String(message || "The file could not be processed.");
-    return text.replace(/^[\w.]*(Error|Exception|BadInput|Exceeded): /, "").replace(/\b(?:[0-9a-f]{2} ){3,}[0-9a-f]{2}\b/g, "unreadable bytes");
+    const text = String(message || "The file could not be processed.")
+      .replace(/^job \S+ failed: /i, "")
+      .replace(/^(?:\w+\.)*\w*(Error|Exception|BadInput|Exceeded|NotFound|Unavailable|TooLarge): /, "")
+      .replace(/\b(?:[0-9a-f]{2} ){3,}[0-9a-f]{2}\b/g, "unreadable bytes");
+    return text.charAt(0).toUpperCase() + text.slice(1);
   }
 
   function summary() {
