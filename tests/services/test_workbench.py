@@ -4,12 +4,14 @@ queue and on Redis; the queues' progress and ETA; crawls started over the API an
 from __future__ import annotations
 
 import io
+import json
 import re
 import time
 from pathlib import Path
 
 import pytest
 
+from cli_process import run_cli
 from conftest import authorized_client
 from lookingglass.errors import BadInput, NotFound
 
@@ -205,10 +207,16 @@ def test_a_crawl_through_serve_that_cannot_reach_its_site_ends_failed_with_a_pla
             assert time.monotonic() < deadline, state
             time.sleep(0.5)
         listed = client.call("GET", "/crawls")["crawls"]
+        shown = run_cli(tmp_path / "data", "crawls", crawl["id"], "--json")  # the same, through serve
+        queue = run_cli(tmp_path / "data", "queue", "--json")
+        missing = run_cli(tmp_path / "data", "queue", "retry", "process_image.nothing")
 
     assert state["state"] == "failed" and state["pages"] == 0, state
     assert state["message"].startswith("nothing could be crawled") and "Traceback" not in state["message"]
     assert [c["id"] for c in listed] == [crawl["id"]]
+    assert json.loads(shown.stdout) == state
+    assert json.loads(queue.stdout)["backend"] == "inline"
+    assert missing.returncode == 3 and "no failed job" in missing.stderr
 
 
 def test_the_cli_starts_no_background_crawl_and_lists_none(app):
@@ -218,3 +226,16 @@ def test_the_cli_starts_no_background_crawl_and_lists_none(app):
     with pytest.raises(BadInput, match="lookingglass crawl"):
         start_crawl(app, Caller.command_line(), StartCrawl(start_url="https://a.example/"))
     assert list_crawls(app, Caller.command_line()).crawls == []
+
+
+def test_a_queue_eta_is_what_is_left_at_the_recent_run_time_shared_by_the_workers_that_take_it():
+    from lookingglass.services.system import _progress_and_eta
+
+    counts = {"queued": 5, "started": 1, "finished": 6, "failed": 0, "deferred": 0, "scheduled": 0, "recent_job_s": 2.0}
+    two_taking_faces = [{"queues": ["faces"]}, {"queues": ["faces", "video"]}, {"queues": ["video"]}]
+
+    assert _progress_and_eta("faces", counts, two_taking_faces) == {"done_fraction": 0.5, "eta_s": 6.0}
+    assert _progress_and_eta("pages", counts, two_taking_faces)["eta_s"] is None  # nobody takes it: unknown
+    assert _progress_and_eta("faces", {**counts, "recent_job_s": None}, two_taking_faces)["eta_s"] is None
+    inline = [{"queues": None}, {"queues": None}]  # the in-process pool's threads take every queue
+    assert _progress_and_eta("pages", counts, inline)["eta_s"] == 6.0

@@ -235,7 +235,7 @@ def test_an_analyst_has_no_queue_and_is_told_why(chromium, server):
     context = chromium.new_context()
     page = _sign_in(context, server.url, ANALYST)
     nav = page.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People", "Upload"]
     response = page.goto(server.url + "/queue")
     assert response.status == 403
     assert "admin role" in page.locator("main").inner_text()
