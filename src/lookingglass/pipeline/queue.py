@@ -165,6 +165,7 @@ def resolve_job(path: str) -> Callable:
 
 class JobHandle(Protocol):
     id: str
+    queue: str
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the job (inline only; RQ jobs are waited for by polling their status)."""

@@ -219,15 +219,14 @@ def retry_job(app: App, caller: Caller, *, job_id: str) -> JobRetried:
     error is cleared first, so the object's outcome says what this run finds."""
     from lookingglass.services import audit
 
-    failed = next((f for f in app.queue.stats()["failed"] if f["id"] == job_id), None)
-    if failed is None:
-        raise NotFound(f"no failed job {job_id!r} (retried or removed already?)")
-    if failed.get("sha256"):
+    listed = next((f for f in app.queue.stats()["failed"] if f["id"] == job_id), {})  # the latest failures
+    sha256 = listed.get("sha256")
+    if sha256:
         with contextlib.suppress(NotFound):
-            app.objects.annotate(failed["sha256"], {"processing_error": None})
-    handle = app.queue.retry_failed(job_id)
+            app.objects.annotate(sha256, {"processing_error": None})
+    handle = app.queue.retry_failed(job_id)  # NotFound when no failed job has that id (retried or removed already)
     audit(app, caller, "job_retried", target=job_id)
-    return JobRetried(id=handle.id, queue=failed["queue"], sha256=failed.get("sha256"))
+    return JobRetried(id=handle.id, queue=handle.queue, sha256=sha256)
 
 
 class JobRemoved(Record):
