@@ -48,7 +48,15 @@ def _search_photo(page, url: str, photo: Path) -> None:
 def test_signing_in_lands_on_the_page_asked_for_with_the_navigation(ui, server):
     assert ui.url == server.url + "/text"
     nav = ui.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People", "Queue", "Admin"]
+    assert nav.get_by_role("link").all_inner_texts() == [
+        "Faces",
+        "Text",
+        "Entities",
+        "People",
+        "Upload",
+        "Queue",
+        "Admin",
+    ]
     assert nav.get_by_role("link", name="Text").get_attribute("aria-current") == "page"
     assert ui.get_by_role("button", name="Sign out").is_visible()
     assert ui.locator('meta[name="csrf-token"]').get_attribute("content")
@@ -235,7 +243,7 @@ def test_an_analyst_has_no_queue_and_is_told_why(chromium, server):
     context = chromium.new_context()
     page = _sign_in(context, server.url, ANALYST)
     nav = page.get_by_role("navigation", name="Main")
-    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Faces", "Text", "Entities", "People", "Upload"]
     response = page.goto(server.url + "/queue")
     assert response.status == 403
     assert "admin role" in page.locator("main").inner_text()

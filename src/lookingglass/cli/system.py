@@ -12,7 +12,7 @@ import sys
 import click
 
 from lookingglass.cli import Runtime, pass_runtime
-from lookingglass.cli.output import json_option
+from lookingglass.cli.output import json_option, print_rows
 from lookingglass.errors import PARTIAL_FAILURE_EXIT, BadInput, CorruptStore
 from lookingglass.sources.crawler.options import MODES, RENDER
 
@@ -138,11 +138,14 @@ def scheduler(runtime: Runtime, check: bool) -> int:
 )
 @click.option("--delay", type=click.FloatRange(min=0), help="seconds between requests to a host, at least (default 1)")
 @click.option("--job-dir", help="Scrapy JOBDIR: interrupt with Ctrl-C and run again to resume")
+@click.option("--progress-file", hidden=True, help="rewrite this file with the counts as JSON every second")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @quiet_option
 @click.option("--verbose", is_flag=True, help="Scrapy's own log at INFO level")
 @pass_runtime
-def crawl(runtime: Runtime, url: str | None, as_json: bool, quiet: bool, verbose: bool, **options) -> int:
+def crawl(
+    runtime: Runtime, url: str | None, as_json: bool, quiet: bool, verbose: bool, progress_file: str | None, **options
+) -> int:
     """Crawl a site politely (robots.txt, Crawl-delay) and index what it shows (URL default: $START_URL).
 
     Exit 1 when nothing could be crawled or when some page or file failed (robots.txt and noindex are not
@@ -153,7 +156,13 @@ def crawl(runtime: Runtime, url: str | None, as_json: bool, quiet: bool, verbose
     request = CrawlRequest(start_url=url, allow_domains=list(options.pop("allow_domain")), **options)
     with runtime.service() as service:
         summary = crawl_site(
-            runtime.settings, service, Caller.command_line(), request, verbose=verbose, quiet=quiet or as_json
+            runtime.settings,
+            service,
+            Caller.command_line(),
+            request,
+            verbose=verbose,
+            quiet=quiet or as_json,
+            progress_file=progress_file,
         )
     if as_json:
         print(json.dumps(summary.model_dump(mode="json")))
@@ -270,4 +279,79 @@ def completion(ctx: click.Context, shell: str) -> int:
     return 0
 
 
-COMMANDS = [config, health, serve, worker, scheduler, crawl, check, rebuild_index, completion]
+def _crawl_line(c: dict) -> str:
+    counts = (
+        f"{c['pages']} pages, {c['media_stored']} media stored, {c['pages_stored']} pages stored, {c['errors']} errors"
+    )
+    why = f" ({c['message']})" if c.get("message") else ""
+    return f"{c['id']}  {c['state']:<8} {c['start_url']}  {counts}{why}"
+
+
+@click.command()
+@click.argument("crawl_id", metavar="[ID]", required=False)
+@json_option
+@pass_runtime
+def crawls(runtime: Runtime, crawl_id: str | None, as_json: bool) -> int:
+    """Crawls started from the browser (newest first), or one of them: running, finished or failed, with counts."""
+    with runtime.service() as service:
+        if crawl_id:
+            one = service.crawl_status(crawl_id=crawl_id).model_dump(mode="json")
+            print(json.dumps(one) if as_json else _crawl_line(one))
+            return 0
+        listed = service.list_crawls()
+    return print_rows(listed, "crawls", as_json=as_json, empty="no crawls started from the browser", line=_crawl_line)
+
+
+def _job_line(job: dict) -> str:
+    what = f"{job['file'] or job['sha256'] or job['id']} ({job['kind'] or job['queue']}): {job['task']}"
+    return f"{job['id']}  {what}\n      {job['reason']}" if "reason" in job else f"{job['id']}  {what}"
+
+
+@click.group(invoke_without_command=True)
+@json_option
+@click.pass_context
+def queue(ctx: click.Context, as_json: bool) -> int | None:
+    """The queues: counts, progress and ETA, and failed jobs by file name (`retry JOB`, `remove JOB`; admin)."""
+    if ctx.invoked_subcommand is not None:
+        return None
+    runtime = ctx.ensure_object(Runtime)
+    with runtime.service() as service:
+        stats = service.queue_stats().model_dump(mode="json")
+    if as_json:
+        print(json.dumps(stats))
+        return 0
+    for name, q in stats["queues"].items():
+        eta = f", about {q['eta_s']:.0f} s left" if q.get("eta_s") else ""
+        print(
+            f"{name:<12} {q['queued']} waiting, {q['started']} running, {q['finished']} done, {q['failed']} failed{eta}"
+        )
+    for failure in stats["failed"]:
+        print("failed " + _job_line(failure))
+    return 0
+
+
+@queue.command("retry")
+@click.argument("job_id", metavar="JOB")
+@json_option
+@pass_runtime
+def queue_retry(runtime: Runtime, job_id: str, as_json: bool) -> int:
+    """Run a failed job again (same function, same file)."""
+    with runtime.service() as service:
+        retried = service.retry_job(job_id=job_id).model_dump(mode="json")
+    print(json.dumps(retried) if as_json else f"queued {retried['id']} again on {retried['queue']}")
+    return 0
+
+
+@queue.command("remove")
+@click.argument("job_id", metavar="JOB")
+@json_option
+@pass_runtime
+def queue_remove(runtime: Runtime, job_id: str, as_json: bool) -> int:
+    """Drop a failed job's record."""
+    with runtime.service() as service:
+        removed = service.remove_job(job_id=job_id).model_dump(mode="json")
+    print(json.dumps(removed) if as_json else f"removed failed job {job_id}")
+    return 0
+
+
+COMMANDS = [config, health, serve, worker, scheduler, crawl, crawls, queue, check, rebuild_index, completion]

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lookingglass.errors import BadInput, TooLarge
-from lookingglass.media.sniff import describe_bytes
+from lookingglass.media.sniff import describe_bytes, sniff_media
 
 DEFAULT_MAX_PIXELS = 50_000_000
 # The raster formats ingestion accepts (stores.objects.sniff_media). Pillow can open many more (EPS hands the file
@@ -103,7 +103,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     except Image.DecompressionBombError as exc:
         raise TooLarge(_bomb_message(str(exc), max_pixels)) from exc
     except UnidentifiedImageError as exc:
-        raise BadInput(f"not a recognisable image (looks like {describe_bytes(data)})") from exc
+        raise BadInput(f"not a recognisable image ({_what_it_looks_like(data)})") from exc
     except OSError as exc:  # truncated or corrupt data
         raise BadInput(f"corrupt or truncated image: {exc}") from exc
     except (ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, struct.error, RuntimeError) as exc:
@@ -113,3 +113,14 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise BadInput(f"unexpected decoded shape {rgb.shape}")
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=fmt, original_mode=original_mode)
+
+
+def _what_it_looks_like(data: bytes) -> str:
+    """Said to people: a photo that starts like one but is cut short or damaged is called that (never its bytes)."""
+    try:
+        ext, _, kind = sniff_media(data)
+    except BadInput:
+        return f"looks like {describe_bytes(data)}"
+    if kind == "image":
+        return f"it starts like a {ext.upper()} file, but the rest is damaged or missing"
+    return f"looks like {describe_bytes(data)}"

@@ -165,6 +165,7 @@ def resolve_job(path: str) -> Callable:
 
 class JobHandle(Protocol):
     id: str
+    queue: str
 
     def result(self, timeout: float | None = None) -> Any:
         """Wait for the job (inline only; RQ jobs are waited for by polling their status)."""
@@ -190,7 +191,17 @@ class Queue(Protocol):
         `enqueue_scheduled_jobs()` each round, `release_locks()` at the end). Raises BadInput where work runs here
         (the in-process queue retries inside the job's own thread)."""
 
-    def stats(self) -> dict: ...
+    def stats(self) -> dict:
+        """Counts per queue (with `recent_job_s`, the mean run time of its latest jobs), workers with the job they
+        run, the first jobs waiting and the latest failures; every job as `{id, queue, function, sha256,
+        description}` (`sha256`: the object it works on, when its first argument names one)."""
+
+    def retry_failed(self, job_id: str) -> JobHandle:
+        """Queue a failed job again, same function and arguments, and drop its failure record; NotFound when no
+        failed job has that id."""
+
+    def remove_failed(self, job_id: str) -> None:
+        """Drop a failed job's record (its reason goes with it); NotFound when no failed job has that id."""
 
     def saturated(self) -> bool: ...
 
@@ -239,6 +250,24 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+RECENT_JOBS = 20  # run times kept per queue for `recent_job_s` (what an ETA is estimated from)
+WAITING_SHOWN = 20  # waiting jobs listed per queue in the stats
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def job_subject(args: Sequence[Any]) -> str | None:
+    """The object a job works on: its first argument when that is a SHA-256 (every per-object job takes it first)."""
+    return args[0] if args and isinstance(args[0], str) and _SHA256.match(args[0]) else None
+
+
+def _job_view(job_id: str, queue: str, function: str, args: Sequence[Any], description: str) -> dict:
+    return {"id": job_id, "queue": queue, "function": function, "sha256": job_subject(args), "description": description}
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(sum(values) / len(values), 3) if values else None
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Embedded: a thread pool in this process.
 
@@ -270,7 +299,10 @@ class InlineQueue:
         self._lock = threading.Lock()
         self._counts: dict[str, Counter] = {name: Counter() for name in QUEUE_NAMES}
         self._waiting: dict[str, dict[str, float]] = {name: {} for name in QUEUE_NAMES}
+        self._jobs: dict[str, dict] = {}  # job id → its view and what to run again (waiting or running)
+        self._durations: dict[str, deque[float]] = {name: deque(maxlen=RECENT_JOBS) for name in QUEUE_NAMES}
         self._running: dict[str, str] = {}
+        self._running_ids: dict[str, str] = {}  # thread name → job id
         self._progress: dict[str, dict] = {}
         self._failures: deque[dict] = deque(maxlen=keep_failures)
         self._ids = 0
@@ -287,6 +319,9 @@ class InlineQueue:
             self._waiting[queue][job_id] = time.time()
             self._counts[queue]["queued"] += 1
         description = f"{job_path(func)}{args!r}"
+        with self._lock:
+            view = _job_view(job_id, queue, func.__name__, args, description)
+            self._jobs[job_id] = {**view, "func": func, "args": args}
         future = self._pool.submit(self._run, queue, job_id, description, policy, func, args)
         with self._lock:
             self._futures.add(future)
@@ -316,7 +351,9 @@ class InlineQueue:
             self._counts[queue]["queued"] -= 1
             self._counts[queue]["started"] += 1
             self._running[threading.current_thread().name] = description
+            self._running_ids[threading.current_thread().name] = job_id
         thread = threading.current_thread().name
+        started = time.monotonic()
 
         def report(fraction: float, stage: str) -> None:
             with self._lock:
@@ -346,20 +383,49 @@ class InlineQueue:
             with self._lock:
                 self._counts[queue]["started"] -= 1
                 self._running.pop(thread, None)
+                self._running_ids.pop(thread, None)
                 self._progress.pop(thread, None)
+                self._durations[queue].append(time.monotonic() - started)
+                self._jobs.pop(job_id, None)
 
     def _fail(self, queue: str, job_id: str, description: str, exc: BaseException) -> None:
         with self._lock:
+            job = self._jobs.get(job_id) or {}
             self._counts[queue]["failed"] += 1
             self._failures.append(
                 {
                     "id": job_id,
                     "queue": queue,
+                    "function": job.get("function"),
+                    "sha256": job.get("sha256"),
                     "description": description,
                     "reason": _reason(exc),
                     "ended_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "_again": (job.get("func"), job.get("args", ())),
                 }
             )
+
+    def _take_failure(self, job_id: str) -> dict:
+        """Remove the latest failure record of `job_id` (the failed count goes down with it, as RQ's registry)."""
+        from lookingglass.errors import NotFound
+
+        with self._lock:
+            for failure in reversed(self._failures):
+                if failure["id"] == job_id:
+                    self._failures.remove(failure)
+                    self._counts[failure["queue"]]["failed"] -= 1
+                    return failure
+        raise NotFound(f"no failed job {job_id!r}")
+
+    def retry_failed(self, job_id: str) -> _InlineJob:
+        failure = self._take_failure(job_id)
+        func, args = failure["_again"]
+        if func is None:
+            raise BadInput(f"job {job_id} cannot be run again: what it ran was not kept")
+        return self.enqueue(failure["queue"], func, *args, job_id=job_id)
+
+    def remove_failed(self, job_id: str) -> None:
+        self._take_failure(job_id)
 
     def stats(self) -> dict:
         now = time.time()
@@ -376,16 +442,33 @@ class InlineQueue:
                     "deferred": 0,
                     "scheduled": 0,
                     "oldest_queued_age_s": round(now - min(waiting.values()), 3) if waiting else None,
+                    "recent_job_s": _mean(self._durations[name]),
                 }
+            waiting_jobs = [
+                {k: v for k, v in self._jobs[job_id].items() if k not in ("func", "args")}
+                for name in QUEUE_NAMES
+                for job_id in sorted(self._waiting[name], key=self._waiting[name].get)[:WAITING_SHOWN]
+                if job_id in self._jobs
+            ]
             workers = [
                 {"name": f"inline-{i}", "state": "busy" if i < len(self._running) else "idle"}
                 for i in range(self.workers)
             ]
             for worker, thread in zip(workers, list(self._running), strict=False):
                 worker["current_job"] = self._running[thread]
+                running = self._jobs.get(self._running_ids.get(thread, ""))
+                if running is not None:
+                    worker["job"] = {k: v for k, v in running.items() if k not in ("func", "args")}
                 if thread in self._progress:
                     worker["progress"] = self._progress[thread]
-            return {"backend": self.backend, "queues": queues, "workers": workers, "failed": list(self._failures)}
+            failed = [{k: v for k, v in f.items() if k != "_again"} for f in self._failures]
+            return {
+                "backend": self.backend,
+                "queues": queues,
+                "workers": workers,
+                "waiting": waiting_jobs,
+                "failed": failed,
+            }
 
     @contextlib.contextmanager
     def lock(self, name: str, timeout: float):
@@ -597,6 +680,29 @@ class RQQueue:
             with contextlib.suppress(LockError):  # expired meanwhile: someone else may hold it now
                 held.release()
 
+    def _failed_job(self, job_id: str):
+        """The job in some queue's failed registry under `job_id`, and that queue; NotFound otherwise."""
+        from rq.job import Job
+
+        from lookingglass.errors import NotFound
+
+        for q in self._queues.values():
+            if job_id in q.failed_job_registry:
+                job = Job.fetch(job_id, connection=self.connection)
+                return job, q
+        raise NotFound(f"no failed job {job_id!r}")
+
+    def retry_failed(self, job_id: str) -> _RQJob:
+        job, q = self._failed_job(job_id)
+        job.meta.pop("progress", None)
+        job.save_meta()
+        q.failed_job_registry.requeue(job)  # same function and arguments, back at the end of its queue
+        return _RQJob(job.id, q.name, self.connection)
+
+    def remove_failed(self, job_id: str) -> None:
+        job, q = self._failed_job(job_id)
+        q.failed_job_registry.remove(job, delete_job=True)
+
     def saturated(self) -> bool:
         """Workers pull at their own pace and enqueueing never waits on them: an RQ queue is never full to a caller."""
         return False
@@ -607,6 +713,7 @@ class RQQueue:
 
         queues = {}
         failed = []
+        waiting = []
         for name, q in self._queues.items():
             oldest_age = None
             first = q.get_job_ids(0, 0)
@@ -622,15 +729,17 @@ class RQQueue:
                 "deferred": q.deferred_job_registry.count,
                 "scheduled": q.scheduled_job_registry.count,
                 "oldest_queued_age_s": oldest_age,
+                "recent_job_s": _mean(_run_times(q.finished_job_registry, self.connection)),
             }
+            for job in Job.fetch_many(q.get_job_ids(0, WAITING_SHOWN - 1), connection=self.connection):
+                if job is not None:
+                    waiting.append(_rq_view(job, name))
             for job_id in q.failed_job_registry.get_job_ids(0, 49):
                 job = q.fetch_job(job_id)
                 if job is not None:
                     failed.append(
                         {
-                            "id": job.id,
-                            "queue": name,
-                            "description": job.description,
+                            **_rq_view(job, name),
                             "reason": _failure_reason(job),
                             "ended_at": job.ended_at.isoformat(timespec="seconds") if job.ended_at else None,
                         }
@@ -644,6 +753,7 @@ class RQQueue:
                     "state": str(worker.get_state()),
                     "queues": worker.queue_names(),
                     "current_job": job.description if job is not None else None,
+                    "job": _rq_view(job, job.origin) if job is not None else None,
                     "progress": job.meta.get("progress") if job is not None else None,
                     "last_heartbeat": worker.last_heartbeat.isoformat(timespec="seconds")
                     if worker.last_heartbeat
@@ -652,7 +762,7 @@ class RQQueue:
                     "failed_jobs": worker.failed_job_count,
                 }
             )
-        return {"backend": self.backend, "queues": queues, "workers": workers, "failed": failed}
+        return {"backend": self.backend, "queues": queues, "workers": workers, "waiting": waiting, "failed": failed}
 
     def health(self) -> dict:
         started = time.perf_counter()
@@ -669,6 +779,25 @@ class RQQueue:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def _rq_view(job, queue: str) -> dict:
+    """A job as the stats show it: RQ runs `run_job(path, *args)`, so the job's own function and arguments follow."""
+    args = tuple(job.args or ())
+    path, rest = (args[0], args[1:]) if job.func_name.endswith(".run_job") and args else (job.func_name, args)
+    return _job_view(job.id, queue, str(path).rpartition(".")[2], rest, job.description or "")
+
+
+def _run_times(registry, connection) -> list[float]:
+    """How long the latest finished jobs of a queue ran (seconds), from their start and end times."""
+    from rq.job import Job
+
+    ids = registry.get_job_ids(-RECENT_JOBS, -1)
+    times = []
+    for job in Job.fetch_many(ids, connection=connection):
+        if job is not None and job.started_at is not None and job.ended_at is not None:
+            times.append(max(0.0, (job.ended_at - job.started_at).total_seconds()))
+    return times
 
 
 def _safe_url(url: str) -> str:

@@ -126,7 +126,7 @@ def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes |
         result: StoredObject | None = None
         try:
             new = not app.objects.exists(hashlib.sha256(upload.data).hexdigest())
-            obj = store_bytes(app, upload.data, filename=filename, metadata=dict(metadata))
+            obj = store_bytes(app, upload.data, filename=filename, metadata=_named(metadata, filename))
             audit(app, caller, "upload", query_sha256=obj.sha256)
             result = StoredObject(filename=filename, sha256=obj.sha256, key=obj.key, kind=obj.kind, new=new)
             handle = submit(app, obj.sha256, obj.kind)
@@ -152,6 +152,14 @@ def store_objects(app: App, caller: Caller, request: StoreRequest, file: bytes |
     if caller.via == "cli":
         _build_index_when_due(app)
     return StoreResult(objects=results)
+
+
+def _named(metadata: dict, filename: str | None) -> dict:
+    """The metadata with the file's own name (no folders), so queues and results can say which file it is."""
+    from pathlib import PurePosixPath
+
+    name = PurePosixPath(filename.replace("\\", "/")).name if filename else ""
+    return {**metadata, "names": [name]} if name else dict(metadata)
 
 
 def _build_index_when_due(app: App) -> None:

@@ -47,6 +47,8 @@ ADMIN_RULES: dict[str, frozenset[str] | None] = {
     "/queue/stats": ALL_METHODS,  # operations: job names, failures, worker state
     "/graph/analytics": frozenset({"POST"}),  # minutes of compute on demand
     "/queue": ALL_METHODS,  # the queue page (it shows failures and worker state, like /queue/stats)
+    "/queue/failed/<job_id>/retry": ALL_METHODS,  # running failed jobs again, and dropping their records
+    "/queue/failed/<job_id>": ALL_METHODS,
 }
 ADMIN_PREFIXES = ("/admin/", "/forget")  # the admin blueprint, and every erasure or opt-out route
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -9,7 +9,10 @@
 | people | `/people` | people.js | `GET /people` |
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
 | welcome / try this | `/start` | none (links) | `demo.json` in the data dir, when `make run` put the demo there |
-| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
+| queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics`, |
+| | | | `POST /queue/failed/<id>/retry`, `DELETE /queue/failed/<id>`, `GET /objects/<sha>/outcome` |
+| upload and crawl | `/upload` | upload.js | `POST /objects`, `GET /objects/<sha>/outcome`, `POST /crawls`, |
+| | | | `GET /crawls` |
 | admin console (admins) | `/admin`, `/admin/{users,keys,audit,erasure}` | admin*.js | `/admin/*`, `/forget/*` |
 | evidence viewer | `/view/<sha256>` | viewer.js | `GET /objects/<sha>/view`, `…/content` (Range), `…/transcript` |
 
@@ -106,6 +109,19 @@ def view_page(sha256: str):
     """One stored object in the evidence viewer (`?face=<face_id>` boxes a face, `?t=` starts a video there). The
     face search opens the same viewer in a panel beside its results (search.js)."""
     return render_template("viewer.html", page=None, sha256=sha256)
+
+
+@views.get("/upload")
+def upload_page():
+    """Upload files and start crawls: for every signed-in user (analysts may store objects, web/auth.py)."""
+    app = current_app.extensions["lookingglass"]
+    return render_template(
+        "upload.html",
+        page="upload",
+        max_upload_bytes=app.settings.max_upload_bytes,
+        crawl_mode=app.settings.crawl_mode,
+        crawl_max_pages=app.settings.crawl_max_pages,
+    )
 
 
 @views.get("/queue")

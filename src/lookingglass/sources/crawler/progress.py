@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
+from pathlib import Path
 
 from scrapy import signals
 from twisted.internet import task
 
 INTERVAL = 5.0
+FILE_INTERVAL = 1.0  # how often the progress file (a crawl started from the browser) is rewritten
 
 
 def counts(stats: dict) -> dict:
@@ -41,7 +45,10 @@ class CrawlProgress:
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.quiet = crawler.settings.getbool("LG_QUIET")
+        progress_file = crawler.settings.get("LG_PROGRESS_FILE")
+        self.progress_file = Path(progress_file) if progress_file else None
         self.loop: task.LoopingCall | None = None
+        self.file_loop: task.LoopingCall | None = None
         self.started = time.monotonic()
         crawler.signals.connect(self._opened, signal=signals.spider_opened)
         crawler.signals.connect(self._closed, signal=signals.spider_closed)
@@ -55,10 +62,24 @@ class CrawlProgress:
         if not self.quiet:
             self.loop = task.LoopingCall(self.report)
             self.loop.start(INTERVAL, now=False)
+        if self.progress_file is not None:
+            self.file_loop = task.LoopingCall(self.write)
+            self.file_loop.start(FILE_INTERVAL, now=True)
 
     def _closed(self, spider, reason) -> None:
-        if self.loop is not None and self.loop.running:
-            self.loop.stop()
+        for loop in (self.loop, self.file_loop):
+            if loop is not None and loop.running:
+                loop.stop()
+        if self.progress_file is not None:
+            self.write()
+
+    def write(self) -> None:
+        """The counts so far as JSON in the progress file (replaced whole, so a reader never sees half of it)."""
+        c = counts(self.crawler.stats.get_stats())
+        c["seconds"] = round(time.monotonic() - self.started, 1)
+        temporary = self.progress_file.with_name(self.progress_file.name + ".tmp")
+        temporary.write_text(json.dumps(c))
+        os.replace(temporary, self.progress_file)
 
     def report(self) -> None:
         c = counts(self.crawler.stats.get_stats())

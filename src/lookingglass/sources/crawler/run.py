@@ -13,7 +13,15 @@ from lookingglass.sources.crawler.options import CrawlOptions
 from lookingglass.sources.crawler.progress import counts
 
 
-def crawl(settings: Settings, options: CrawlOptions, service, *, verbose: bool = False, quiet: bool = False) -> dict:
+def crawl(
+    settings: Settings,
+    options: CrawlOptions,
+    service,
+    *,
+    verbose: bool = False,
+    quiet: bool = False,
+    progress_file: str | None = None,
+) -> dict:
     from scrapy.crawler import CrawlerProcess
 
     from lookingglass.sources.crawler.addresses import AddressPolicy
@@ -32,7 +40,11 @@ def crawl(settings: Settings, options: CrawlOptions, service, *, verbose: bool =
     try:
         browser_proxy = guard.start() if guarded else None
         process = CrawlerProcess(
-            {**scrapy_settings(settings, options, verbose=verbose, browser_proxy=browser_proxy), "LG_QUIET": quiet}
+            {
+                **scrapy_settings(settings, options, verbose=verbose, browser_proxy=browser_proxy),
+                "LG_QUIET": quiet,
+                "LG_PROGRESS_FILE": progress_file,
+            }
         )
         crawler = process.create_crawler(SiteSpider)
         process.crawl(crawler, options=options, sink=sink)

@@ -66,6 +66,9 @@ ACTIONS = frozenset(
         "split_person",
         "hide_person",
         "cluster_people",
+        "job_retried",  # workbench (issue 15): a failed job run again, or its record dropped, from the queue page
+        "job_removed",
+        "crawl_started",  # a crawl started from the browser (its end is the `crawl` entry)
     }
 )
 MAX_PAGE = 10_000

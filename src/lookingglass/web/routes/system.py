@@ -11,7 +11,19 @@ from pydantic import Field
 
 from lookingglass.errors import BadInput, Unauthorized, Unavailable
 from lookingglass.services import Record
-from lookingglass.services.system import BucketEvents, Health, QueueStats, bucket_events, health, queue_stats
+from lookingglass.services.system import (
+    BucketEvents,
+    Health,
+    JobRemoved,
+    JobRequest,
+    JobRetried,
+    QueueStats,
+    bucket_events,
+    health,
+    queue_stats,
+    remove_job,
+    retry_job,
+)
 from lookingglass.web.routes import answer, caller, the_app
 
 system = APIBlueprint("system", __name__, abp_tags=[Tag(name="operations")])
@@ -28,6 +40,18 @@ def health_route():
 def queue_stats_route():
     """Queues, workers and the latest failures with their reasons (admin)."""
     return answer(queue_stats(the_app(), caller()))
+
+
+@system.post("/queue/failed/<job_id>/retry", operation_id="retry_job", responses={200: JobRetried})
+def retry_job_route(path: JobRequest):
+    """Run a failed job again, same function and arguments (admin; audited)."""
+    return answer(retry_job(the_app(), caller(), job_id=path.job_id))
+
+
+@system.delete("/queue/failed/<job_id>", operation_id="remove_job", responses={200: JobRemoved})
+def remove_job_route(path: JobRequest):
+    """Drop a failed job's record (admin; audited)."""
+    return answer(remove_job(the_app(), caller(), job_id=path.job_id))
 
 
 class EventsToken(Record):

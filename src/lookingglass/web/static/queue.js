@@ -1,4 +1,6 @@
 // Queue and health (GET /queue, admins): GET /queue/stats and GET /health, refreshed every 10 s while visible.
+// Jobs are shown by file name and kind; each queue has a progress bar and an ETA; a failed job can be run again
+// (POST /queue/failed/<id>/retry, then its object's outcome is followed) or its record removed (DELETE).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -9,6 +11,29 @@ document.addEventListener("DOMContentLoaded", () => {
   const analytics = document.getElementById("analytics");
   const COLUMNS = ["queued", "started", "finished", "failed", "deferred", "scheduled"];
   const HIDDEN = new Set(["ok", "backend", "latency_ms", "ms"]);
+  const failedStatus = document.getElementById("failed-status");
+  const KIND = { image: "photo", video: "video", audio: "audio", page: "page" };
+
+  /** A job as a person reads it: the file (or what the job does when it has no file), its kind and task. */
+  function jobLabel(job) {
+    const name = job.file || (job.sha256 ? `object ${job.sha256.slice(0, 12)}` : job.task);
+    return [
+      el("strong", { class: "file" }, name),
+      job.kind ? el("span", { class: "badge" }, KIND[job.kind] || job.kind) : "",
+      el("span", { class: "meta" }, ` ${job.task}`),
+    ];
+  }
+
+  function progressCell(q) {
+    const left = q.queued + q.started + q.deferred + q.scheduled;
+    const doneCount = q.finished + q.failed;
+    if (q.done_fraction === null || q.done_fraction === undefined) return el("td", { class: "progress-col meta" }, "nothing yet");
+    const bar = el("progress", { max: "1", value: String(q.done_fraction), "aria-label": "done" });
+    let eta = "";
+    if (left && q.eta_s !== null && q.eta_s !== undefined) eta = ` · about ${age(q.eta_s)} left`;
+    else if (left) eta = " · time left unknown";
+    return el("td", { class: "progress-col" }, bar, el("span", { class: "meta" }, ` ${doneCount} of ${doneCount + left} done${eta}`));
+  }
 
   function age(s) {
     if (s === null || s === undefined) return "–";
@@ -52,6 +77,7 @@ document.addEventListener("DOMContentLoaded", () => {
           el("th", { scope: "row" }, name),
           ...COLUMNS.map((c) => el("td", { class: "num" }, String(q[c] ?? 0))),
           el("td", { class: "num" }, age(q.oldest_queued_age_s)),
+          progressCell(q),
         ),
       ),
     );
@@ -66,25 +92,76 @@ document.addEventListener("DOMContentLoaded", () => {
           el("strong", {}, w.name),
           ` ${w.state}`,
           w.queues ? el("span", { class: "meta" }, ` · queues ${w.queues.join(", ")}`) : "",
-          w.current_job ? el("span", { class: "meta job" }, ` · running ${w.current_job}${progress}`) : "",
+          w.job ? el("span", { class: "job" }, " · running ", ...jobLabel(w.job), progress) : w.current_job ? el("span", { class: "meta job" }, ` · running ${w.current_job}${progress}`) : "",
           w.last_heartbeat ? el("span", { class: "meta" }, ` · heartbeat ${w.last_heartbeat}`) : "",
         );
       }),
     );
     if (!stats.workers.length) workers.append(el("li", { class: "empty" }, "No worker is running: queued jobs wait until one starts."));
+    const waiting = document.getElementById("waiting");
+    waiting.replaceChildren(...(stats.waiting || []).map((job) => el("li", {}, ...jobLabel(job), el("span", { class: "meta" }, ` · ${job.queue}`))));
+    if (!(stats.waiting || []).length) waiting.append(el("li", { class: "empty" }, "Nothing is waiting."));
     const failed = document.getElementById("failed");
     failed.replaceChildren(
       ...stats.failed.map((f) =>
         el(
           "li",
-          {},
-          el("p", {}, el("span", { class: "badge" }, f.queue), " ", el("code", {}, f.description || f.id)),
+          { "data-job": f.id },
+          el("p", {}, ...jobLabel(f), el("span", { class: "meta" }, ` · ${f.queue}`)),
           el("p", { class: "reason" }, f.reason || "no reason recorded"),
-          el("p", { class: "meta" }, `job ${f.id}${f.ended_at ? ` · ended ${f.ended_at}` : ""}`),
+          el("p", { class: "meta" }, f.ended_at ? `failed ${new Date(f.ended_at).toLocaleString()}` : ""),
+          el(
+            "div",
+            { class: "actions" },
+            action("Retry", f, () => retry(f)),
+            action("Remove", f, () => remove(f), "quiet"),
+          ),
         ),
       ),
     );
     if (!stats.failed.length) failed.append(el("li", { class: "empty" }, "No failed jobs."));
+  }
+
+  function action(label, job, run, cls) {
+    const name = job.file || job.task;
+    const button = el("button", { type: "button", class: cls || null, "aria-label": `${label} ${name}` }, label);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        await run();
+      } catch (err) {
+        if (err.status !== 401) status(failedStatus, `${label} failed. ${err.message}`, "error");
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return button;
+  }
+
+  async function retry(job) {
+    const name = job.file || job.task;
+    await api(`/queue/failed/${encodeURIComponent(job.id)}/retry`, { method: "POST" });
+    status(failedStatus, `${name}: queued again.`, "loading");
+    await load();
+    if (!job.sha256) return status(failedStatus, `${name}: queued again.`);
+    for (let tries = 0; tries < 400; tries += 1) {
+      await new Promise((resolve) => window.setTimeout(resolve, 1500));
+      const outcome = await api(`/objects/${job.sha256}/outcome`);
+      if (outcome.state === "pending") continue;
+      if (outcome.state === "done") {
+        const found = outcome.kind === "page" ? `${outcome.entities} names found` : `${outcome.faces} faces found`;
+        status(failedStatus, `${name} ran again and is done: ${found}.`);
+      } else {
+        status(failedStatus, `${name} ran again and failed: ${outcome.error || "no reason recorded"}`, "error");
+      }
+      return load();
+    }
+  }
+
+  async function remove(job) {
+    await api(`/queue/failed/${encodeURIComponent(job.id)}`, { method: "DELETE" });
+    status(failedStatus, `${job.file || job.task}: failed job removed.`);
+    await load();
   }
 
   async function health() {
