@@ -16,6 +16,7 @@ from lookingglass.app import App
 from lookingglass.errors import Unavailable
 from lookingglass.services import Caller, Record, operation
 from lookingglass.stores.graph import MAX_LIMIT, SORTS
+from lookingglass.stores.graph.neighbourhood import MAX_HOPS, NEIGHBOURHOOD_LIMIT
 from lookingglass.text.entities import TYPES
 
 FACES_PER_ENTITY = 24
@@ -141,6 +142,36 @@ class EntityDetail(EntitySummary):
     persons: list[EntityPerson] = Field(
         default_factory=list, description="persons (faces grouped, /people) whose confirmed name is this entity"
     )
+
+
+class NeighbourhoodQuery(QueryString):
+    hops: int = Field(1, ge=1, le=MAX_HOPS, description="relations out from the entity: 1 or 2")
+    limit: int = Field(NEIGHBOURHOOD_LIMIT, ge=1, le=MAX_LIMIT, description="entities at most, the strongest ties kept")
+
+
+class NeighbourNode(Record):
+    id: str
+    name: str
+    type: str
+    pagerank: float | None
+    community: int | None
+    leiden: int | None
+    hops: int = Field(description="0 for the entity itself, else how many relations out")
+
+
+class NeighbourEdge(Record):
+    source: str
+    target: str
+    type: str = Field(description="a typed relation (works_for, …) or co_mentioned")
+    weight: float
+
+
+class Neighbourhood(Record):
+    entity_id: str
+    hops: int
+    nodes: list[NeighbourNode] = Field(description="the entity first, then ring by ring, strongest tie first")
+    edges: list[NeighbourEdge] = Field(description="every relation between two of the nodes, heaviest first")
+    truncated: bool = Field(description="entities were left out to stay within `limit`")
 
 
 class SharedPeopleQuery(QueryString):
@@ -283,6 +314,14 @@ def _faces_on_pages(app: App, documents: list[dict]) -> list[dict]:
         if len(faces) >= FACES_PER_ENTITY:
             break
     return faces[:FACES_PER_ENTITY]
+
+
+@operation
+def entity_neighbourhood(app: App, caller: Caller, query: NeighbourhoodQuery, entity_id: str) -> Neighbourhood:
+    """An entity and the entities tied to it, one or two relations out: what the entity page draws. Raises
+    NotFound."""
+    found = _graph(app).neighbourhood(entity_id, query.hops, query.limit)
+    return Neighbourhood.model_validate({"entity_id": entity_id, "hops": query.hops, **found})
 
 
 @operation

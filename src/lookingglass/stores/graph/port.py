@@ -76,6 +76,11 @@ class GraphReader(Protocol):
         """[{"id", "url", "title", "kind", "mentions"}] of documents naming the entity, most mentions first.
         Raises NotFound for an unknown entity."""
 
+    def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = 150) -> dict:
+        """The entity and the entities tied to it, `hops` (1 or 2) relations out, at most `limit` nodes:
+        {"nodes": [{"id", "name", "type", "pagerank", "community", "leiden", "hops"}], "edges": [{"source",
+        "target", "type", "weight"}], "truncated"} (neighbourhood.py's `gather`). Raises NotFound, BadInput."""
+
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         """[{"id", "name", "key"}] of the organisations with exactly these canonical keys."""
 
