@@ -72,7 +72,11 @@ def entity(runtime: Runtime, entity_id: str, as_json: bool) -> int:
 @click.argument("entity_id", metavar="ID")
 @click.option("--hops", type=click.IntRange(1, MAX_HOPS), default=1, show_default=True, help="relations out")
 @click.option(
-    "--limit", type=click.IntRange(1, MAX_LIMIT), default=NEIGHBOURHOOD_LIMIT, show_default=True, help="entities at most"
+    "--limit",
+    type=click.IntRange(1, MAX_LIMIT),
+    default=NEIGHBOURHOOD_LIMIT,
+    show_default=True,
+    help="entities at most",
 )
 @json_option
 @pass_runtime
@@ -124,7 +128,7 @@ def analytics(runtime: Runtime, as_json: bool) -> int:
     if "job" in body:
         print(f"analytics queued for the workers (job {body['job']})")
         return 0
-    parts = [f"{body.get('nodes', 0)} entities, {body.get('edges', 0)} relations"]
+    parts = [f"{body.get('nodes', 0)} entities, {body.get('relations', body.get('edges', 0))} relations"]
     for name in ("pagerank", "louvain", "leiden"):
         if isinstance(body.get(name), dict):
             r = body[name]

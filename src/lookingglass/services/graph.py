@@ -63,6 +63,9 @@ class EntitySummary(Record):
     leiden: int | None
     shares_people: int | None = Field(description="organisations: how many others share people with it")
     mentions: int = Field(description="times the entity was named, across all documents")
+    relation_count: int | None = Field(
+        None, description="its relations (typed and co-mentions), as its page lists them and the stats count them"
+    )
 
 
 class EntityList(Record):
@@ -210,7 +213,8 @@ class AnalyticsReport(Record):
     finished_at: str | None = None
     algorithms: list[str] | None = None
     nodes: int | None = None
-    edges: int | None = None
+    relations: int | None = Field(None, description="relations, counted as the stats and the entity pages count them")
+    edges: int | None = Field(None, description="pairs of entities the algorithms saw (parallel relations merged)")
     export_s: float | None = None
     duration_s: float | None = None
     write_s: float | None = None
@@ -243,8 +247,10 @@ def _graph(app: App):
 @operation
 def list_entities(app: App, caller: Caller, query: EntityQuery) -> EntityList:
     """People, organisations, places and projects named in pages and transcripts, most central first."""
-    found = _graph(app).entities(query.q, query.type, query.sort, query.limit, query.offset)
-    return EntityList.model_validate({"entities": found})
+    graph = _graph(app)
+    found = graph.entities(query.q, query.type, query.sort, query.limit, query.offset)
+    counts = graph.relation_counts([e["id"] for e in found])
+    return EntityList.model_validate({"entities": [{**e, "relation_count": counts.get(e["id"], 0)} for e in found]})
 
 
 @operation
@@ -253,6 +259,7 @@ def entity_detail(app: App, caller: Caller, entity_id: str) -> EntityDetail:
     with (organisations), and the faces seen on its pages. Raises NotFound."""
     graph = _graph(app)
     detail = dict(graph.entity(entity_id))
+    detail["relation_count"] = graph.relation_counts([entity_id]).get(entity_id, 0)  # the list stops at 100
     if detail["type"] == "ORG":
         detail["shared_people"] = [
             {"organisation": p["b"] if p["a"]["id"] == entity_id else p["a"], "people": p["people"]}

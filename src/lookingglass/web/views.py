@@ -9,6 +9,7 @@
 | people | `/people` | people.js | `GET /people` |
 | one person | `/people/<id>` | person.js | `GET /people/<id>`, `POST /people/<id>/…` (name, merge, split, hide) |
 | queue and health (admins) | `/queue` | queue.js | `GET /queue/stats`, `GET /health`, `POST /graph/analytics` |
+| not found (any unknown URL) | – | – | – (JSON 404 for API clients, this page for browsers) |
 
 The people pages share their URLs with the API they read: a browser navigating there (HTML preferred, auth.py's
 `wants_a_page`) gets the page, every other caller the JSON (web/routes/people.py asks `people_page`/`person_page`).
@@ -18,7 +19,7 @@ Signing in and the policy (who may open what) live in auth.py; pages only read w
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
 from lookingglass.text.entities import TYPES
 
@@ -82,6 +83,13 @@ def people_page():
 def person_page(person_id: str):
     """One person's page, for `GET /people/<id>` when a browser navigates there."""
     return _negotiated(render_template("person.html", page="people", person_id=person_id, **_who()))
+
+
+def not_found_page():
+    """An unknown URL, for a browser (HTML preferred): a page with the navigation and the ways on, 404; API clients
+    still get the JSON error (web/__init__.py asks). Rendered outside this blueprint: `_who` is passed by hand."""
+    html, _, headers = _negotiated(render_template("not_found.html", page=None, path=request.path, **_who()))
+    return html, 404, headers
 
 
 def _negotiated(html: str):

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import pytest
+import test_graph_store as contract
+from test_graph_store import ACME, ADA, BOB, CYD, GLOBEX, INITECH, ZURICH, page
 
 from lookingglass.errors import BadInput, NotFound
 from lookingglass.stores.graph import GraphStore
-from test_graph_store import ACME, ADA, BOB, CYD, GLOBEX, INITECH, ZURICH, arcadedb, page, store  # noqa: F401
+
+store = contract.store  # the contract's adapters, one run each
+arcadedb = contract.arcadedb
 
 
 def chain(store: GraphStore) -> None:
@@ -74,3 +78,12 @@ def test_an_unknown_entity_or_a_third_hop_is_refused(store: GraphStore) -> None:
     chain(store)
     with pytest.raises(BadInput):
         store.neighbourhood(ADA.id, hops=3)
+
+
+def test_relation_counts_count_what_the_entity_lists(store: GraphStore) -> None:
+    chain(store)
+    store.put(page("d4", ["Ada met Bob again."], relations=[("co_mentioned", BOB, ADA, [0])]))  # the same tie
+    counts = store.relation_counts([ADA.id, BOB.id, CYD.id, "person:nobody"])
+    assert counts == {ADA.id: 2, BOB.id: 2, CYD.id: 1}
+    assert counts[ADA.id] == len(store.entity(ADA.id)["relations"])
+    assert sum(store.relation_counts([n for n, _ in store.nodes()]).values()) == 2 * store.stats()["relations"]

@@ -419,6 +419,19 @@ class Neo4jGraphStore:
 
         return self._read(work)
 
+    def relation_counts(self, entity_ids: Collection[str]) -> dict[str, int]:
+        """A relation is one RELATED edge per document here: counted once per (source, target, type)."""
+        counts: dict[str, int] = {}
+        for batch in neighbourhood.chunks(sorted(set(entity_ids))):
+            for row in self.query(
+                "MATCH (e:Entity)-[r:RELATED]-(o:Entity) WHERE e.id IN $ids"
+                " WITH DISTINCT e.id AS id, o.id AS other, r.type AS type, startNode(r) = e AS outgoing"
+                " RETURN id, count(*) AS n",
+                ids=list(batch),
+            ):
+                counts[row["id"]] = row["n"]
+        return counts
+
     def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = NEIGHBOURHOOD_LIMIT) -> dict:
         return neighbourhood.gather(entity_id, hops, limit, self._ties, self._described)
 

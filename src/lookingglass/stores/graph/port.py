@@ -76,6 +76,10 @@ class GraphReader(Protocol):
         """[{"id", "url", "title", "kind", "mentions"}] of documents naming the entity, most mentions first.
         Raises NotFound for an unknown entity."""
 
+    def relation_counts(self, entity_ids: Collection[str]) -> dict[str, int]:
+        """{entity id: its relations} for the given entities that have any, counted as `entity()` lists them and
+        `stats()` counts them: one per (source, target, type)."""
+
     def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = 150) -> dict:
         """The entity and the entities tied to it, `hops` (1 or 2) relations out, at most `limit` nodes:
         {"nodes": [{"id", "name", "type", "pagerank", "community", "leiden", "hops"}], "edges": [{"source",

@@ -402,6 +402,18 @@ class SqliteGraphStore:
             raise NotFound(f"no entity {entity_id!r}")
         return [dict(row) for row in rows]
 
+    def relation_counts(self, entity_ids: Collection[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for batch in neighbourhood.chunks(sorted(set(entity_ids))):
+            marks = ",".join("?" * len(batch))
+            for row in self._read(
+                f"SELECT id, count(*) AS n FROM (SELECT source AS id FROM relations WHERE source IN ({marks})"
+                f" UNION ALL SELECT target AS id FROM relations WHERE target IN ({marks})) GROUP BY id",
+                (*batch, *batch),
+            ):
+                counts[row["id"]] = row["n"]
+        return counts
+
     def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = NEIGHBOURHOOD_LIMIT) -> dict:
         return neighbourhood.gather(entity_id, hops, limit, self._ties, self._described)
 

@@ -47,9 +47,7 @@ def entity_route(path: EntityPath):
     return answer_as_found(entity_detail(the_app(), caller(), path.entity_id))
 
 
-@graph.get(
-    "/entities/<entity_id>/neighbourhood", operation_id="entity_neighbourhood", responses={200: Neighbourhood}
-)
+@graph.get("/entities/<entity_id>/neighbourhood", operation_id="entity_neighbourhood", responses={200: Neighbourhood})
 def neighbourhood_route(path: EntityPath, query: NeighbourhoodQuery):
     """An entity and the entities tied to it, one or two relations out (the entity page's drawing)."""
     return answer(entity_neighbourhood(the_app(), caller(), query, path.entity_id))
