@@ -23,6 +23,15 @@ from flask import Blueprint, current_app, render_template, request
 
 from lookingglass.text.entities import TYPES
 
+# Entity types in plain words (app.js's typeWord says the same); the two kinds of place apart where one is chosen.
+TYPE_CHOICES = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "place (country, city)",
+    "LOC": "place (region, landmark)",
+    "PROJECT": "project",
+}
+
 views = Blueprint("views", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
 
@@ -58,7 +67,7 @@ def text_search():
 
 @views.get("/graph")
 def graph_page():
-    return render_template("graph.html", page="entities", types=TYPES)
+    return render_template("graph.html", page="entities", types=[(t, TYPE_CHOICES.get(t, t.lower())) for t in TYPES])
 
 
 @views.get("/graph/entity/<entity_id>")

@@ -122,6 +122,13 @@ document.addEventListener("DOMContentLoaded", () => {
   function drawBoxes(body) {
     overlay.replaceChildren();
     overlay.setAttribute("viewBox", `0 0 ${photo.naturalWidth} ${photo.naturalHeight}`);
+    body.faces.forEach((face, i) => {
+      // Under the boxes, a larger invisible target (app.css .face-hit): a small face stays easy to tap on a phone.
+      const [x1, y1, x2, y2] = face.box;
+      const hit = svg("rect", { x: x1, y: y1, width: Math.max(1, x2 - x1), height: Math.max(1, y2 - y1), class: "face-hit", "aria-hidden": "true" });
+      hit.addEventListener("click", () => select(i));
+      overlay.append(hit);
+    });
     current.rects = body.faces.map((face, i) => {
       const [x1, y1, x2, y2] = face.box;
       const rect = svg("rect", {
