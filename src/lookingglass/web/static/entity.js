@@ -144,9 +144,21 @@ document.addEventListener("DOMContentLoaded", () => {
       });
       cy.on("mouseover", "node", () => network.classList.add("pointing"));
       cy.on("mouseout", "node", () => network.classList.remove("pointing"));
-      const layout = cy.layout(body.nodes.length > 1 ? { name: "cose", animate: false, randomize: true, nodeRepulsion: () => 9000, idealEdgeLength: () => 90, padding: 24 } : { name: "grid" });
+      // Rings by hops: the entity in the middle, what is tied to it around it, two hops out on the outer ring.
+      const layout = cy.layout({
+        name: "concentric",
+        animate: false,
+        concentric: (node) => 10 - node.data("hops"),
+        levelWidth: () => 1,
+        minNodeSpacing: 36,
+        padding: 24,
+      });
       layout.one("layoutstop", () => {
         cy.fit(undefined, 24);
+        if (cy.zoom() > 1.2) {
+          cy.zoom(1.2); // a small neighbourhood stays at reading size instead of filling the box
+          cy.center();
+        }
         positions();
         network.dataset.nodes = String(cy.nodes().length);
         network.dataset.edges = String(cy.edges().length);
