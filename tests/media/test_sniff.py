@@ -116,7 +116,7 @@ def test_sniff_rejects_a_text_file_renamed_to_jpg() -> None:
         (b"PK\x03\x04\x14\x00\x00\x00", "ZIP"),
         (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "SVG"),
         (b'{"not": "media"}', "JSON"),
-        (bytes([0, 1, 2, 3, 250, 251, 252, 253]) * 4, "binary data starting with 00 01 02 03"),
+        (bytes([0, 1, 2, 3, 250, 251, 252, 253]) * 4, "binary data of a kind this server does not read"),
         (b"BM this is text that starts like a bitmap", "plain text"),
         (b"RIFF\x00\x00\x00\x00CDXA", "binary data"),
         (_ftyp(b"crx ", b"crx "), "binary data"),
@@ -126,6 +126,7 @@ def test_sniff_rejects_unsupported_content_saying_what_it_looked_like(data: byte
     with pytest.raises(BadInput, match="unsupported file type") as err:
         sniff_media(data, "upload.bin")
     assert looks_like in str(err.value)
+    assert "00 01" not in str(err.value) and "\\x" not in str(err.value)  # plain words, never bytes
 
 
 def test_sniff_rejects_empty_data() -> None:

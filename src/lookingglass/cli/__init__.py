@@ -54,9 +54,9 @@ def lookingglass() -> None:
 
 def _register() -> None:
     """Every use case's module (named like its services/ module) contributes its COMMANDS."""
-    from lookingglass.cli import admin, erasure, faces, graph, people, search, system, viewer
+    from lookingglass.cli import admin, counts, erasure, faces, graph, people, search, system, viewer
 
-    for module in (faces, search, viewer, erasure, graph, people, admin, system):
+    for module in (faces, search, viewer, erasure, graph, people, admin, system, counts):
         for command in module.COMMANDS:
             lookingglass.add_command(command)
 

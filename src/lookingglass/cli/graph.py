@@ -8,8 +8,9 @@ import click
 
 from lookingglass.cli import Runtime, pass_runtime
 from lookingglass.cli.output import json_option, print_rows
-from lookingglass.services.graph import EntityQuery, SharedPeopleQuery
+from lookingglass.services.graph import EntityQuery, NeighbourhoodQuery, SharedPeopleQuery
 from lookingglass.stores.graph import MAX_LIMIT, SORTS
+from lookingglass.stores.graph.neighbourhood import MAX_HOPS, NEIGHBOURHOOD_LIMIT
 from lookingglass.text.entities import TYPES
 
 limit_option = click.option(
@@ -67,6 +68,36 @@ def entity(runtime: Runtime, entity_id: str, as_json: bool) -> int:
     return 0
 
 
+@click.command()
+@click.argument("entity_id", metavar="ID")
+@click.option("--hops", type=click.IntRange(1, MAX_HOPS), default=1, show_default=True, help="relations out")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIMIT),
+    default=NEIGHBOURHOOD_LIMIT,
+    show_default=True,
+    help="entities at most",
+)
+@json_option
+@pass_runtime
+def neighbourhood(runtime: Runtime, entity_id: str, hops: int, limit: int, as_json: bool) -> int:
+    """An entity and the entities tied to it, one or two relations out (what the entity page draws)."""
+    with runtime.service() as service:
+        found = service.entity_neighbourhood(NeighbourhoodQuery(hops=hops, limit=limit), entity_id=entity_id)
+    body = found.model_dump(mode="json")
+    if as_json:
+        print(json.dumps(body))
+        return 0
+    names = {n["id"]: n["name"] for n in body["nodes"]}
+    for n in body["nodes"]:
+        print(f"{n['hops']}  {n['type']:<8} {n['name']:<40} {n['id']}")
+    for e in body["edges"]:
+        print(f"   {names[e['source']]} -{e['type']}-> {names[e['target']]}, weight {e['weight']:g}")
+    if body["truncated"]:
+        print(f"(more entities are tied to it than --limit {limit} shows)")
+    return 0
+
+
 @click.command("shared-people")
 @limit_option
 @json_option
@@ -97,7 +128,7 @@ def analytics(runtime: Runtime, as_json: bool) -> int:
     if "job" in body:
         print(f"analytics queued for the workers (job {body['job']})")
         return 0
-    parts = [f"{body.get('nodes', 0)} entities, {body.get('edges', 0)} relations"]
+    parts = [f"{body.get('nodes', 0)} entities, {body.get('relations', body.get('edges', 0))} relations"]
     for name in ("pagerank", "louvain", "leiden"):
         if isinstance(body.get(name), dict):
             r = body[name]
@@ -112,4 +143,4 @@ def analytics(runtime: Runtime, as_json: bool) -> int:
     return 0
 
 
-COMMANDS = [entities, entity, shared_people, analytics]
+COMMANDS = [entities, entity, neighbourhood, shared_people, analytics]

@@ -26,6 +26,8 @@ def search(runtime: Runtime, query: str, kind: str | None, limit: int, as_json: 
             where += f" @ {hit['start']:.1f}-{hit['end']:.1f} s"
         return f"{hit['score']:.2f}  {where}\n      {hit['snippet']}"
 
+    if result.ignored and not as_json:
+        click.echo(f"ignored as too common to search for: {', '.join(result.ignored)}", err=True)
     return print_rows(result, "hits", as_json=as_json, empty="no matches", line=line)
 
 

@@ -105,13 +105,13 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     except UnidentifiedImageError as exc:
         raise BadInput(f"not a recognisable image ({_what_it_looks_like(data)})") from exc
     except OSError as exc:  # truncated or corrupt data
-        raise BadInput(f"corrupt or truncated image: {exc}") from exc
+        raise BadInput("corrupt or truncated image: the file is damaged or cut off before its end") from exc
     except (ValueError, SyntaxError, EOFError, TypeError, KeyError, IndexError, struct.error, RuntimeError) as exc:
         # Pillow's parsers report some malformed files this way (a TIFF frame without dimensions is a TypeError,
         # a broken AVIF a RuntimeError); the type goes into the message so a bug of ours would still show.
-        raise BadInput(f"corrupt image: {type(exc).__name__}: {exc}") from exc
+        raise BadInput("corrupt image: the file is damaged and could not be decoded") from exc
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise BadInput(f"unexpected decoded shape {rgb.shape}")
+        raise BadInput("the image decoded to an unusual pixel layout that cannot be searched")
     return DecodedImage(rgb=np.ascontiguousarray(rgb), format=fmt, original_mode=original_mode)
 
 

@@ -42,7 +42,7 @@ def sniff_media(data: bytes, filename: str | None = None) -> tuple[str, str, str
     the image pipeline because it is called `x.jpg`, so a mismatch says what the bytes looked like.
     """
     if not data:
-        raise BadInput("empty file" + (f": {filename!r}" if filename else ""))
+        raise BadInput("empty file" + (f": “{filename}”" if filename else ""))
     found = _sniff_binary(data) or _sniff_html(data)
     if found:
         return found
@@ -147,6 +147,14 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
+_DAMAGED = {
+    b"\x89PNG": "a damaged or incomplete PNG image",
+    b"\xff\xd8\xff": "a damaged or incomplete JPEG image",
+    b"GIF8": "a damaged or incomplete GIF image",
+    b"RIFF": "a damaged or incomplete WebP image",
+}
+
+
 def describe_bytes(data: bytes) -> str:
     """A human guess at what unsupported bytes are, for the error message."""
     head = data[:16]
@@ -162,6 +170,9 @@ def describe_bytes(data: bytes) -> str:
     for magic, what in known.items():
         if head.startswith(magic):
             return what
+    for magic, what in _DAMAGED.items():  # an image's signature that the decoder still refused
+        if head.startswith(magic) and (magic != b"RIFF" or head[8:12] == b"WEBP"):
+            return what
     if _looks_like_text(data):
         text = data[:1024].lstrip(b"\xef\xbb\xbf").lstrip().lower()
         if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in text):
@@ -173,13 +184,13 @@ def describe_bytes(data: bytes) -> str:
         if text.startswith((b"{", b"[")):
             return "JSON or other structured text"
         return "plain text"
-    return f"binary data starting with {head[:8].hex(' ')}"
+    return "binary data of a kind this server does not read"  # never the bytes themselves: nobody reads hex
 
 
 def _unsupported_message(data: bytes, filename: str | None, name_ext: str) -> str:
     looks = describe_bytes(data)
     if name_ext in _IMAGE_EXTS | _VIDEO_EXTS | _AUDIO_EXTS:
         kind = "an image" if name_ext in _IMAGE_EXTS else "a video" if name_ext in _VIDEO_EXTS else "audio"
-        return f"unsupported file type: {filename!r} is named like {kind} (.{name_ext}) but looks like {looks}"
-    named = f" {filename!r}" if filename else ""
+        return f"unsupported file type: “{filename}” is named like {kind} (.{name_ext}) but looks like {looks}"
+    named = f" “{filename}”" if filename else ""
     return f"unsupported file type{named}: looks like {looks}; expected an image, video or audio file, or an HTML page"

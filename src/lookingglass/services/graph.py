@@ -16,6 +16,7 @@ from lookingglass.app import App
 from lookingglass.errors import Unavailable
 from lookingglass.services import Caller, Record, operation
 from lookingglass.stores.graph import MAX_LIMIT, SORTS
+from lookingglass.stores.graph.neighbourhood import MAX_HOPS, NEIGHBOURHOOD_LIMIT
 from lookingglass.text.entities import TYPES
 
 FACES_PER_ENTITY = 24
@@ -62,6 +63,9 @@ class EntitySummary(Record):
     leiden: int | None
     shares_people: int | None = Field(description="organisations: how many others share people with it")
     mentions: int = Field(description="times the entity was named, across all documents")
+    relation_count: int | None = Field(
+        None, description="its relations (typed and co-mentions), as its page lists them and the stats count them"
+    )
 
 
 class EntityList(Record):
@@ -143,6 +147,36 @@ class EntityDetail(EntitySummary):
     )
 
 
+class NeighbourhoodQuery(QueryString):
+    hops: int = Field(1, ge=1, le=MAX_HOPS, description="relations out from the entity: 1 or 2")
+    limit: int = Field(NEIGHBOURHOOD_LIMIT, ge=1, le=MAX_LIMIT, description="entities at most, the strongest ties kept")
+
+
+class NeighbourNode(Record):
+    id: str
+    name: str
+    type: str
+    pagerank: float | None
+    community: int | None
+    leiden: int | None
+    hops: int = Field(description="0 for the entity itself, else how many relations out")
+
+
+class NeighbourEdge(Record):
+    source: str
+    target: str
+    type: str = Field(description="a typed relation (works_for, …) or co_mentioned")
+    weight: float
+
+
+class Neighbourhood(Record):
+    entity_id: str
+    hops: int
+    nodes: list[NeighbourNode] = Field(description="the entity first, then ring by ring, strongest tie first")
+    edges: list[NeighbourEdge] = Field(description="every relation between two of the nodes, heaviest first")
+    truncated: bool = Field(description="entities were left out to stay within `limit`")
+
+
 class SharedPeopleQuery(QueryString):
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
 
@@ -179,7 +213,8 @@ class AnalyticsReport(Record):
     finished_at: str | None = None
     algorithms: list[str] | None = None
     nodes: int | None = None
-    edges: int | None = None
+    relations: int | None = Field(None, description="relations, counted as the stats and the entity pages count them")
+    edges: int | None = Field(None, description="pairs of entities the algorithms saw (parallel relations merged)")
     export_s: float | None = None
     duration_s: float | None = None
     write_s: float | None = None
@@ -212,8 +247,10 @@ def _graph(app: App):
 @operation
 def list_entities(app: App, caller: Caller, query: EntityQuery) -> EntityList:
     """People, organisations, places and projects named in pages and transcripts, most central first."""
-    found = _graph(app).entities(query.q, query.type, query.sort, query.limit, query.offset)
-    return EntityList.model_validate({"entities": found})
+    graph = _graph(app)
+    found = graph.entities(query.q, query.type, query.sort, query.limit, query.offset)
+    counts = graph.relation_counts([e["id"] for e in found])
+    return EntityList.model_validate({"entities": [{**e, "relation_count": counts.get(e["id"], 0)} for e in found]})
 
 
 @operation
@@ -222,6 +259,7 @@ def entity_detail(app: App, caller: Caller, entity_id: str) -> EntityDetail:
     with (organisations), and the faces seen on its pages. Raises NotFound."""
     graph = _graph(app)
     detail = dict(graph.entity(entity_id))
+    detail["relation_count"] = graph.relation_counts([entity_id]).get(entity_id, 0)  # the list stops at 100
     if detail["type"] == "ORG":
         detail["shared_people"] = [
             {"organisation": p["b"] if p["a"]["id"] == entity_id else p["a"], "people": p["people"]}
@@ -283,6 +321,14 @@ def _faces_on_pages(app: App, documents: list[dict]) -> list[dict]:
         if len(faces) >= FACES_PER_ENTITY:
             break
     return faces[:FACES_PER_ENTITY]
+
+
+@operation
+def entity_neighbourhood(app: App, caller: Caller, query: NeighbourhoodQuery, entity_id: str) -> Neighbourhood:
+    """An entity and the entities tied to it, one or two relations out: what the entity page draws. Raises
+    NotFound."""
+    found = _graph(app).neighbourhood(entity_id, query.hops, query.limit)
+    return Neighbourhood.model_validate({"entity_id": entity_id, "hops": query.hops, **found})
 
 
 @operation

@@ -14,6 +14,7 @@ from lookingglass.app import App
 from lookingglass.errors import Unavailable
 from lookingglass.services import Caller, Record, audit, operation
 from lookingglass.text.snippets import snippet, snippet_plain
+from lookingglass.text.terms import WORD, word_term_ids
 
 
 class SearchQuery(Record):
@@ -37,6 +38,19 @@ class TextHit(Record):
 
 class SearchResult(Record):
     hits: list[TextHit]
+    ignored: list[str] = Field(
+        default_factory=list, description="words of the query that are too common to search for (stop words)"
+    )
+
+
+def ignored_words(query: str) -> list[str]:
+    """The query's words the index drops (stop words such as "the", "of"): said back, so nobody wonders why they
+    changed nothing."""
+    found: list[str] = []
+    for word in WORD.findall(query):
+        if not word_term_ids(word) and word.lower() not in found:
+            found.append(word.lower())
+    return found
 
 
 @operation
@@ -46,6 +60,8 @@ def search_text(app: App, caller: Caller, query: SearchQuery) -> SearchResult:
         raise Unavailable("the text index is not open in this process")
     hits = app.text.search(query.q, limit=query.limit, kind=query.kind)
     mark = snippet if query.format == "html" else snippet_plain
-    result = SearchResult(hits=[TextHit(**hit.to_json(mark(hit.text, query.q))) for hit in hits])
+    result = SearchResult(
+        hits=[TextHit(**hit.to_json(mark(hit.text, query.q))) for hit in hits], ignored=ignored_words(query.q)
+    )
     audit(app, caller, "search", query=query.q, results=len(result.hits))
     return result

@@ -53,6 +53,10 @@ def create_app(app: App, *, local_token: str | None = None, check_answers: bool 
 
     @flask_app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if exc.code == 404 and auth.wants_a_page():  # a browser at an unknown URL: a page with the navigation
+            from lookingglass.web.views import not_found_page
+
+            return not_found_page()
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify({"error": {"code": code, "message": exc.description}}), exc.code
 

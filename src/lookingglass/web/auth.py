@@ -347,7 +347,8 @@ def _duration(seconds: float) -> str:
 
 
 def _login_form(error: str | None = None, status: int = 200) -> Response:
-    body = render_template("login.html", error=error, next=_next_page())
+    username = request.form.get("username", "").strip() if request.method == "POST" else ""  # kept after an error
+    body = render_template("login.html", error=error, next=_next_page(), username=username)
     return Response(body, status, {"Cache-Control": "no-store"}, mimetype="text/html")
 
 

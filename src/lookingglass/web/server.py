@@ -93,6 +93,7 @@ def serve(settings: Settings) -> None:
     scheduler = None
     index_thread = None
     try:
+        existing = len(app.accounts.users()) if settings.admin_password else 0  # before the first admin is made
         first_password = ensure_first_admin(app.accounts, settings.admin_password)
         app.models.load()
         token = new_local_token() if app.lock is not None else None
@@ -111,6 +112,8 @@ def serve(settings: Settings) -> None:
         print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
         if first_password is not None:
             _announce_first_admin(first_password, url)
+        if existing:
+            _announce_unused_admin_password(existing)
         server.run()
     except KeyboardInterrupt:
         pass
@@ -138,6 +141,17 @@ def _announce_first_admin(password: str, url: str) -> None:
     rule = "+" + "-" * (width + 2) + "+"
     box = [rule, *(f"| {line.ljust(width)} |" for line in lines), rule]
     print("\n".join(["", *box, ""]), file=sys.stderr, flush=True)
+
+
+def _announce_unused_admin_password(users: int) -> None:
+    """LG_ADMIN_PASSWORD only creates the first admin: an operator who sets it later expects it to work, and would
+    otherwise search for minutes why the password they set is refused."""
+    message = (
+        f"LG_ADMIN_PASSWORD is set but not used: {users} user{'' if users == 1 else 's'} already exist, and it only"
+        " sets the first admin's password when there are no users. To change a password: `lookingglass users passwd"
+        " NAME`."
+    )
+    print(message, file=sys.stderr, flush=True)
 
 
 def _stop_on_sigterm(signum, frame) -> None:

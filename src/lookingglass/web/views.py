@@ -15,6 +15,7 @@
 | | | | `GET /crawls` |
 | admin console (admins) | `/admin`, `/admin/{users,keys,audit,erasure}` | admin*.js | `/admin/*`, `/forget/*` |
 | evidence viewer | `/view/<sha256>` | viewer.js | `GET /objects/<sha>/view`, `…/content` (Range), `…/transcript` |
+| not found (any unknown URL) | – | – | – (JSON 404 for API clients, this page for browsers) |
 
 The people pages and the admin console's users, keys and audit pages share their URLs with the API they read: a
 browser navigating there (HTML preferred, auth.py's `wants_a_page`) gets the page, every other caller the JSON
@@ -27,9 +28,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file
 
 from lookingglass.text.entities import TYPES
+
+# Entity types in plain words (app.js's typeWord says the same); the two kinds of place apart where one is chosen.
+TYPE_CHOICES = {
+    "PERSON": "person",
+    "ORG": "organisation",
+    "GPE": "place (country, city)",
+    "LOC": "place (region, landmark)",
+    "PROJECT": "project",
+}
 
 views = Blueprint("views", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -96,7 +106,7 @@ def text_search():
 
 @views.get("/graph")
 def graph_page():
-    return render_template("graph.html", page="entities", types=TYPES)
+    return render_template("graph.html", page="entities", types=[(t, TYPE_CHOICES.get(t, t.lower())) for t in TYPES])
 
 
 @views.get("/graph/entity/<entity_id>")
@@ -163,6 +173,13 @@ def people_page():
 def person_page(person_id: str):
     """One person's page, for `GET /people/<id>` when a browser navigates there."""
     return _negotiated(render_template("person.html", page="people", person_id=person_id, **_who()))
+
+
+def not_found_page():
+    """An unknown URL, for a browser (HTML preferred): a page with the navigation and the ways on, 404; API clients
+    still get the JSON error (web/__init__.py asks). Rendered outside this blueprint: `_who` is passed by hand."""
+    html, _, headers = _negotiated(render_template("not_found.html", page=None, path=request.path, **_who()))
+    return html, 404, headers
 
 
 def _negotiated(html: str):

@@ -45,7 +45,8 @@ class CypherGraphStore(GraphAnalytics, Protocol):
 
 def run_analytics(store: GraphAnalytics, *, algorithms: Sequence[str] = ALGORITHMS) -> dict:
     """Compute the chosen algorithms, write the results onto the entities, record and return the run's report:
-    {"backend", "started_at", "finished_at", "duration_s", "nodes", "edges", and per algorithm
+    {"backend", "started_at", "finished_at", "duration_s", "nodes", "relations" (as `stats()` counts them), "edges"
+    (pairs of entities the algorithms saw: parallel relations merged), and per algorithm
     {"duration_s"} (PageRank) or {"duration_s", "communities", "modularity"} (Louvain, Leiden), and
     "shared_people": {"duration_s", "organisations"} (organisations sharing people, always marked)}."""
     chosen = tuple(dict.fromkeys(algorithms))
@@ -91,6 +92,7 @@ def export_graph(store: GraphAnalytics) -> igraph.Graph:
             weights.append(weight)
     graph = igraph.Graph(n=len(types), edges=edges, directed=False, vertex_attrs={"name": list(index), "type": types})
     graph.es["weight"] = weights
+    graph["relations"] = len(edges)  # as stored and as the entity pages list them, before pairs are merged
     graph.simplify(multiple=True, loops=True, combine_edges={"weight": "sum"})
     return graph
 
@@ -129,6 +131,7 @@ def _run_igraph(store: GraphAnalytics, algorithms: tuple[str, ...]) -> dict:
         "started_at": started_at,
         "algorithms": list(algorithms),
         "nodes": graph.vcount(),
+        "relations": graph["relations"] if ids else 0,
         "edges": graph.ecount(),
         "export_s": round(time.perf_counter() - began, 3),
     }
@@ -185,6 +188,7 @@ def _run_gds(store: CypherGraphStore, algorithms: tuple[str, ...]) -> dict:
         "started_at": started_at,
         "algorithms": list(algorithms),
         "nodes": projected["nodeCount"],
+        "relations": sum(1 for _ in store.edges()),  # counted as stats() counts them; ids only, no scores
         "edges": projected["relationshipCount"],
         "export_s": round(time.perf_counter() - began, 3),
     }

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from lookingglass.errors import NotFound, Unavailable
 from lookingglass.records import Extraction
+from lookingglass.stores.graph import neighbourhood
 from lookingglass.stores.graph.merge import Contribution, contribution
+from lookingglass.stores.graph.neighbourhood import NEIGHBOURHOOD_LIMIT
 from lookingglass.stores.graph.port import (
     PERSON_ORG,
     check_limit,
@@ -430,6 +432,44 @@ class Neo4jGraphStore:
             )
         )
         return [{**row, "surfaces": sorted(set(row["surfaces"] or []))} for row in rows]
+
+    def relation_counts(self, entity_ids: Collection[str]) -> dict[str, int]:
+        """A relation is one RELATED edge per document here: counted once per (source, target, type)."""
+        counts: dict[str, int] = {}
+        for batch in neighbourhood.chunks(sorted(set(entity_ids))):
+            for row in self.query(
+                "MATCH (e:Entity)-[r:RELATED]-(o:Entity) WHERE e.id IN $ids"
+                " WITH DISTINCT e.id AS id, o.id AS other, r.type AS type, startNode(r) = e AS outgoing"
+                " RETURN id, count(*) AS n",
+                ids=list(batch),
+            ):
+                counts[row["id"]] = row["n"]
+        return counts
+
+    def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = NEIGHBOURHOOD_LIMIT) -> dict:
+        return neighbourhood.gather(entity_id, hops, limit, self._ties, self._described)
+
+    def _ties(self, ids: Sequence[str]) -> list[dict]:
+        """A relation is one RELATED edge per document here: summed per (source, target, type), as entity() does."""
+        found: dict[tuple, dict] = {}
+        for batch in neighbourhood.chunks(ids):
+            for row in self.query(
+                "MATCH (a:Entity)-[r:RELATED]->(b:Entity) WHERE a.id IN $ids OR b.id IN $ids"
+                " RETURN a.id AS source, b.id AS target, r.type AS type, sum(r.weight) AS weight",
+                ids=list(batch),
+            ):
+                found[(row["source"], row["target"], row["type"])] = dict(row)
+        return list(found.values())
+
+    def _described(self, ids: Sequence[str]) -> list[dict]:
+        found = []
+        for batch in neighbourhood.chunks(ids):
+            found += self.query(
+                "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.name AS name, e.type AS type,"
+                " e.pagerank AS pagerank, e.community AS community, e.leiden AS leiden",
+                ids=list(batch),
+            )
+        return found
 
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         keys = sorted(set(keys))

@@ -81,6 +81,15 @@ class GraphReader(Protocol):
         words it used for each, e.g. "Lindqvist" for Mara Lindqvist), most mentions first; [] for an unknown
         document. What the evidence viewer links a page's text with."""
 
+    def relation_counts(self, entity_ids: Collection[str]) -> dict[str, int]:
+        """{entity id: its relations} for the given entities that have any, counted as `entity()` lists them and
+        `stats()` counts them: one per (source, target, type)."""
+
+    def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = 150) -> dict:
+        """The entity and the entities tied to it, `hops` (1 or 2) relations out, at most `limit` nodes:
+        {"nodes": [{"id", "name", "type", "pagerank", "community", "leiden", "hops"}], "edges": [{"source",
+        "target", "type", "weight"}], "truncated"} (neighbourhood.py's `gather`). Raises NotFound, BadInput."""
+
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         """[{"id", "name", "key"}] of the organisations with exactly these canonical keys."""
 

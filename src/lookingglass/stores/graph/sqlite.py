@@ -10,14 +10,16 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from lookingglass.errors import NotFound, Unavailable
 from lookingglass.records import Extraction
+from lookingglass.stores.graph import neighbourhood
 from lookingglass.stores.graph.merge import Contribution, contribution
+from lookingglass.stores.graph.neighbourhood import NEIGHBOURHOOD_LIMIT
 from lookingglass.stores.graph.port import (
     PERSON_ORG,
     check_limit,
@@ -409,6 +411,46 @@ class SqliteGraphStore:
             (document_id, limit),
         )
         return [{**dict(row), "surfaces": sorted(set((row["surfaces"] or "").split(",")) - {""})} for row in rows]
+
+    def relation_counts(self, entity_ids: Collection[str]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for batch in neighbourhood.chunks(sorted(set(entity_ids))):
+            marks = ",".join("?" * len(batch))
+            for row in self._read(
+                f"SELECT id, count(*) AS n FROM (SELECT source AS id FROM relations WHERE source IN ({marks})"
+                f" UNION ALL SELECT target AS id FROM relations WHERE target IN ({marks})) GROUP BY id",
+                (*batch, *batch),
+            ):
+                counts[row["id"]] = row["n"]
+        return counts
+
+    def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = NEIGHBOURHOOD_LIMIT) -> dict:
+        return neighbourhood.gather(entity_id, hops, limit, self._ties, self._described)
+
+    def _ties(self, ids: Sequence[str]) -> list[dict]:
+        found: dict[int, dict] = {}
+        for batch in neighbourhood.chunks(ids):
+            marks = ",".join("?" * len(batch))
+            for row in self._read(
+                f"SELECT id, source, target, type, weight FROM relations WHERE source IN ({marks})"
+                f" UNION SELECT id, source, target, type, weight FROM relations WHERE target IN ({marks})",
+                (*batch, *batch),
+            ):
+                found[row["id"]] = dict(row)
+        return list(found.values())
+
+    def _described(self, ids: Sequence[str]) -> list[dict]:
+        found = []
+        for batch in neighbourhood.chunks(ids):
+            marks = ",".join("?" * len(batch))
+            found += [
+                dict(row)
+                for row in self._read(
+                    f"SELECT id, name, type, pagerank, community, leiden FROM entities WHERE id IN ({marks})",
+                    tuple(batch),
+                )
+            ]
+        return found
 
     def organisations_keyed(self, keys: Collection[str]) -> list[dict]:
         keys = sorted(set(keys))

@@ -12,9 +12,12 @@ from lookingglass.services.graph import (
     EntityPath,
     EntityQuery,
     GraphStatus,
+    Neighbourhood,
+    NeighbourhoodQuery,
     SharedPeople,
     SharedPeopleQuery,
     entity_detail,
+    entity_neighbourhood,
     graph_stats,
     list_entities,
     run_graph_analytics,
@@ -42,6 +45,12 @@ def entity_route(path: EntityPath):
     """One entity: relations with evidence, documents, community, organisations it shares people with, faces on
     the same pages."""
     return answer_as_found(entity_detail(the_app(), caller(), path.entity_id))
+
+
+@graph.get("/entities/<entity_id>/neighbourhood", operation_id="entity_neighbourhood", responses={200: Neighbourhood})
+def neighbourhood_route(path: EntityPath, query: NeighbourhoodQuery):
+    """An entity and the entities tied to it, one or two relations out (the entity page's drawing)."""
+    return answer(entity_neighbourhood(the_app(), caller(), query, path.entity_id))
 
 
 @graph.get("/graph/shared-people", operation_id="shared_people", responses={200: SharedPeople})

@@ -227,5 +227,11 @@ window.LG = (function () {
     });
   }
 
-  return { el, svg, api, ApiError, status, safeHref, link, snippet, percent, bar, seconds, date, boxedThumb, plainThumb, faceThumb, onActivate, signIn };
+  /** An entity type in plain words (spaCy's labels are for the machine): person, organisation, place, project. */
+  const TYPE_WORDS = { PERSON: "person", ORG: "organisation", GPE: "place", LOC: "place", PROJECT: "project" };
+  function typeWord(type) {
+    return TYPE_WORDS[String(type).toUpperCase()] || String(type || "").toLowerCase();
+  }
+
+  return { typeWord, el, svg, api, ApiError, status, safeHref, link, snippet, percent, bar, seconds, date, boxedThumb, plainThumb, faceThumb, onActivate, signIn };
 })();

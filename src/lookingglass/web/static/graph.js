@@ -2,7 +2,7 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  const { el, api, status } = window.LG;
+  const { el, api, status, typeWord } = window.LG;
   const PAGE = 50;
   const form = document.getElementById("entity-form");
   const q = document.getElementById("q");
@@ -27,9 +27,10 @@ document.addEventListener("DOMContentLoaded", () => {
       "tr",
       {},
       el("th", { scope: "row" }, entityLink(e)),
-      el("td", {}, el("span", { class: `badge type-${String(e.type).toLowerCase()}` }, String(e.type).toLowerCase())),
+      el("td", {}, el("span", { class: `badge type-${String(e.type).toLowerCase()}` }, typeWord(e.type))),
       el("td", { class: "num" }, rank),
       el("td", { class: "num" }, String(e.mentions)),
+      el("td", { class: "num" }, e.relation_count === null || e.relation_count === undefined ? "–" : String(e.relation_count)),
       el("td", { class: "num" }, community),
     );
   }
@@ -42,20 +43,22 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     more.hidden = true;
     status(statusLine, "Loading entities…", "loading");
-    const params = new URLSearchParams({ sort: "pagerank", limit: String(PAGE), offset: String(offset) });
+    // One more than a page: "Show more" only when there is more (not when the last page happened to be full).
+    const params = new URLSearchParams({ sort: "pagerank", limit: String(PAGE + 1), offset: String(offset) });
     if (q.value.trim()) params.set("q", q.value.trim());
     if (type.value) params.set("type", type.value);
     try {
       const body = await api(`/entities?${params}`);
-      body.entities.forEach((e) => rows.append(row(e)));
-      offset += body.entities.length;
+      const shown = body.entities.slice(0, PAGE);
+      shown.forEach((e) => rows.append(row(e)));
+      offset += shown.length;
       if (!offset) {
         const filtered = q.value.trim() || type.value;
-        status(statusLine, filtered ? "No entity matches." : "No entities yet: ingest or crawl some pages first.", "empty");
+        status(statusLine, filtered ? "No entity matches." : "Nothing is indexed yet — upload or ingest pages, videos or audio (or crawl a site); the names they mention appear here.", "empty");
         return;
       }
       table.hidden = false;
-      more.hidden = body.entities.length < PAGE;
+      more.hidden = body.entities.length <= PAGE;
       status(statusLine, `${offset} entit${offset === 1 ? "y" : "ies"} shown, most central first.`);
     } catch (err) {
       if (err.status !== 401) status(statusLine, `Could not load entities. ${err.message}`, "error");

@@ -199,7 +199,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const body = await api("/graph/analytics", { method: "POST" });
       const job = body.job || body.handed_to_owner;
       if (job) status(statusLine, `Graph analytics queued as job ${job}.`);
-      else status(statusLine, `Graph analytics done: ${body.nodes ?? "?"} entities, ${body.edges ?? "?"} relations.`);
+      else status(statusLine, `Graph analytics done: ${body.nodes ?? "?"} entities, ${body.relations ?? body.edges ?? "?"} relations.`);
     } catch (err) {
       if (err.status !== 401) status(statusLine, `Graph analytics failed. ${err.message}`, "error");
     } finally {

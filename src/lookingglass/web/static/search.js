@@ -162,9 +162,30 @@ document.addEventListener("DOMContentLoaded", () => {
     matches.hidden = false;
   }
 
+  function sizeTargets() {
+    const shown = overlay.getBoundingClientRect().width;
+    if (!current || !shown) return;
+    const least = (44 * photo.naturalWidth) / shown; // 44 screen pixels, in the photo's own pixels
+    overlay.querySelectorAll("rect.face-hit").forEach((hit) => {
+      const [x1, y1, x2, y2] = current.body.faces[Number(hit.dataset.face)].box;
+      const w = Math.max(x2 - x1, least);
+      const h = Math.max(y2 - y1, least);
+      Object.entries({ x: (x1 + x2 - w) / 2, y: (y1 + y2 - h) / 2, width: w, height: h }).forEach(([k, v]) => hit.setAttribute(k, v));
+    });
+  }
+  window.addEventListener("resize", sizeTargets);
+
   function drawBoxes(body) {
     overlay.replaceChildren();
     overlay.setAttribute("viewBox", `0 0 ${photo.naturalWidth} ${photo.naturalHeight}`);
+    body.faces.forEach((face, i) => {
+      // Under the boxes, an invisible target at least 44 screen pixels wide (sizeTargets): a small face stays easy
+      // to tap on a phone.
+      const hit = svg("rect", { class: "face-hit", "aria-hidden": "true", "data-face": i });
+      hit.addEventListener("click", () => select(i));
+      overlay.append(hit);
+    });
+    sizeTargets();
     current.rects = body.faces.map((face, i) => {
       const [x1, y1, x2, y2] = face.box;
       const rect = svg("rect", {

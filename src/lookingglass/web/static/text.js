@@ -39,11 +39,15 @@ document.addEventListener("DOMContentLoaded", () => {
       const params = new URLSearchParams({ q: query, limit: "30" });
       if (which) params.set("kind", which);
       const body = await api(`/search?${params}`);
+      const ignored = (body.ignored || []).map((w) => `“${w}”`).join(", ");
+      const note = ignored ? ` Ignored as too common to search for: ${ignored}.` : "";
+      const empty = document.querySelector('[data-index-counts="text"][data-empty="true"]');
       if (!body.hits.length) {
-        status(statusLine, `Nothing matched “${query}”.`, "empty");
+        const why = empty ? " Nothing is indexed yet — upload or ingest pages, videos or audio first." : "";
+        status(statusLine, `Nothing matched “${query}”.${note}${why}`, "empty");
         return;
       }
-      status(statusLine, `${body.hits.length} passage${body.hits.length === 1 ? "" : "s"} matched “${query}”.`);
+      status(statusLine, `${body.hits.length} passage${body.hits.length === 1 ? "" : "s"} matched “${query}”.${note}`);
       body.hits.forEach((hit) => hits.append(hitItem(hit)));
     } catch (err) {
       if (err.status !== 401) status(statusLine, `Search failed. ${err.message}`, "error");
