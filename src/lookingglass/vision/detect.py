@@ -286,9 +286,10 @@ class FusedDetector:
         if self.secondary is None:
             return [d for d in primary if _min_side(d) >= self.min_face]
         secondary = nms(self.secondary.detect_shrunk(small, threshold, scale, (w, h)))
-        return self._fuse(primary, secondary, threshold)
+        return self.fuse(primary, secondary, threshold)
 
-    def _fuse(self, primary: list[Detection], secondary: list[Detection], threshold: float) -> list[Detection]:
+    def fuse(self, primary: list[Detection], secondary: list[Detection], threshold: float) -> list[Detection]:
+        """The faces that stand (the rules above), from both detectors' NMS-ed proposals in the image's pixels."""
         kept: list[Detection] = []
         claimed: set[int] = set()
         for det in primary:
