@@ -47,7 +47,7 @@ class SFaceEmbedder(Model):
     name = "sface"
     dim = 128
     default_threshold = 0.363  # OpenCV's published cosine threshold for SFace; see `lookingglass eval`
-    batch = 32  # faces per run: a collage of hundreds of faces stays a few MB of input at a time
+    batch = 16  # faces per run: a crowd's activations stay tens of MB, not hundreds
 
     def __init__(self, model_dir: Path | None = None, device: str | Device = "cpu") -> None:
         super().__init__(device)
@@ -62,7 +62,13 @@ class SFaceEmbedder(Model):
         data = verified_bytes(SFACE, self._model_dir)
         with unloadable(SFACE.filename):
             graph = batched_float_graph(data)
-            session = ort.InferenceSession(graph, onnx_session_options(), providers=self.device.onnx_providers)
+            options = onnx_session_options()
+            # Batches vary in size: onnxruntime's arena would keep the largest batch's activations for good (RSS
+            # doubled, measured), so each run allocates what it needs and gives it back.
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
+            options.add_session_config_entry("session.disable_prepacking", "1")  # no second copy of the weights
+            session = ort.InferenceSession(graph, options, providers=self.device.onnx_providers)
         if self.device.kind == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
             raise DeviceUnavailable(f"onnxruntime could not put {SFACE.filename} on {self.device}")
         return session
