@@ -124,3 +124,16 @@ def test_photos_ingested_two_at_a_time_store_the_points_of_one_at_a_time(
         assert point.payload["box"] == [round(v, 2) for v in detection.box]
         assert point.payload["detector"] == detection.detector
         np.testing.assert_allclose(point.vector, vector, atol=1e-4)
+
+
+def test_model_threads_default_to_one_per_run_and_a_bad_value_is_a_clear_error(monkeypatch) -> None:
+    from lookingglass.errors import BadInput
+    from lookingglass.models.base import onnx_session_options
+
+    monkeypatch.delenv("LG_MODEL_THREADS", raising=False)
+    assert onnx_session_options().intra_op_num_threads == 1
+    monkeypatch.setenv("LG_MODEL_THREADS", "2")
+    assert onnx_session_options().intra_op_num_threads == 2
+    monkeypatch.setenv("LG_MODEL_THREADS", "two")
+    with pytest.raises(BadInput, match="LG_MODEL_THREADS"):
+        onnx_session_options()

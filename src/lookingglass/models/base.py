@@ -102,7 +102,12 @@ def onnx_session_options() -> Any:
 
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    threads = int(os.environ.get("LG_MODEL_THREADS", "1") or 1)
+    raw = os.environ.get("LG_MODEL_THREADS", "").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        from lookingglass.errors import BadInput
+
+        raise BadInput(f"LG_MODEL_THREADS={raw!r}: expected a whole number from 1 to 64")
+    threads = int(raw)
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     if threads > 1:
