@@ -89,3 +89,27 @@ def unloadable(name: str) -> Iterator[None]:
         raise
     except Exception as exc:  # cv2.error, onnxruntime's, dlib's and CTranslate2's errors have no common base
         raise ModelIntegrityError(f"model {name} passed its SHA-256 check but could not be loaded: {exc}") from exc
+
+
+def onnx_session_options() -> Any:
+    """onnxruntime options for every session we open: quiet, and one thread per run unless LG_MODEL_THREADS says.
+
+    Ingest runs LG_INLINE_WORKERS images at once (and RQ workers one each): a run per core beats every run
+    spreading over every core, where the threads of two runs fight and spin (measured in bench/README.md)."""
+    import os
+
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    raw = os.environ.get("LG_MODEL_THREADS", "").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 64:
+        from lookingglass.errors import BadInput
+
+        raise BadInput(f"LG_MODEL_THREADS={raw!r}: expected a whole number from 1 to 64")
+    threads = int(raw)
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    if threads > 1:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options

@@ -4,9 +4,9 @@
 usable, never quietly run on the CPU; "auto" takes the GPU when it is usable and the CPU otherwise. A later
 LG_DEVICE setting only has to pass its value to `resolve_device`.
 
-What each runtime does on a GPU: onnxruntime (RetinaFace) uses its CUDA provider; CTranslate2 (Whisper) runs
-int8_float16 on the GPU; OpenCV's DNN (YuNet, SFace) uses its CUDA backend only when this OpenCV was built with
-CUDA (PyPI's wheels are not: the two small int8 graphs stay on the CPU); dlib and spaCy run on the CPU.
+What each runtime does on a GPU: onnxruntime (RetinaFace, SFace) uses its CUDA provider; CTranslate2 (Whisper) runs
+int8_float16 on the GPU; OpenCV's DNN (YuNet) uses its CUDA backend only when this OpenCV was built with CUDA
+(PyPI's wheels are not: the small int8 graph stays on the CPU); dlib and spaCy run on the CPU.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class Device:
 
     @property
     def opencv_dnn(self) -> tuple[int, int]:
-        """OpenCV DNN's (backend, target) for FaceDetectorYN / FaceRecognizerSF."""
+        """OpenCV DNN's (backend, target) for FaceDetectorYN."""
         import cv2
 
         if self.kind == "cuda" and cv2.cuda.getCudaEnabledDeviceCount() > self.index:

@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 
-from lookingglass.errors import ModelIntegrityError
-from lookingglass.models.base import Model, unloadable
+from lookingglass.errors import DeviceUnavailable, ModelIntegrityError
+from lookingglass.models.base import Model, onnx_session_options, unloadable
 from lookingglass.models.device import Device
 from lookingglass.models.registry import DLIB_RESNET, DLIB_SHAPE5, SFACE, source_of, verified_bytes, verified_path
 from lookingglass.records import Detection
 from lookingglass.vision.align import align_face
+from lookingglass.vision.onnx_graph import batched_float_graph
 
 
 class Embedder(Protocol):
@@ -38,11 +38,16 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 class SFaceEmbedder(Model):
-    """SFace 2021dec int8 via OpenCV. The int8 graph has a fixed batch of 1, so faces run one after another."""
+    """SFace 2021dec (the pinned int8 file) through onnxruntime, every face of an image in one batch.
+
+    The file's block-quantized weights are expanded to float once at load (vision/onnx_graph.py), so a face costs
+    the network's arithmetic alone; the answers are OpenCV's FaceRecognizerSF's (the runtime this model was first
+    run with) within float rounding. The session is safe to run from several threads at once: no lock."""
 
     name = "sface"
     dim = 128
     default_threshold = 0.363  # OpenCV's published cosine threshold for SFace; see `lookingglass eval`
+    batch = 16  # faces per run: a crowd's activations stay tens of MB, not hundreds
 
     def __init__(self, model_dir: Path | None = None, device: str | Device = "cpu") -> None:
         super().__init__(device)
@@ -52,10 +57,21 @@ class SFaceEmbedder(Model):
         return (source_of(SFACE, self._model_dir),)
 
     def _load(self):
-        data = np.frombuffer(verified_bytes(SFACE, self._model_dir), dtype=np.uint8)
-        backend, target = self.device.opencv_dnn
+        import onnxruntime as ort
+
+        data = verified_bytes(SFACE, self._model_dir)
         with unloadable(SFACE.filename):
-            return cv2.FaceRecognizerSF.create("onnx", data, np.empty(0, np.uint8), backend, target)
+            graph = batched_float_graph(data)
+            options = onnx_session_options()
+            # Batches vary in size: onnxruntime's arena would keep the largest batch's activations for good (RSS
+            # doubled, measured), so each run allocates what it needs and gives it back.
+            options.enable_cpu_mem_arena = False
+            options.enable_mem_pattern = False
+            options.add_session_config_entry("session.disable_prepacking", "1")  # no second copy of the weights
+            session = ort.InferenceSession(graph, options, providers=self.device.onnx_providers)
+        if self.device.kind == "cuda" and session.get_providers()[0] != "CUDAExecutionProvider":
+            raise DeviceUnavailable(f"onnxruntime could not put {SFACE.filename} on {self.device}")
+        return session
 
     def embed(self, rgb: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
         return self.predict(rgb, detections)
@@ -63,9 +79,11 @@ class SFaceEmbedder(Model):
     def predict(self, rgb: np.ndarray, detections: Sequence[Detection]) -> np.ndarray:
         if not detections:
             return np.zeros((0, self.dim), dtype=np.float32)
-        crops = [np.ascontiguousarray(align_face(rgb, d)[..., ::-1]) for d in detections]  # SFace wants BGR
-        with self.exclusive() as model:
-            features = [model.feature(crop) for crop in crops]
+        session = self.load()
+        name = session.get_inputs()[0].name
+        # SFace takes RGB 0-255 floats, channels first (OpenCV feeds it BGR with swapRB): the crops are RGB already.
+        crops = np.stack([align_face(rgb, d) for d in detections]).transpose(0, 3, 1, 2).astype(np.float32)
+        features = [session.run(None, {name: crops[i : i + self.batch]})[0] for i in range(0, len(crops), self.batch)]
         return _normalise(np.vstack(features))
 
 
