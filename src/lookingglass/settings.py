@@ -30,6 +30,7 @@ from lookingglass.errors import BadInput
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_DEVICE = re.compile(r"auto|cpu|cuda(?::\d+)?")  # lookingglass.models.device.CHOICES
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", re.IGNORECASE)
 
 
@@ -59,6 +60,13 @@ class Settings(BaseModel):
     data_dir: Annotated[Path, Env("LG_DATA_DIR", accepts="a directory path")] = Path("data")
     model_dir: Annotated[Path | None, Env("LG_MODEL_DIR", accepts="a folder of model files with SHA256SUMS")] = None
     embedder: Annotated[Literal["sface", "dlib"], Env("LG_EMBEDDER", accepts="sface or dlib")] = "sface"
+    device: Annotated[  # auto: a usable GPU, else the CPU (lookingglass.models.device)
+        str,
+        Env("LG_DEVICE", accepts="auto, cpu, cuda or cuda:N (N counts the GPUs CUDA_VISIBLE_DEVICES leaves visible)"),
+    ] = "auto"
+    cuda_visible_devices: Annotated[  # read by CUDA itself; an empty value hides every GPU
+        str | None, Env("CUDA_VISIBLE_DEVICES", accepts="GPU indexes or UUIDs, comma-separated; empty for none")
+    ] = None
     detector_threshold: Annotated[
         float, Field(ge=0, le=1), Env("LG_DETECTOR_THRESHOLD", accepts="a number from 0 to 1")
     ] = 0.5
@@ -176,6 +184,13 @@ class Settings(BaseModel):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
+    @field_validator("device", mode="before")
+    @classmethod
+    def _device(cls, value: Any) -> Any:
+        if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()):
+            return value.strip().lower()
+        raise ValueError("not a device")
+
     @field_validator("lookup_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
@@ -248,6 +263,8 @@ def _derive(raw: dict[str, Any], used: dict[str, str], e: Mapping[str, str]) -> 
         if name in raw:
             text = raw[name].lower()
             raw[name] = True if text in _TRUE else False if text in _FALSE else raw[name]
+    if "cuda_visible_devices" not in raw and "CUDA_VISIBLE_DEVICES" in e:  # set to nothing: no GPU, not "unset"
+        raw["cuda_visible_devices"], used["cuda_visible_devices"] = "", "CUDA_VISIBLE_DEVICES"
     for name in ("job_timeouts", "job_memory_mb"):  # one variable per queue: LG_JOB_TIMEOUT_PAGES=300
         prefix = _ENV[name].names[0].removesuffix("<QUEUE>")
         per_queue = {k[len(prefix) :].lower(): v.strip() for k, v in e.items() if k.startswith(prefix) and v.strip()}
