@@ -197,7 +197,7 @@ def dlib_has_cuda() -> bool:
         import dlib
     except ImportError:
         return False
-    return bool(getattr(dlib, "DLIB_USE_CUDA", False))
+    return bool(dlib.DLIB_USE_CUDA)  # dlib defines it in every build
 
 
 def placement(device: Device, engine: str) -> str:

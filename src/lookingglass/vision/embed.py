@@ -99,7 +99,7 @@ class DlibEmbedder(Model):
             raise ModelIntegrityError(
                 "LG_EMBEDDER=dlib needs dlib: `make install` installs dlib-bin and face-recognition-models"
             ) from exc
-        if self.device.kind == "cuda" and getattr(dlib, "DLIB_USE_CUDA", False):
+        if self.device.kind == "cuda" and dlib.DLIB_USE_CUDA:
             dlib.cuda.set_device(self.device.index)
         shape_path = verified_path(DLIB_SHAPE5, self._model_dir, self._cache_dir)
         net_path = verified_path(DLIB_RESNET, self._model_dir, self._cache_dir)
