@@ -16,7 +16,9 @@ build has CUDA (dlib-bin's does not); spaCy runs on the CPU.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 
@@ -119,6 +121,9 @@ def cuda_problem(index: int = 0, visible_devices: str | None = None) -> str | No
             f"onnxruntime {ort.__version__} has no CUDAExecutionProvider (it has {', '.join(providers)};"
             " onnxruntime-gpu has it: `make install-gpu`)"
         )
+    # CUDA and cuDNN from PyPI's nvidia-* wheels (the `gpu` extra) are found only once loaded; system ones need nothing.
+    with contextlib.redirect_stdout(sys.stderr):  # it prints its warnings; stdout is for our start lines
+        ort.preload_dlls()
     import ctranslate2
 
     count = ctranslate2.get_cuda_device_count()
