@@ -84,10 +84,10 @@ class App:
         with self._models_lock:
             if self._models is None:
                 self._models = FaceModels.create(
+                    device=self.device.device,
                     embedder=self.settings.embedder,
                     model_dir=self.settings.model_dir,
                     detector_threshold=self.settings.detector_threshold,
-                    device=self.device.device,
                 )
             return self._models
 

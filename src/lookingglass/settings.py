@@ -60,13 +60,6 @@ class Settings(BaseModel):
     data_dir: Annotated[Path, Env("LG_DATA_DIR", accepts="a directory path")] = Path("data")
     model_dir: Annotated[Path | None, Env("LG_MODEL_DIR", accepts="a folder of model files with SHA256SUMS")] = None
     embedder: Annotated[Literal["sface", "dlib"], Env("LG_EMBEDDER", accepts="sface or dlib")] = "sface"
-    device: Annotated[  # auto: a usable GPU, else the CPU (lookingglass.models.device)
-        str,
-        Env("LG_DEVICE", accepts="auto, cpu, cuda or cuda:N (N counts the GPUs CUDA_VISIBLE_DEVICES leaves visible)"),
-    ] = "auto"
-    cuda_visible_devices: Annotated[  # read by CUDA itself; an empty value hides every GPU
-        str | None, Env("CUDA_VISIBLE_DEVICES", accepts="GPU indexes or UUIDs, comma-separated; empty for none")
-    ] = None
     detector_threshold: Annotated[
         float, Field(ge=0, le=1), Env("LG_DETECTOR_THRESHOLD", accepts="a number from 0 to 1")
     ] = 0.5
@@ -109,6 +102,14 @@ class Settings(BaseModel):
     ] = 3.0
     whisper_model: Annotated[  # None: the pinned Whisper tiny.en
         Path | None, Env("LG_WHISPER_MODEL", accepts="a faster-whisper model folder")
+    ] = None
+    # Execution device: where the models run (lookingglass.models.device)
+    device: Annotated[  # auto: a usable GPU, else the CPU (lookingglass.models.device)
+        str,
+        Env("LG_DEVICE", accepts="auto, cpu, cuda or cuda:N (N counts the GPUs CUDA_VISIBLE_DEVICES leaves visible)"),
+    ] = "auto"
+    cuda_visible_devices: Annotated[  # read by CUDA itself; an empty value hides every GPU
+        str | None, Env("CUDA_VISIBLE_DEVICES", accepts="GPU indexes or UUIDs, comma-separated; empty for none")
     ] = None
     # Queue: Redis + RQ workers when set; an in-process thread pool otherwise.
     redis_url: Annotated[str | None, Env("REDIS_URL", accepts="a redis:// URL", secret=True)] = None
@@ -184,13 +185,6 @@ class Settings(BaseModel):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("device", mode="before")
-    @classmethod
-    def _device(cls, value: Any) -> Any:
-        if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()):
-            return value.strip().lower()
-        raise ValueError("not a device")
-
     @field_validator("lookup_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
@@ -200,6 +194,13 @@ class Settings(BaseModel):
         if not match or int(match.group(1)) < 1:
             raise ValueError("not a rate")
         return value
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _device(cls, value: Any) -> Any:
+        if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()):
+            return value.strip().lower()
+        raise ValueError("not a device")
 
     @property
     def distributed_vectors(self) -> bool:
