@@ -27,6 +27,18 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 install: $(VENV)/.installed
 
+# `make install-gpu`: `make install`, then onnxruntime-gpu (the `gpu` extra) in place of onnxruntime, which installs
+# the same files: uninstall first, then reinstall so no file of the GPU build is missing. Whisper's CTranslate2 wheels
+# carry CUDA already. Then LG_DEVICE=auto (the default) or cuda uses the GPU; `lookingglass health` says where each
+# model runs. A later `make install` (after pyproject.toml changes) brings the CPU onnxruntime back: run this again.
+ORT_GPU := 1.31.1
+.PHONY: install-gpu
+install-gpu: install
+	$(PIP) uninstall --quiet -y onnxruntime onnxruntime-gpu
+	$(PIP) install --quiet --force-reinstall --no-deps onnxruntime-gpu==$(ORT_GPU)
+	$(PIP) install --quiet 'onnxruntime-gpu[cuda,cudnn]==$(ORT_GPU)'
+	$(PY) -c "import onnxruntime as o, sys; sys.exit(0 if 'CUDAExecutionProvider' in o.get_available_providers() else 'onnxruntime-gpu has no CUDA provider')"
+
 samples: install
 	$(PY) -m lookingglass.sources.samples $(DATA)/samples
 

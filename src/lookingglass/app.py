@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from lookingglass.errors import BadInput, Unavailable
+from lookingglass.models.device import CPU, Choice, choose
 from lookingglass.pipeline.queue import InlineQueue, Queue, RQQueue, policies_with
 from lookingglass.settings import Settings
 from lookingglass.stores.graph import GraphStore, open_graph_store
@@ -32,6 +33,8 @@ from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import FaceModels
+
+NOT_CHOSEN = Choice("cpu", CPU, "no models here")  # an App that runs no model (build_accounts)
 
 
 class Absent:
@@ -69,6 +72,7 @@ class App:
     persons: VectorIndex | None = None  # faces grouped into persons (people/); opened wherever `faces` is
     role: str = "owner"
     lock: DataDirLock | None = None
+    device: Choice = NOT_CHOSEN  # LG_DEVICE, chosen once by build()/build_worker()
     _models: FaceModels | None = field(default=None, repr=False)
     _models_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _transcriber: object | None = field(default=None, repr=False)
@@ -80,6 +84,7 @@ class App:
         with self._models_lock:
             if self._models is None:
                 self._models = FaceModels.create(
+                    device=self.device.device,
                     embedder=self.settings.embedder,
                     model_dir=self.settings.model_dir,
                     detector_threshold=self.settings.detector_threshold,
@@ -93,7 +98,7 @@ class App:
             if self._transcriber is None:
                 from lookingglass.media.speech import Transcriber
 
-                self._transcriber = Transcriber(self.settings.whisper_model)
+                self._transcriber = Transcriber(self.settings.whisper_model, device=self.device.device)
             return self._transcriber
 
     @property
@@ -105,6 +110,21 @@ class App:
 
                 self._recognizer = EntityRecognizer.from_settings(self.settings)
             return self._recognizer
+
+    def placements(self) -> dict[str, str]:
+        """Where each model runs (retinaface, yunet, the embedder, whisper), without loading any of them."""
+        detector = self.models.detector
+        found = {detector.primary.name: detector.primary.placement()}
+        if detector.secondary is not None:
+            found[detector.secondary.name] = detector.secondary.placement()
+        found[self.models.embedder.name] = self.models.embedder.placement()
+        found["whisper"] = self.transcriber.placement()
+        return found
+
+    def models_line(self) -> str:
+        """The start line of serve and worker: "models: retinaface cuda:0, yunet cpu (OpenCV without CUDA), ..."."""
+        line = ", ".join(f"{name} {where}" for name, where in self.placements().items())
+        return f"models: {line} [LG_DEVICE={self.device.requested}: {self.device.reason}]"
 
     @property
     def match_threshold(self) -> float:
@@ -167,6 +187,7 @@ def _queue(settings: Settings) -> Queue:
 def build(settings: Settings, role: str = "cli") -> App:
     """The owner's App: every store opened; embedded stores take the data-dir lock first."""
     embedder = _embedder(settings)
+    device = choose(settings.device, settings.cuda_visible_devices)  # LG_DEVICE=cuda without a GPU stops here
     lock = DataDirLock(settings.data_dir, role).acquire() if settings.embedded_stores else None
     opened: list = []
     try:
@@ -204,6 +225,7 @@ def build(settings: Settings, role: str = "cli") -> App:
             persons=persons,
             role="owner",
             lock=lock,
+            device=device,
         )
     )
 
@@ -233,6 +255,7 @@ def build_worker(settings: Settings) -> App:
     embedder = _embedder(settings)
     if not settings.redis_url:
         raise BadInput("a worker needs REDIS_URL: without it, jobs run inside `serve` or the CLI")
+    device = choose(settings.device, settings.cuda_visible_devices)
     faces = text = optout = persons = None
     if settings.distributed_vectors:
         faces = open_vector_index(settings, collection_name(embedder.name, embedder.dim), embedder.dim)
@@ -252,6 +275,7 @@ def build_worker(settings: Settings) -> App:
             accounts=Absent("account store", WORKERS_ONLY_COMPUTE),  # type: ignore[arg-type]
             audit=Absent("audit log", WORKERS_ONLY_COMPUTE),  # type: ignore[arg-type]
             role="worker",
+            device=device,
         )
     )
 

@@ -107,6 +107,7 @@ class DeviceUnavailable(Unavailable):
     """The execution device asked for (e.g. "cuda") is not usable here: refused, never run quietly on the CPU."""
 
     code = "device_unavailable"
+    exit_code = 9
 
 
 class CorruptStore(Unavailable):

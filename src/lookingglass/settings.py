@@ -30,6 +30,7 @@ from lookingglass.errors import BadInput
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_DEVICE = re.compile(r"auto|cpu|cuda(?::\d+)?")  # lookingglass.models.device.CHOICES
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour|d|day)\s*", re.IGNORECASE)
 
 
@@ -101,6 +102,14 @@ class Settings(BaseModel):
     ] = 3.0
     whisper_model: Annotated[  # None: the pinned Whisper tiny.en
         Path | None, Env("LG_WHISPER_MODEL", accepts="a faster-whisper model folder")
+    ] = None
+    # Execution device: where the models run (lookingglass.models.device)
+    device: Annotated[  # auto: a usable GPU, else the CPU (lookingglass.models.device)
+        str,
+        Env("LG_DEVICE", accepts="auto, cpu, cuda or cuda:N (N counts the GPUs CUDA_VISIBLE_DEVICES leaves visible)"),
+    ] = "auto"
+    cuda_visible_devices: Annotated[  # read by CUDA itself; an empty value hides every GPU
+        str | None, Env("CUDA_VISIBLE_DEVICES", accepts="GPU indexes or UUIDs, comma-separated; empty for none")
     ] = None
     # Queue: Redis + RQ workers when set; an in-process thread pool otherwise.
     redis_url: Annotated[str | None, Env("REDIS_URL", accepts="a redis:// URL", secret=True)] = None
@@ -186,6 +195,13 @@ class Settings(BaseModel):
             raise ValueError("not a rate")
         return value
 
+    @field_validator("device", mode="before")
+    @classmethod
+    def _device(cls, value: Any) -> Any:
+        if isinstance(value, str) and _DEVICE.fullmatch(value.strip().lower()):
+            return value.strip().lower()
+        raise ValueError("not a device")
+
     @property
     def distributed_vectors(self) -> bool:
         return bool(self.qdrant_url or self.qdrant_host)
@@ -248,6 +264,8 @@ def _derive(raw: dict[str, Any], used: dict[str, str], e: Mapping[str, str]) -> 
         if name in raw:
             text = raw[name].lower()
             raw[name] = True if text in _TRUE else False if text in _FALSE else raw[name]
+    if "cuda_visible_devices" not in raw and "CUDA_VISIBLE_DEVICES" in e:  # set to nothing: no GPU, not "unset"
+        raw["cuda_visible_devices"], used["cuda_visible_devices"] = "", "CUDA_VISIBLE_DEVICES"
     for name in ("job_timeouts", "job_memory_mb"):  # one variable per queue: LG_JOB_TIMEOUT_PAGES=300
         prefix = _ENV[name].names[0].removesuffix("<QUEUE>")
         per_queue = {k[len(prefix) :].lower(): v.strip() for k, v in e.items() if k.startswith(prefix) and v.strip()}

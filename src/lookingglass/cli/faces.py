@@ -305,11 +305,13 @@ def forget(runtime: Runtime, sha256: str, as_json: bool) -> int:
 @pass_runtime
 def evaluate(runtime: Runtime, labels: str, as_json: bool) -> int:
     """Pair verification, rank-1 identification and detection recall on a labels.json of face photos."""
+    from lookingglass.models.device import choose
     from lookingglass.vision.evaluation import format_report, run_eval
     from lookingglass.vision.faces import FaceModels
 
     settings = runtime.settings
-    models = FaceModels.create(settings.embedder, settings.model_dir, settings.detector_threshold)
+    device = choose(settings.device, settings.cuda_visible_devices).device
+    models = FaceModels.create(settings.embedder, settings.model_dir, settings.detector_threshold, device=device)
     report = run_eval(Path(labels), models)
     print(json.dumps(report, default=str) if as_json else format_report(report))
     return 0

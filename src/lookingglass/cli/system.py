@@ -86,7 +86,7 @@ def worker(runtime: Runtime, queues: str | None, burst: bool, check: bool) -> in
         raise BadInput("the index queue belongs to `lookingglass serve` while the stores are embedded")
     app.models.load()  # once per process, before the first job
     rq_worker = app.queue.worker(names)
-    print(f"worker {rq_worker.name} on {', '.join(names)}", flush=True)
+    print(f"worker {rq_worker.name} on {', '.join(names)}; {app.models_line()}", flush=True)
     # with_scheduler: retries with backoff (and abandoned jobs' retries) wait in RQ's scheduled registry until a
     # scheduler moves them back to their queue; one worker per queue takes the lock and runs it in a child process.
     rq_worker.work(burst=burst, logging_level="INFO", with_scheduler=True)
@@ -204,6 +204,9 @@ def health(runtime: Runtime, as_json: bool) -> int:
             details = ", ".join(f"{k}={v}" for k, v in check.items() if k not in ("ok", "latency_ms"))
             latency = f"{check['latency_ms']} ms" if "latency_ms" in check else ""
             print(f"{'ok' if check.get('ok') else 'DOWN':<5} {name:<8} {latency:>10}  {details}".rstrip())
+        if result.device is not None:
+            models = ", ".join(f"{name} {where}" for name, where in result.device.models.items())
+            print(f"models: {models} [LG_DEVICE={result.device.requested}: {result.device.reason}]")
         print(("ok" if result.ok else "down") + f" (embedder {result.embedder})")
     return 0 if result.ok else Unavailable.exit_code
 

@@ -48,10 +48,12 @@ class Transcriber(Model):
 
     `model_dir` is a faster-whisper model folder (see the module docstring for how it is checked); None means the
     pinned tiny.en. The device (lookingglass.models.device) decides CTranslate2's device and default
-    `compute_type` (int8 on the CPU); `cpu_threads` goes to CTranslate2; `window_seconds` bounds memory.
+    `compute_type` (int8 on the CPU, float16 on CUDA); `cpu_threads` goes to CTranslate2; `window_seconds` bounds
+    memory.
     """
 
     vad: ModelFile = SILERO_VAD  # the VAD file faster-whisper reads, checked before the model loads
+    engine = "ctranslate2"
 
     def __init__(
         self,
@@ -76,6 +78,10 @@ class Transcriber(Model):
     def name(self) -> str:
         """The model's name: `whisper-tiny.en`, or the operator folder's name."""
         return WHISPER_TINY_EN.name if self.model_dir is None else Path(self.model_dir).name
+
+    def placement(self) -> str:
+        """The device and the compute type: "cuda:0 float16", "cpu int8"."""
+        return f"{super().placement()} {self.compute_type}"
 
     @property
     def multilingual(self) -> bool:

@@ -13,10 +13,10 @@ import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from lookingglass.errors import ModelIntegrityError
-from lookingglass.models.device import Device, resolve_device
+from lookingglass.models.device import Device, placement, resolve_device
 
 R = TypeVar("R")
 
@@ -36,10 +36,16 @@ class Model(Generic[R]):
     """A model: `load()` once per process (thread-safe; lazily, on the first `predict()`), then `predict(...)`."""
 
     name: str = "model"
+    engine: ClassVar[str] = "onnxruntime"  # the runtime that runs it: decides where it really runs (`placement`)
 
     def __init__(self, device: str | Device = "cpu") -> None:
         self.device = resolve_device(device)
         self._entry: _Loaded | None = None
+
+    def placement(self) -> str:
+        """Where this model runs: "cpu", "cuda:0", or "cpu (OpenCV without CUDA)" when its runtime cannot follow the
+        device (/health and the start lines say it per model)."""
+        return placement(self.device, self.engine)
 
     def cache_key(self) -> tuple[Hashable, ...]:
         """What, besides the class and the device, decides the loaded runtime: the files and the options."""

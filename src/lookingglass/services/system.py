@@ -24,12 +24,23 @@ from lookingglass.settings import Settings
 # Health
 
 
+class DeviceReport(Record):
+    requested: str = Field(description="LG_DEVICE: auto, cpu, cuda or cuda:N")
+    device: str = Field(description="the device chosen: cpu or cuda:N")
+    reason: str = Field(description="why: auto says whether a usable GPU was found, and if not why not")
+    models: dict[str, str] = Field(
+        description="where each model runs, e.g. retinaface cuda:0, yunet cpu (OpenCV without CUDA), whisper cuda:0"
+        " float16"
+    )
+
+
 class Health(Record):
     ok: bool = Field(description="every backend answered")
     backends: dict[str, dict] | None = Field(
         None, description="each backend's own report (ok, latency_ms, backend-specific details); users only"
     )
     embedder: str | None = Field(None, description="the face embedder in use; users only")
+    device: DeviceReport | None = Field(None, description="the execution device and each model's place; users only")
     elapsed_ms: float | None = Field(None, description="how long the checks took; users only")
 
 
@@ -43,7 +54,13 @@ def health(app: App, caller: Caller) -> Health:
     if caller.via == "anonymous":
         return Health(ok=ok)
     elapsed = round((time.perf_counter() - started) * 1000, 2)
-    return Health(ok=ok, backends=checks, embedder=app.settings.embedder, elapsed_ms=elapsed)
+    device = DeviceReport(
+        requested=app.device.requested,
+        device=str(app.device.device),
+        reason=app.device.reason,
+        models=app.placements(),
+    )
+    return Health(ok=ok, backends=checks, embedder=app.settings.embedder, device=device, elapsed_ms=elapsed)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -152,6 +152,7 @@ class YuNetDetector(Model):
     """YuNet 2023mar int8 (OpenCV's FaceDetectorYN), strong on small faces."""
 
     name = "yunet"
+    engine = "opencv"
 
     def __init__(self, model_dir: Path | None = None, max_side: int = 640, device: str | Device = "cpu") -> None:
         super().__init__(device)

@@ -109,7 +109,7 @@ def serve(settings: Settings) -> None:
             threading.Thread(target=_index_retries, args=(app, stop), daemon=True, name="index-retries").start()
         if app.queue.runs_here:
             scheduler = TimerScheduler(app.queue).start()
-        print(f"LookingGlass serving on {url} (data: {settings.data_dir})", flush=True)
+        print(f"LookingGlass serving on {url} (data: {settings.data_dir}); {app.models_line()}", flush=True)
         if first_password is not None:
             _announce_first_admin(first_password, url)
         if existing:

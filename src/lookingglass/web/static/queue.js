@@ -46,6 +46,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const summary = document.getElementById("health-summary");
     summary.replaceChildren(el("span", { class: `pill ${httpOk ? "ok" : "bad"}` }, httpOk ? "all backends up" : "a backend is down"));
     if (body.embedder) summary.append(` · embedder ${body.embedder}`);
+    if (body.device) {
+      // gpu: where each model runs, and why (LG_DEVICE)
+      const models = Object.entries(body.device.models).map(([name, where]) => `${name} ${where}`).join(", ");
+      summary.append(el("span", { id: "health-models" }, ` · models: ${models} (LG_DEVICE=${body.device.requested}: ${body.device.reason})`));
+    }
     const list = document.getElementById("backends");
     list.replaceChildren(
       ...Object.entries(body.backends || {}).map(([name, check]) => {
