@@ -32,6 +32,7 @@ from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import FaceModels
+from lookingglass.vision.tiling import Coverage
 
 
 class Absent:
@@ -83,6 +84,7 @@ class App:
                     embedder=self.settings.embedder,
                     model_dir=self.settings.model_dir,
                     detector_threshold=self.settings.detector_threshold,
+                    coverage=Coverage(pad=self.settings.detect_pad, tile_above=self.settings.detect_tile_above),
                 )
             return self._models
 

@@ -307,9 +307,11 @@ def evaluate(runtime: Runtime, labels: str, as_json: bool) -> int:
     """Pair verification, rank-1 identification and detection recall on a labels.json of face photos."""
     from lookingglass.vision.evaluation import format_report, run_eval
     from lookingglass.vision.faces import FaceModels
+    from lookingglass.vision.tiling import Coverage
 
     settings = runtime.settings
-    models = FaceModels.create(settings.embedder, settings.model_dir, settings.detector_threshold)
+    coverage = Coverage(pad=settings.detect_pad, tile_above=settings.detect_tile_above)
+    models = FaceModels.create(settings.embedder, settings.model_dir, settings.detector_threshold, coverage=coverage)
     report = run_eval(Path(labels), models)
     print(json.dumps(report, default=str) if as_json else format_report(report))
     return 0
