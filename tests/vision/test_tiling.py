@@ -5,6 +5,7 @@ These use the face_recognition sample photos (`test_images`), so they run on a f
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import cv2
@@ -118,7 +119,7 @@ def test_tiles_cover_a_4000x3000_photo_with_overlap_and_no_more_than_needed():
     assert {(x1, y1) for x1, y1, _, _ in grid} >= {(0, 0), (3360, 2360)}
     assert all(x2 - x1 == 640 and y2 - y1 == 640 for x1, y1, x2, y2 in grid)
     xs = sorted({x1 for x1, _, _, _ in grid})
-    assert all(b - a <= 640 * 0.75 for a, b in zip(xs, xs[1:], strict=False))  # neighbours share >= 160 px
+    assert all(b - a <= 640 * 0.75 for a, b in itertools.pairwise(xs))  # neighbours share >= 160 px
 
 
 def test_a_photo_narrower_than_a_tile_is_one_tile_across():
@@ -130,7 +131,7 @@ def test_padding_and_tiling_are_settings_with_bounds():
     settings = Settings.from_env({"LG_DETECT_PAD": "0", "LG_DETECT_TILE_ABOVE": "0"})
     assert (settings.detect_pad, settings.detect_tile_above) == (0.0, 0)
     assert (Settings().detect_pad, Settings().detect_tile_above) == (Coverage().pad, Coverage().tile_above)
-    with pytest.raises(BadInput, match="LG_DETECT_PAD='0.9'"):
+    with pytest.raises(BadInput, match=r"LG_DETECT_PAD='0\.9'"):
         Settings.from_env({"LG_DETECT_PAD": "0.9"})
     with pytest.raises(BadInput, match="LG_DETECT_TILE_ABOVE='300'"):
         Settings.from_env({"LG_DETECT_TILE_ABOVE": "300"})
