@@ -33,6 +33,7 @@ from lookingglass.stores.text import TextIndex, open_text_index
 from lookingglass.stores.vectors import VectorIndex, collection_name, open_vector_index
 from lookingglass.vision.embed import EMBEDDERS
 from lookingglass.vision.faces import FaceModels
+from lookingglass.vision.tiling import Coverage
 
 NOT_CHOSEN = Choice("cpu", CPU, "no models here")  # an App that runs no model (build_accounts)
 
@@ -88,6 +89,7 @@ class App:
                     embedder=self.settings.embedder,
                     model_dir=self.settings.model_dir,
                     detector_threshold=self.settings.detector_threshold,
+                    coverage=Coverage(pad=self.settings.detect_pad, tile_above=self.settings.detect_tile_above),
                 )
             return self._models
 

@@ -63,6 +63,12 @@ class Settings(BaseModel):
     detector_threshold: Annotated[
         float, Field(ge=0, le=1), Env("LG_DETECTOR_THRESHOLD", accepts="a number from 0 to 1")
     ] = 0.5
+    detect_pad: Annotated[  # border around the analysed photo so faces cut by its edge are found (vision/tiling.py)
+        float, Field(ge=0, le=0.5), Env("LG_DETECT_PAD", accepts="a fraction from 0 (off) to 0.5")
+    ] = 0.12
+    detect_tile_above: Annotated[  # photos longer than this are also searched in 640 px tiles for small faces
+        int, Field(ge=0, le=100_000), Env("LG_DETECT_TILE_ABOVE", accepts="0 (off) or pixels from 640 to 100000")
+    ] = 1600
     match_threshold: Annotated[  # None: the embedder's calibrated default
         float | None, Field(ge=-1, le=1), Env("LG_MATCH_THRESHOLD", accepts="a cosine similarity from -1 to 1")
     ] = None
@@ -184,6 +190,13 @@ class Settings(BaseModel):
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("detect_tile_above")
+    @classmethod
+    def _tile_above(cls, value: int) -> int:
+        if 0 < value < 640:  # a photo no longer than one tile is the full-frame view again
+            raise ValueError("below one tile")
+        return value
 
     @field_validator("lookup_rate")
     @classmethod

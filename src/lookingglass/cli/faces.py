@@ -308,10 +308,14 @@ def evaluate(runtime: Runtime, labels: str, as_json: bool) -> int:
     from lookingglass.models.device import choose
     from lookingglass.vision.evaluation import format_report, run_eval
     from lookingglass.vision.faces import FaceModels
+    from lookingglass.vision.tiling import Coverage
 
     settings = runtime.settings
     device = choose(settings.device, settings.cuda_visible_devices).device
-    models = FaceModels.create(settings.embedder, settings.model_dir, settings.detector_threshold, device=device)
+    coverage = Coverage(pad=settings.detect_pad, tile_above=settings.detect_tile_above)
+    models = FaceModels.create(
+        settings.embedder, settings.model_dir, settings.detector_threshold, device=device, coverage=coverage
+    )
     report = run_eval(Path(labels), models)
     print(json.dumps(report, default=str) if as_json else format_report(report))
     return 0

@@ -308,12 +308,15 @@ class FusedDetector:
                 kept.append(det)
         return [d for d in nms(kept) if _min_side(d) >= self.min_face]
 
-    def detect(self, rgb: np.ndarray, threshold: float = 0.5) -> list[Detection]:
-        found = self._pass(rgb, threshold)
+    def detect(
+        self, rgb: np.ndarray, threshold: float = 0.5, max_side: int | None = None, retry: bool | None = None
+    ) -> list[Detection]:
+        """`max_side` and `retry` (default: below `retry_below` px) are for callers that pad or tile (tiling.py)."""
+        found = self._pass(rgb, threshold, max_side)
         if found:
             return _reading_order(found)
         h, w = rgb.shape[:2]
-        if max(h, w) >= self.retry_below:
+        if not (max(h, w) < self.retry_below if retry is None else retry):
             return []
         factor = self.upscale
         big = _resize(rgb, factor)

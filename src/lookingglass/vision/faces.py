@@ -20,6 +20,7 @@ from lookingglass.models.device import Device, resolve_device
 from lookingglass.records import Detection, Face
 from lookingglass.vision.detect import FusedDetector, RetinaFaceDetector, YuNetDetector
 from lookingglass.vision.embed import EMBEDDERS, Embedder
+from lookingglass.vision.tiling import DEFAULT_COVERAGE, Coverage, detect_covered
 
 
 @dataclass
@@ -27,6 +28,7 @@ class FaceModels:
     detector: FusedDetector
     embedder: Embedder
     detector_threshold: float = 0.5
+    coverage: Coverage = DEFAULT_COVERAGE  # edge padding and tiling of large photos (tiling.py)
 
     @classmethod
     def create(
@@ -35,6 +37,7 @@ class FaceModels:
         model_dir: Path | None = None,
         detector_threshold: float = 0.5,
         device: str | Device = "cpu",
+        coverage: Coverage | None = None,
     ) -> FaceModels:
         if embedder not in EMBEDDERS:
             raise BadInput(f"unknown embedder '{embedder}'; choose one of {sorted(EMBEDDERS)}")
@@ -45,6 +48,7 @@ class FaceModels:
             ),
             embedder=EMBEDDERS[embedder](model_dir, device=chosen),
             detector_threshold=detector_threshold,
+            coverage=coverage or DEFAULT_COVERAGE,
         )
 
     def load(self) -> None:
@@ -53,7 +57,8 @@ class FaceModels:
         self.embedder.load()
 
     def detect(self, rgb: np.ndarray, threshold: float | None = None) -> list[Detection]:
-        return self.detector.detect(rgb, self.detector_threshold if threshold is None else threshold)
+        chosen = self.detector_threshold if threshold is None else threshold
+        return detect_covered(self.detector, rgb, chosen, self.coverage)
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
         vectors = self.embedder.embed(rgb, detections)
