@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from lookingglass.stores.graph import SqliteGraphStore  # noqa: E402
-from lookingglass.stores.graph.port import PERSON_ORG  # noqa: E402
 from lookingglass.stores.graph.aliases import with_long_forms  # noqa: E402
+from lookingglass.stores.graph.port import PERSON_ORG  # noqa: E402
 from lookingglass.text.entities import EntityRecognizer  # noqa: E402
 from lookingglass.text.graph_extract import extract_page  # noqa: E402
 from lookingglass.text.names import canonical_key  # noqa: E402

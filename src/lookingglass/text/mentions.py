@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lookingglass.records import Entity
+from lookingglass.text.entity_types import mention_votes, winner
 from lookingglass.text.names import TYPES, canonical_key, display_name, entity_id, has_legal_form
 
 if TYPE_CHECKING:
@@ -232,18 +233,33 @@ def _resolve(raw: list[_Raw]) -> list[EntitySpan]:
                 label, key = "ORG", longer[0]
         fixed.append((r.as_(label), key))
 
-    written_in_full: dict[tuple[str, str], Counter] = {}
-    written: dict[tuple[str, str], Counter] = {}
+    # One entity per id (a name is one thing in a document): its mentions vote on what it is.
+    written_in_full: dict[str, Counter] = {}
+    written: dict[str, Counter] = {}
+    votes: dict[str, Counter] = {}
+    labels: dict[str, Counter] = {}
+    keys: dict[str, str] = {}
+    ids = []
     for r, key in fixed:
+        eid = entity_id(r.label, key)
+        ids.append(eid)
+        keys.setdefault(eid, key)
         name = display_name(r.span.text, r.label)
-        written.setdefault((r.label, key), Counter())[name] += 1
+        written.setdefault(eid, Counter())[name] += 1
         if r.key == key:
-            written_in_full.setdefault((r.label, key), Counter())[name] += 1
+            written_in_full.setdefault(eid, Counter())[name] += 1
+        labels.setdefault(eid, Counter())[r.label] += 1
+        legal = r.label == "ORG" and (_looks_like_org(r.as_("GPE")) or has_legal_form(r.span.text))
+        votes.setdefault(eid, Counter()).update(
+            mention_votes(r.span, r.label, legal=legal, place_slot=_in_place_slot(r.span))
+        )
     entities = {}
-    for (label, key), counts in written.items():
-        best = (written_in_full.get((label, key)) or counts).most_common(1)[0][0]  # "Jonas Holt", not "Holt"
-        entities[(label, key)] = Entity(id=entity_id(label, key), name=best, type=label, key=key)
-    return [EntitySpan(entities[(r.label, key)], r.span.text, r.sentence, r.span) for r, key in fixed]
+    for eid, counts in written.items():
+        best = (written_in_full.get(eid) or counts).most_common(1)[0][0]  # "Jonas Holt", not "Holt"
+        type_ = winner(votes[eid], labels[eid].most_common(1)[0][0])
+        cast = tuple(sorted((t, float(v)) for t, v in votes[eid].items()))
+        entities[eid] = Entity(id=eid, name=best, type=type_, key=keys[eid], votes=cast)
+    return [EntitySpan(entities[eid], r.span.text, r.sentence, r.span) for (r, _), eid in zip(fixed, ids, strict=True)]
 
 
 def _with_legal_form(span: Span) -> Span:
