@@ -123,8 +123,47 @@ def recognize(docs: list[Doc]) -> Recognized:
             mention = _Raw(_with_legal_form(span), first + at, span.label_)
             if mention.key and mention.key not in _NOT_NAMES and any(c.isalpha() for c in mention.key):
                 raw.append(mention)
+    raw = raw + _names_with_legal_form(docs, sentences, raw)
     raw = sorted(raw + _names_seen_again(docs, sentences, raw), key=lambda r: (r.sentence, r.span.start))
     return Recognized(sentences=tuple(sentences), spans=tuple(_resolve(raw)))
+
+
+# Legal forms that end a company's name, as written (the short capitals only in capitals: "AS" is not "as").
+LEGAL_FORMS = frozenset({
+    "AS", "ASA", "AB", "SA", "BV", "NV", "AG", "SE", "Oy", "Oyj", "GmbH", "Ltd", "Ltd.", "Inc", "Inc.", "Corp",
+    "Corp.", "Corporation", "LLC", "plc", "PLC", "SpA", "Srl", "KK",
+})  # fmt: skip
+
+
+def _names_with_legal_form(docs: list[Doc], sentences: list[Span], raw: list[_Raw]) -> list[_Raw]:
+    """ "Skarholt AS signed the lease": capitalised words before a legal form are a company, even when the model
+    saw no name there at all."""
+    from spacy.tokens import Span
+
+    found: list[_Raw] = []
+    taken = {(id(r.span.doc), t.i) for r in raw for t in r.span}
+    offset = 0
+    for doc in docs:
+        starts = [s.start for s in sentences if s.doc is doc]
+        for token in doc:
+            if token.text not in LEGAL_FORMS or token.i == 0 or (id(doc), token.i) in taken:
+                continue
+            start = token.i
+            while (
+                start > token.sent.start
+                and doc[start - 1].text[:1].isupper()
+                and doc[start - 1].is_alpha
+                and (id(doc), start - 1) not in taken
+                and token.i - start < 4
+            ):
+                start -= 1
+            if start == token.i or (start == token.sent.start and doc[start].lower_ in ("the", "a", "an")):
+                continue
+            sentence = offset + bisect_right(starts, token.i) - 1
+            found.append(_Raw(Span(doc, start, token.i + 1, label="ORG"), sentence, "ORG"))
+            taken.update((id(doc), i) for i in range(start, token.i + 1))
+        offset += len(starts)
+    return found
 
 
 def _names_seen_again(docs: list[Doc], sentences: list[Span], raw: list[_Raw]) -> list[_Raw]:
