@@ -397,7 +397,10 @@ class MergeRejected(Record):
 
 
 def _candidate(c) -> dict:
-    return {"a": c.a, "b": c.b, "type": c.type, "reasons": list(c.reasons)}
+    def end(e: dict) -> dict:
+        return {"id": e["id"], "name": e["name"], "mentions": e.get("mentions") or 0}
+
+    return {"a": end(c.a), "b": end(c.b), "type": c.type, "reasons": list(c.reasons)}
 
 
 @operation

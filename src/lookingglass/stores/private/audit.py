@@ -65,6 +65,8 @@ ACTIONS = frozenset(
         "split_person",
         "hide_person",
         "cluster_people",
+        "merge_entities",  # the entity graph (issue 17): an admin merged a duplicate entity into another
+        "reject_merge_candidate",
     }
 )
 MAX_PAGE = 10_000
