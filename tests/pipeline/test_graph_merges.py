@@ -5,12 +5,14 @@ The pages are written here; they belong to no evaluation corpus."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from arcadedb_server import ArcadeDBServer, arcadedb_available
+from cli_process import run_cli
 from lookingglass.app import App, build
 from lookingglass.errors import BadInput
 from lookingglass.pipeline.graph import process_page_now
@@ -116,3 +118,28 @@ def test_a_rejected_candidate_is_not_proposed_again_and_types_must_agree(app: Ap
     assert app.audit.entries(action="reject_merge_candidate")[0].query == northhaven["id"]
     with pytest.raises(BadInput):
         merge_entities(app, ADMIN, EntityMergeRequest(source=names["Ilse Varnet"]["id"], target=norhaven["id"]))
+
+
+def test_the_command_line_lists_candidates_and_merges(tmp_path: Path) -> None:
+    """`entities candidates`, `entities merge A B`; `entities QUERY --type ...` still lists as it always did."""
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name, html in PAGES.items():
+        (pages / name).write_text(html, encoding="utf-8")
+    data = tmp_path / "data"
+
+    def cli(*args: str) -> dict:
+        result = run_cli(data, *args, "--json", timeout=600)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    cli("ingest", str(pages))
+    (candidate,) = cli("entities", "candidates")["candidates"]
+    assert {candidate["a"]["name"], candidate["b"]["name"]} == {"Norhaven Corp.", "Northhaven Corp."}
+
+    merged = cli("entities", "merge", candidate["b"]["id"], candidate["a"]["id"])
+
+    assert merged["source"] == candidate["b"]["id"]
+    orgs = {e["name"] for e in cli("entities", "haven", "--type", "org")["entities"]}
+    assert orgs == {candidate["a"]["name"]}
+    assert cli("entities", "candidates")["candidates"] == []
