@@ -31,10 +31,10 @@ def _as_found(model) -> dict:
 
 class _ListByDefault(click.Group):
     """`entities Lindqvist --type PERSON` is `entities list Lindqvist --type PERSON`: a first word that is not a
-    subcommand (or none) lists, as `entities` always did."""
+    subcommand (or none, or --help) lists, as `entities` always did."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+        if not args or args[0] not in self.commands:
             args = ["list", *args]
         return super().parse_args(ctx, args)
 
@@ -53,7 +53,10 @@ def entities() -> None:
 @json_option
 @pass_runtime
 def list_entities(runtime: Runtime, query: str | None, type_: str | None, sort: str, limit: int, as_json: bool) -> int:
-    """People, organisations, places and projects found in pages and transcripts (QUERY: part of a name)."""
+    """People, organisations, places and projects found in pages and transcripts (QUERY: part of a name).
+
+    Duplicates: `entities candidates [ID]`, `entities merge SOURCE TARGET`, `entities reject A B` (see their --help).
+    """
     request = EntityQuery(q=query, type=type_.upper() if type_ else None, sort=sort, limit=limit)
     with runtime.service() as service:
         found = service.list_entities(request)
