@@ -180,12 +180,15 @@ class Document:
 
 @dataclass(frozen=True)
 class Entity:
-    """A person, organisation, place or project. `id` is stable: derived from type + canonical name."""
+    """A person, organisation, place or project. `id` is stable: derived from the canonical name (text/names.py)."""
 
     id: str
     name: str  # display name (the first or most common surface form)
     type: str  # PERSON | ORG | GPE | LOC | PROJECT (spaCy labels; PROJECT from the entity ruler)
     key: str = ""  # canonical key the id is derived from ("microsoft" for "Microsoft Corp.")
+    # What this document says the entity is: (type, weight) summed over its mentions (text/entity_types.py); the
+    # graph sums every document's votes and gives the entity the type with most.
+    votes: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -206,14 +209,15 @@ class Mention:
 
 @dataclass(frozen=True)
 class Relation:
-    """A typed edge (works_for, ceo_of, founded, located_in, member_of) or a `co_mentioned` edge whose weight is the
-    number of sentences naming both."""
+    """A typed edge (works_for, ceo_of, founded, located_in, member_of, advises, ...: text/relations.py) or a
+    `co_mentioned` edge whose weight is the number of sentences naming both."""
 
     type: str
     source: str  # Entity.id
     target: str  # Entity.id
     evidence: tuple[Evidence, ...] = ()
     weight: float = 1.0
+    time: str = ""  # when the sentence dates it: "former", "since 2019", "until 2021" (text/relations.py)
 
 
 @dataclass(frozen=True)

@@ -123,11 +123,11 @@ def test_reingesting_the_corpus_changes_no_counts(corpus_dir):
 
 
 def test_the_cli_offers_exactly_the_types_and_sorts_the_graph_knows():
-    from lookingglass.cli.graph import entities
+    from lookingglass.cli.graph import list_entities
     from lookingglass.stores.graph import SORTS
     from lookingglass.text.entities import TYPES
 
-    choices = {o.name: tuple(o.type.choices) for o in entities.params if o.name in ("type_", "sort")}
+    choices = {o.name: tuple(o.type.choices) for o in list_entities.params if o.name in ("type_", "sort")}
     assert choices == {"type_": TYPES, "sort": SORTS}
 
 

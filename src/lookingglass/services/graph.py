@@ -1,5 +1,6 @@
 """The entity graph as people ask about it: entities, one entity with its evidence, organisations sharing people,
-the graph's size, and the analytics run (PageRank, Louvain, Leiden).
+the graph's size, the analytics run (PageRank, Louvain, Leiden), and merging duplicates (candidates, merge, reject:
+the admin's, audited).
 
 Thin over the GraphStore port; the one thing added here is "faces on the same pages": the faces indexed from media
 seen on the pages that name an entity (face payloads carry every page URL the photo was seen on). Reads are not
@@ -14,7 +15,7 @@ from pydantic import Field, model_validator
 
 from lookingglass.app import App
 from lookingglass.errors import Unavailable
-from lookingglass.services import Caller, Record, operation
+from lookingglass.services import Caller, Record, audit, operation
 from lookingglass.stores.graph import MAX_LIMIT, SORTS
 from lookingglass.stores.graph.neighbourhood import MAX_HOPS, NEIGHBOURHOOD_LIMIT
 from lookingglass.text.entities import TYPES
@@ -88,6 +89,7 @@ class Evidence(Record):
     text: str
     url: str | None
     title: str | None
+    time: str | None = Field(None, description='when this sentence dates the relation: "former", "since 2019", ...')
 
 
 class Relation(Record):
@@ -96,6 +98,7 @@ class Relation(Record):
     target: EntityRef
     weight: float
     evidence: list[Evidence]
+    time: str | None = Field(None, description='the first dated evidence\'s time ("until 2021"); absent when none')
 
 
 class EntityDocument(Record):
@@ -106,9 +109,24 @@ class EntityDocument(Record):
     mentions: int | None
 
 
+class TieSide(Record):
+    type: str = Field(description="the typed relation tying the person to this organisation (works_for, ...)")
+    text: str | None = Field(description="the sentence it was read from")
+    document: str | None
+
+
+class SharedTie(Record):
+    person: EntityRef
+    a: TieSide
+    b: TieSide
+
+
 class SharedOrganisation(Record):
     organisation: EntityRef
     people: list[str]
+    ties: list[SharedTie] = Field(
+        default_factory=list, description="each person's relation and sentence: `a` this entity, `b` the other"
+    )
 
 
 class EntityFace(Record):
@@ -185,6 +203,7 @@ class SharedPair(Record):
     a: EntityRef
     b: EntityRef
     people: list[str]
+    ties: list[SharedTie] = Field(default_factory=list, description="each person's relation and sentence, both sides")
 
 
 class SharedPeople(Record):
@@ -262,12 +281,21 @@ def entity_detail(app: App, caller: Caller, entity_id: str) -> EntityDetail:
     detail["relation_count"] = graph.relation_counts([entity_id]).get(entity_id, 0)  # the list stops at 100
     if detail["type"] == "ORG":
         detail["shared_people"] = [
-            {"organisation": p["b"] if p["a"]["id"] == entity_id else p["a"], "people": p["people"]}
+            {
+                "organisation": p["b"] if p["a"]["id"] == entity_id else p["a"],
+                "people": p["people"],
+                "ties": [_from_side(t, p["a"]["id"] == entity_id) for t in p.get("ties", [])],
+            }
             for p in graph.shared_people(SHARED_PER_ENTITY, organisation=entity_id)
         ]
     detail["faces"] = _faces_on_pages(app, detail.get("documents", []))
     detail["persons"] = _persons_of(app, entity_id)
     return EntityDetail.model_validate(detail)
+
+
+def _from_side(tie: dict, ours_is_a: bool) -> dict:
+    """A pair's tie seen from one organisation: `a` is always the organisation whose page this is."""
+    return tie if ours_is_a else {"person": tie["person"], "a": tie["b"], "b": tie["a"]}
 
 
 def _persons_of(app: App, entity_id: str) -> list[dict]:
@@ -366,3 +394,94 @@ def run_graph_analytics(app: App, caller: Caller) -> AnalyticsReport:
     if app.queue.runs_here:
         return AnalyticsReport.model_validate(handle.result(timeout=POLICIES["maintenance"].timeout))
     return AnalyticsReport(job=handle.id)
+
+
+# --- duplicates: merge candidates, merges and rejections
+
+
+class CandidateEnd(Record):
+    id: str
+    name: str
+    mentions: int
+
+
+class MergeCandidate(Record):
+    a: CandidateEnd
+    b: CandidateEnd
+    type: str
+    reasons: list[str] = Field(description='why they may be one: "spelling: 2 letters apart", "sound: KRL MTS", ...')
+
+
+class MergeCandidates(Record):
+    candidates: list[MergeCandidate]
+
+
+class CandidatesQuery(QueryString):
+    limit: int = Field(100, ge=1, le=MAX_LIMIT)
+
+
+class EntityMergeRequest(Record):
+    source: str = Field(max_length=256, description="the entity merged away (its mentions and relations move)")
+    target: str = Field(max_length=256, description="the entity that stays")
+
+
+class EntityMergeReport(Record):
+    source: str
+    target: str
+    mentions: int = Field(description="mentions moved onto the target")
+    relations: int = Field(description="relations moved onto the target")
+
+
+class RejectMergeRequest(Record):
+    a: str = Field(max_length=256)
+    b: str = Field(max_length=256)
+
+
+class MergeRejected(Record):
+    a: str
+    b: str
+
+
+def _candidate(c) -> dict:
+    def end(e: dict) -> dict:
+        return {"id": e["id"], "name": e["name"], "mentions": e.get("mentions") or 0}
+
+    return {"a": end(c.a), "b": end(c.b), "type": c.type, "reasons": list(c.reasons)}
+
+
+@operation
+def entity_merge_candidates(app: App, caller: Caller, entity_id: str) -> MergeCandidates:
+    """Entities of the same type whose names are probably this one's written differently. Raises NotFound."""
+    from lookingglass.stores.graph.duplicates import candidates_for
+
+    graph = _graph(app)
+    found = candidates_for(graph, graph.entity(entity_id, relation_limit=1, evidence_limit=1))
+    return MergeCandidates.model_validate({"candidates": [_candidate(c) for c in found]})
+
+
+@operation
+def merge_candidates(app: App, caller: Caller, query: CandidatesQuery) -> MergeCandidates:
+    """Candidate pairs across the graph, best-supported first (rejected pairs never come back)."""
+    from lookingglass.stores.graph.duplicates import all_candidates
+
+    found = all_candidates(_graph(app), limit=query.limit)
+    return MergeCandidates.model_validate({"candidates": [_candidate(c) for c in found]})
+
+
+@operation
+def merge_entities(app: App, caller: Caller, request: EntityMergeRequest) -> EntityMergeReport:
+    """Merge `source` into `target` (admin, audited): kept through re-processing; the analytics see one node."""
+    report = _graph(app).merge_entities(request.source, request.target)
+    audit(app, caller, "merge_entities", target=request.target, query=request.source, results=report["relations"])
+    return EntityMergeReport.model_validate(report)
+
+
+@operation
+def reject_merge_candidate(app: App, caller: Caller, request: RejectMergeRequest) -> MergeRejected:
+    """Say two entities are different (admin, audited): the pair is never proposed again. Raises NotFound."""
+    graph = _graph(app)
+    graph.entity(request.a, relation_limit=1, evidence_limit=1)
+    graph.entity(request.b, relation_limit=1, evidence_limit=1)
+    graph.reject_merge(request.a, request.b)
+    audit(app, caller, "reject_merge_candidate", target=request.a, query=request.b)
+    return MergeRejected(a=request.a, b=request.b)

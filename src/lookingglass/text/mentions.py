@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lookingglass.records import Entity
+from lookingglass.text.entity_types import mention_votes, winner
 from lookingglass.text.names import TYPES, canonical_key, display_name, entity_id, has_legal_form
 
 if TYPE_CHECKING:
@@ -122,8 +123,47 @@ def recognize(docs: list[Doc]) -> Recognized:
             mention = _Raw(_with_legal_form(span), first + at, span.label_)
             if mention.key and mention.key not in _NOT_NAMES and any(c.isalpha() for c in mention.key):
                 raw.append(mention)
+    raw = raw + _names_with_legal_form(docs, sentences, raw)
     raw = sorted(raw + _names_seen_again(docs, sentences, raw), key=lambda r: (r.sentence, r.span.start))
     return Recognized(sentences=tuple(sentences), spans=tuple(_resolve(raw)))
+
+
+# Legal forms that end a company's name, as written (the short capitals only in capitals: "AS" is not "as").
+LEGAL_FORMS = frozenset({
+    "AS", "ASA", "AB", "SA", "BV", "NV", "AG", "SE", "Oy", "Oyj", "GmbH", "Ltd", "Ltd.", "Inc", "Inc.", "Corp",
+    "Corp.", "Corporation", "LLC", "plc", "PLC", "SpA", "Srl", "KK",
+})  # fmt: skip
+
+
+def _names_with_legal_form(docs: list[Doc], sentences: list[Span], raw: list[_Raw]) -> list[_Raw]:
+    """ "Skarholt AS signed the lease": capitalised words before a legal form are a company, even when the model
+    saw no name there at all."""
+    from spacy.tokens import Span
+
+    found: list[_Raw] = []
+    taken = {(id(r.span.doc), t.i) for r in raw for t in r.span}
+    offset = 0
+    for doc in docs:
+        starts = [s.start for s in sentences if s.doc is doc]
+        for token in doc:
+            if token.text not in LEGAL_FORMS or token.i == 0 or (id(doc), token.i) in taken:
+                continue
+            start = token.i
+            while (
+                start > token.sent.start
+                and doc[start - 1].text[:1].isupper()
+                and doc[start - 1].is_alpha
+                and (id(doc), start - 1) not in taken
+                and token.i - start < 4
+            ):
+                start -= 1
+            if start == token.i or (start == token.sent.start and doc[start].lower_ in ("the", "a", "an")):
+                continue
+            sentence = offset + bisect_right(starts, token.i) - 1
+            found.append(_Raw(Span(doc, start, token.i + 1, label="ORG"), sentence, "ORG"))
+            taken.update((id(doc), i) for i in range(start, token.i + 1))
+        offset += len(starts)
+    return found
 
 
 def _names_seen_again(docs: list[Doc], sentences: list[Span], raw: list[_Raw]) -> list[_Raw]:
@@ -232,18 +272,33 @@ def _resolve(raw: list[_Raw]) -> list[EntitySpan]:
                 label, key = "ORG", longer[0]
         fixed.append((r.as_(label), key))
 
-    written_in_full: dict[tuple[str, str], Counter] = {}
-    written: dict[tuple[str, str], Counter] = {}
+    # One entity per id (a name is one thing in a document): its mentions vote on what it is.
+    written_in_full: dict[str, Counter] = {}
+    written: dict[str, Counter] = {}
+    votes: dict[str, Counter] = {}
+    labels: dict[str, Counter] = {}
+    keys: dict[str, str] = {}
+    ids = []
     for r, key in fixed:
+        eid = entity_id(r.label, key)
+        ids.append(eid)
+        keys.setdefault(eid, key)
         name = display_name(r.span.text, r.label)
-        written.setdefault((r.label, key), Counter())[name] += 1
+        written.setdefault(eid, Counter())[name] += 1
         if r.key == key:
-            written_in_full.setdefault((r.label, key), Counter())[name] += 1
+            written_in_full.setdefault(eid, Counter())[name] += 1
+        labels.setdefault(eid, Counter())[r.label] += 1
+        legal = r.label == "ORG" and (_looks_like_org(r.as_("GPE")) or has_legal_form(r.span.text))
+        votes.setdefault(eid, Counter()).update(
+            mention_votes(r.span, r.label, legal=legal, place_slot=_in_place_slot(r.span))
+        )
     entities = {}
-    for (label, key), counts in written.items():
-        best = (written_in_full.get((label, key)) or counts).most_common(1)[0][0]  # "Jonas Holt", not "Holt"
-        entities[(label, key)] = Entity(id=entity_id(label, key), name=best, type=label, key=key)
-    return [EntitySpan(entities[(r.label, key)], r.span.text, r.sentence, r.span) for r, key in fixed]
+    for eid, counts in written.items():
+        best = (written_in_full.get(eid) or counts).most_common(1)[0][0]  # "Jonas Holt", not "Holt"
+        type_ = winner(votes[eid], labels[eid].most_common(1)[0][0])
+        cast = tuple(sorted((t, float(v)) for t, v in votes[eid].items()))
+        entities[eid] = Entity(id=eid, name=best, type=type_, key=keys[eid], votes=cast)
+    return [EntitySpan(entities[eid], r.span.text, r.sentence, r.span) for (r, _), eid in zip(fixed, ids, strict=True)]
 
 
 def _with_legal_form(span: Span) -> Span:

@@ -1,9 +1,10 @@
 """Canonical names: the same thing written differently gets the same key, and so the same id, in every document.
 
 `canonical_key("The Microsoft Corp.'s", "ORG") == "microsoft"`, `canonical_key("Dr. Priya Raman", "PERSON") ==
-"priya raman"`; `entity_id(type, key)` is a uuid5 of `"{type}:{key}"`. "Group", "Holdings", "Labs" and the like are
-kept in the key: they often tell a parent from its subsidiary ("Norhaven Group" owns "Norhaven"), which legal-form
-suffixes (Inc., Corp., Ltd., GmbH, ...) never do.
+"priya raman"`; `entity_id(type, key)` is a uuid5 of `"NAME:{key}"` (`"PROJECT:{key}"` for a project), the same
+for a person, an organisation or a place of that name. "Group", "Holdings", "Labs" and the like are kept in the
+key: they often tell a parent from its subsidiary ("Norhaven Group" owns "Norhaven"), which legal-form suffixes
+(Inc., Corp., Ltd., GmbH, ...) never do.
 """
 
 from __future__ import annotations
@@ -71,8 +72,14 @@ def canonical_key(surface: str, type_: str) -> str:
 
 
 def entity_id(type_: str, key: str) -> str:
-    """Stable across runs, processes and machines: the graph merges mentions from many documents on it."""
-    return str(uuid.uuid5(NAMESPACE, f"{type_}:{key}"))
+    """Stable across runs, processes and machines: the graph merges mentions from many documents on it.
+
+    People, organisations and places share one id per name ("NAME:key"): which of the three a name is, is decided
+    by votes across documents and may change, and the node must stay one node (text/entity_types.py). A project
+    (from the entity ruler, never voted on) keeps its own.
+    """
+    kind = "PROJECT" if type_ == "PROJECT" else "NAME"
+    return str(uuid.uuid5(NAMESPACE, f"{kind}:{key}"))
 
 
 def has_legal_form(surface: str) -> bool:

@@ -13,15 +13,25 @@ about Raman and Calder. Any verb on the path must be one the relation expects ("
 |---|---|---|
 | founded | PERSON → ORG | founded / co-founded / established; founder, co-founder |
 | ceo_of | PERSON → ORG | CEO, chief executive (officer) |
-| member_of | PERSON → ORG | member, board, trustee; or any affiliation with a consortium/association/... |
-| works_for | PERSON → ORG | works/joined/hired/leads...; "X, an engineer at Y"; "X of Y"; "Y's X" |
+| chair_of | PERSON → ORG | chair / chairman / chairwoman of; chairs |
+| director_of | PERSON → ORG | director of (not "board of directors": that is member_of) |
+| advises | PERSON → ORG | adviser / advisor to; advises, advised |
+| partner_at | PERSON → ORG | partner at (not "partners with": a deal between organisations) |
+| member_of | PERSON → ORG | member, board, trustee; sits on the board of; or any affiliation with a consortium/... |
+| works_for | PERSON → ORG | works/joined/left/hired/leads...; "X, an engineer at Y"; "X of Y"; "Y's X" |
 | located_in | ORG → GPE/LOC | based / headquartered / located in; "Z-based Y"; headquarters in |
 | runs | ORG → PROJECT | launched / leads / runs / develops / manages ...; "Y's Project P" |
 | co_mentioned | any ↔ any | both named in one sentence; weight = number of such sentences; source id < target id |
+
+A person → organisation relation carries its time when the sentence states one (`Relation.time`): "former" (a
+"former director of Y"), "since 2019" ("joined Y in 2019", "since 2019"), "until 2021" ("left Y in 2021", "until
+2021"); "left Y" with no year is "former". The types at both ends are checked before a rule is tried: a person never
+`works_for` a place, and nothing `founded` a person.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
@@ -33,7 +43,10 @@ from lookingglass.text.mentions import ORG_NOUNS, EntitySpan, Recognized, word_c
 if TYPE_CHECKING:
     from spacy.tokens import Token
 
-RELATION_TYPES = ("works_for", "ceo_of", "founded", "member_of", "located_in", "runs")
+RELATION_TYPES = (
+    "works_for", "ceo_of", "founded", "member_of", "located_in", "runs", "advises", "director_of", "chair_of",
+    "partner_at",
+)  # fmt: skip
 CO_MENTIONED = "co_mentioned"
 
 MAX_INNER = 6  # tokens between the two names; longer paths are too often two facts joined by a parse error
@@ -50,6 +63,12 @@ WORK_VERBS = frozenset({
     "works", "work", "worked", "working", "joined", "join", "joins", "joining", "rejoined", "leads", "lead", "led",
     "heads", "head", "headed", "runs", "ran", "manages", "managed", "serves", "served", "sits", "sat", "sit",
 })  # fmt: skip
+LEFT_VERBS = frozenset({"left", "leaves", "leave", "leaving", "quit", "quits", "departed", "resigned", "retired"})
+JOIN_VERBS = frozenset({"joined", "join", "joins", "joining", "rejoined"})
+ADVISE = frozenset({"adviser", "advisor", "advisers", "advisors", "advises", "advised", "advise", "advising"})
+CHAIR = frozenset({"chair", "chairs", "chaired", "chairman", "chairwoman", "chairperson", "chairing"})
+DIRECTOR = frozenset({"director", "directors"})
+PARTNER = frozenset({"partner"})
 HIRE_VERBS = frozenset({
     "hired", "hires", "hire", "employs", "employed", "employ", "recruited", "recruits", "appointed", "appoints",
     "named", "names", "promoted", "promotes", "tapped",
@@ -93,16 +112,20 @@ def find_relations(recognized: Recognized, document_id: str) -> tuple[Relation, 
     Each keeps the sentences it was read from as Evidence; `weight` is how many sentences that is.
     """
     found: dict[tuple[str, str, str], list[int]] = {}
+    times: dict[tuple[str, str, str], str] = {}
     for sentence, spans in _by_sentence(recognized):
-        for kind, source, target in _typed(spans):
+        for kind, source, target, time in _typed(spans):
             _add(found, (kind, source.entity.id, target.entity.id), sentence)
+            if time:
+                times.setdefault((kind, source.entity.id, target.entity.id), time)
         ids = sorted({s.entity.id for s in spans})
         for a, b in combinations(ids, 2):
             _add(found, (CO_MENTIONED, a, b), sentence)
     relations = []
     for (kind, source, target), sentences in found.items():
         evidence = tuple(Evidence(document_id, n, recognized.sentence_text(n)) for n in sentences)
-        relations.append(Relation(kind, source, target, evidence, float(len(evidence))))
+        time = times.get((kind, source, target), "")
+        relations.append(Relation(kind, source, target, evidence, float(len(evidence)), time=time))
     return tuple(relations)
 
 
@@ -123,7 +146,7 @@ def _by_sentence(recognized: Recognized) -> Iterator[tuple[int, list[EntitySpan]
         yield current[0].sentence, current
 
 
-def _typed(spans: list[EntitySpan]) -> Iterator[tuple[str, EntitySpan, EntitySpan]]:
+def _typed(spans: list[EntitySpan]) -> Iterator[tuple[str, EntitySpan, EntitySpan, str]]:
     """Every typed relation one sentence states between its entity mentions."""
     owner = {token.i: s for s in spans for token in s.span}
     anchors = {id(s): _anchor(s, owner) for s in spans}
@@ -139,7 +162,7 @@ def _typed(spans: list[EntitySpan]) -> Iterator[tuple[str, EntitySpan, EntitySpa
                 continue
             relation = _READERS[kind](path, target)
             if relation is not None:
-                yield relation, source, target
+                yield relation, source, target, _time(path) if kind == "person_org" else ""
 
 
 def _signature(source: str, target: str) -> str | None:
@@ -252,12 +275,13 @@ def _read_person_org(path: _Path, target: EntitySpan) -> str | None:
     verbs = _verbs(path)
     words = _words(path)
     nouns = [t for t in path.inner if word_class(t) in ("NOUN", "PROPN")]
-    if words & NOT_EMPLOYMENT:
-        return None
     preps = {t.lower_ for t in path.inner if word_class(t) == "ADP"}
+    role = _named_role(words, preps)
+    if words & (NOT_EMPLOYMENT - {role_word for role_word in words if role and role_word in ADVISE | PARTNER}):
+        return None
     if preps - PREPOSITIONS:
         return None
-    allowed = FOUNDED | WORK_VERBS | HIRE_VERBS | COPULA
+    allowed = FOUNDED | WORK_VERBS | HIRE_VERBS | COPULA | LEFT_VERBS | ADVISE | CHAIR
     if any(v not in allowed for v in verbs):
         return None
     if any(v in HIRE_VERBS for v in verbs) and path.source_edge == "nsubj":
@@ -266,6 +290,8 @@ def _read_person_org(path: _Path, target: EntitySpan) -> str | None:
         kind = "founded"
     elif any(_is_ceo(t) for t in path.inner) or "ceo" in words:
         kind = "ceo_of"
+    elif role:
+        kind = role
     elif words & MEMBER:
         kind = "member_of"
     elif verbs or nouns:
@@ -279,6 +305,45 @@ def _read_person_org(path: _Path, target: EntitySpan) -> str | None:
     if kind in ("works_for", "ceo_of") and _is_membership_body(target):
         kind = "member_of"
     return kind
+
+
+def _named_role(words: set[str], preps: set[str]) -> str | None:
+    """The roles with their own type: chair, director, adviser, partner (a "partner at" a firm, not "partners with")."""
+    if words & CHAIR:
+        return "chair_of"
+    if words & DIRECTOR and not words & {"board", "boards"}:
+        return "director_of"
+    if words & ADVISE:
+        return "advises"
+    if words & PARTNER and "with" not in preps and ("at" in preps or "of" in preps):
+        return "partner_at"
+    return None
+
+
+_YEAR = re.compile(r"^(1[89]|20)\d\d$")
+
+
+def _time(path: _Path) -> str:
+    """When the sentence dates the tie: "former", "since 2019" / "until 2021" (a year on a verb or role of the path,
+    "joined in 2019", "left in 2021")."""
+    tokens = [path.source, *path.inner]
+    verbs = {t.lower_ for t in tokens if word_class(t) in ("VERB", "AUX")}
+    left = bool(verbs & LEFT_VERBS)
+    for t in tokens:
+        for child in t.children:
+            if child.dep_ != "prep" or child.lower_ not in ("since", "until", "till", "in", "from", "through"):
+                continue
+            year = next((g.text for g in child.children if g.dep_ == "pobj" and _YEAR.match(g.text)), None)
+            if year is None:
+                continue
+            if child.lower_ in ("until", "till", "through") or (left and child.lower_ == "in"):
+                return f"until {year}"
+            if child.lower_ == "since" or (verbs & JOIN_VERBS and child.lower_ in ("in", "from")):
+                return f"since {year}"
+    for t in tokens:
+        if t.lower_ in ("former", "ex", "erstwhile") or any(c.lower_ in ("former", "ex-") for c in t.children):
+            return "former"
+    return "former" if left else ""
 
 
 def _role_noun_attaches(path: _Path) -> bool:

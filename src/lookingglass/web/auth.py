@@ -46,6 +46,8 @@ ADMIN_RULES: dict[str, frozenset[str] | None] = {
     "/objects/<sha256>": frozenset({"DELETE"}),  # forgetting destroys what others may rely on
     "/queue/stats": ALL_METHODS,  # operations: job names, failures, worker state
     "/graph/analytics": frozenset({"POST"}),  # minutes of compute on demand
+    "/entities/merge": frozenset({"POST"}),  # rewrites the graph for everyone (audited)
+    "/entities/merge-candidates/reject": frozenset({"POST"}),
     "/queue": ALL_METHODS,  # the queue page (it shows failures and worker state, like /queue/stats)
     "/queue/failed/<job_id>/retry": ALL_METHODS,  # running failed jobs again, and dropping their records
     "/queue/failed/<job_id>": ALL_METHODS,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,9 @@ def arcadedb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArcadeDBServe
 
 
 def wiped(store: Neo4jGraphStore) -> Neo4jGraphStore:
-    store.query("MATCH (n) WHERE n:Document OR n:Entity OR n:AnalyticsRun DETACH DELETE n")
+    store.query(
+        "MATCH (n) WHERE n:Document OR n:Entity OR n:AnalyticsRun OR n:EntityMerge OR n:MergeRejection DETACH DELETE n"
+    )
     return store
 
 
@@ -286,12 +289,33 @@ def test_shared_people_pairs_organisations_by_the_people_tied_to_both(store: Gra
 
     pairs = store.shared_people()
 
-    assert pairs == [
+    assert [{k: p[k] for k in ("a", "b", "people")} for p in pairs] == [
         {"a": {"id": ACME.id, "name": "Acme"}, "b": {"id": GLOBEX.id, "name": "Globex"}, "people": ["Ada", "Bob"]},
         {"a": {"id": GLOBEX.id, "name": "Globex"}, "b": {"id": INITECH.id, "name": "Initech"}, "people": ["Cyd"]},
     ]
     assert store.shared_people(limit=1) == pairs[:1]
     assert store.shared_people(organisation=INITECH.id) == pairs[1:]
+
+
+def test_each_shared_person_comes_with_the_relation_and_sentence_on_both_sides(store: GraphStore) -> None:
+    """What makes a pair: the analyst sees why Ada ties Acme to Globex, one typed relation and its sentence each."""
+    store.put(
+        page(
+            "d1",
+            ["Ada works for Acme.", "Ada founded Globex."],
+            relations=[("works_for", ADA, ACME, [0]), ("founded", ADA, GLOBEX, [1])],
+        )
+    )
+
+    (pair,) = store.shared_people()
+
+    assert pair["ties"] == [
+        {
+            "person": {"id": ADA.id, "name": "Ada"},
+            "a": {"type": "works_for", "text": "Ada works for Acme.", "document": "d1"},
+            "b": {"type": "founded", "text": "Ada founded Globex.", "document": "d1"},
+        }
+    ]
 
 
 def test_an_organisation_is_not_paired_with_a_short_form_of_its_own_name(store: GraphStore) -> None:
@@ -555,3 +579,109 @@ def test_an_unreachable_bolt_server_is_unavailable() -> None:
 def test_wrong_credentials_are_unavailable(arcadedb: ArcadeDBServer) -> None:
     with pytest.raises(Unavailable, match="credentials"):
         Neo4jGraphStore(arcadedb.uri, ("root", "not-the-password"), arcadedb.database)
+
+
+# ----------------------------------------------------------------------------------------------------
+# One type per entity, from every document's votes; merges an admin makes, kept through re-processing.
+
+
+def voting(entity: Entity, type_: str, weight: float) -> Entity:
+    """The entity as a document that reads it as `type_` with `weight` sends it (text/entity_types.py votes)."""
+    return Entity(id=entity.id, name=entity.name, type=type_, key=entity.key, votes=((type_, weight),))
+
+
+LISBON = Entity(id="name:lisbon", name="Lisbon", type="ORG", key="lisbon")
+
+
+def test_an_entity_takes_the_type_most_evidence_gives_and_changes_it_when_evidence_changes(store: GraphStore) -> None:
+    """ "Lisbon announced new rules" reads like an organisation; "based in Lisbon" (a place slot, 5 votes) and the
+    gazetteer outweigh it: the city is one place, on every page, and back to what is left when a page goes."""
+    store.put(page("d1", ["Lisbon announced new rules."], [(voting(LISBON, "ORG", 1.0), 0)]))
+    assert store.entity(LISBON.id)["type"] == "ORG"
+
+    store.put(page("d2", ["Tern is based in Lisbon."], [(voting(LISBON, "GPE", 9.0), 0)]))
+    assert store.entity(LISBON.id)["type"] == "GPE"
+    assert [e["type"] for e in store.entities(query="lisbon")] == ["GPE"]
+    assert store.names("GPE") == [{"id": LISBON.id, "name": "Lisbon", "key": "lisbon", "mentions": 2}]
+
+    store.forget("d2")
+    assert store.entity(LISBON.id)["type"] == "ORG"
+
+
+def test_a_relation_whose_end_was_retyped_is_not_shown(store: GraphStore) -> None:
+    """ "Ada works for Lisbon" read while Lisbon looked like an organisation: once it is a place, a person cannot
+    work for it, and no organisation shares Ada through it."""
+    store.put(page("d1", ["Ada works for Lisbon."], relations=[("works_for", ADA, voting(LISBON, "ORG", 1.0), [0])]))
+    store.put(page("d1b", ["Ada works for Acme."], relations=[("works_for", ADA, ACME, [0])]))
+    assert len(store.shared_people()) == 1
+
+    store.put(page("d2", ["Tern is based in Lisbon."], [(voting(LISBON, "GPE", 9.0), 0)]))
+
+    assert ("works_for", "out", LISBON.id) not in relations_of(store, ADA)
+    assert ("works_for", "out", ACME.id) in relations_of(store, ADA)
+    assert store.shared_people() == []
+
+
+def test_a_relation_keeps_the_time_its_sentence_states(store: GraphStore) -> None:
+    extraction = page("d1", ["Ada left Acme in 2021."], relations=[("works_for", ADA, ACME, [0])])
+    (relation,) = extraction.relations
+    store.put(replace(extraction, relations=(replace(relation, time="until 2021"),)))
+
+    (shown,) = store.entity(ADA.id)["relations"]
+    assert shown["time"] == "until 2021"
+    assert shown["evidence"][0]["time"] == "until 2021"
+
+
+NORHAVEN = org("Norhaven")
+NORTHHAVEN = org("Northhaven")
+
+
+def test_a_merge_moves_mentions_and_relations_and_survives_reprocessing(store: GraphStore) -> None:
+    """Speech recognition wrote "Northhaven" for "Norhaven": the admin merges it, and processing the transcript
+    again still stores Norhaven."""
+    store.put(page("d1", ["Ada works for Norhaven."], [(NORHAVEN, 0)], [("works_for", ADA, NORHAVEN, [0])]))
+    transcript = page(
+        "d2", ["Ada runs Northhaven, she says.", "Bob founded Northhaven."], [(NORTHHAVEN, 0), (NORTHHAVEN, 1)],
+        [("works_for", ADA, NORTHHAVEN, [0]), ("founded", BOB, NORTHHAVEN, [1])],
+    )  # fmt: skip
+    store.put(transcript)
+
+    moved = store.merge_entities(NORTHHAVEN.id, NORHAVEN.id)
+
+    assert moved == {"source": NORTHHAVEN.id, "target": NORHAVEN.id, "mentions": 2, "relations": 2}
+    assert store.entities(query="northhaven") == []
+    assert relations_of(store, NORHAVEN) == {
+        ("works_for", "in", ADA.id): 2.0,
+        ("founded", "in", BOB.id): 1.0,
+    }
+    assert {d["id"] for d in store.documents_for(NORHAVEN.id)} == {"d1", "d2"}
+    assert store.merged_into([NORTHHAVEN.id, ADA.id]) == {NORTHHAVEN.id: NORHAVEN.id}
+
+    store.put(transcript)  # processed again: it still names "Northhaven"
+
+    assert store.entities(query="northhaven") == []
+    assert relations_of(store, NORHAVEN) == {
+        ("works_for", "in", ADA.id): 2.0,
+        ("founded", "in", BOB.id): 1.0,
+    }
+    assert store.stats()["entities"] == 3
+
+
+def test_a_merge_of_different_types_or_unknown_entities_is_refused(store: GraphStore) -> None:
+    store.put(ada_works_for_acme())
+
+    with pytest.raises(BadInput):
+        store.merge_entities(ADA.id, ACME.id)
+    with pytest.raises(BadInput):
+        store.merge_entities(ACME.id, ACME.id)
+    with pytest.raises(NotFound):
+        store.merge_entities("org:nobody", ACME.id)
+
+
+def test_a_rejected_pair_is_remembered_from_both_sides(store: GraphStore) -> None:
+    store.put(page("d1", ["x"], [(NORHAVEN, 0), (NORTHHAVEN, 0)]))
+
+    store.reject_merge(NORTHHAVEN.id, NORHAVEN.id)
+
+    assert store.rejected_merges(NORHAVEN.id) == {NORTHHAVEN.id}
+    assert store.rejected_merges(NORTHHAVEN.id) == {NORHAVEN.id}

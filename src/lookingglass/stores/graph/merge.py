@@ -4,6 +4,8 @@ keep one shape.
 An extraction may name the same entity twice or read the same relation from several sentences; here each entity
 becomes one row (the first name wins), each (type, source, target) one edge carrying its evidence sentences, and a
 `co_mentioned` edge has its endpoints in id order. Self-relations (two surface forms of one entity) are dropped.
+An entity carries the document's type votes (`votes`: {type: weight}); a relation its time ("since 2019").
+`redirected` rewrites a contribution onto the entities an admin merged its entities into.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Edge:
     target: str
     sentences: dict[int, str] = field(default_factory=dict)  # evidence: sentence index -> text
     bare_weight: float = 0.0  # weight given without evidence
+    time: str = ""  # "former", "since 2019", "until 2021": when the document dates the relation
 
     @property
     def weight(self) -> float:
@@ -53,7 +56,9 @@ def contribution(extraction: Extraction) -> Contribution:
     for e in extraction.entities:
         if not e.id or not e.name or not e.type:
             raise BadInput(f"entity {e!r} needs an id, a name and a type")
-        entities.setdefault(e.id, {"id": e.id, "name": e.name, "type": e.type, "key": e.key})  # first name wins
+        entity = entities.setdefault(e.id, {"id": e.id, "name": e.name, "type": e.type, "key": e.key, "votes": {}})
+        for type_, weight in e.votes:  # first name wins; votes add up
+            entity["votes"][type_] = entity["votes"].get(type_, 0.0) + float(weight)
     sentences: dict[int, str] = {}
 
     def evidence_of(ev: Any, what: str) -> int:
@@ -84,5 +89,37 @@ def contribution(extraction: Extraction) -> Contribution:
             edge.sentences.setdefault(evidence_of(ev, f"relation {r.type}"), ev.text)
         if not r.evidence:
             edge.bare_weight += float(r.weight)
+        edge.time = edge.time or r.time
     document = {"id": doc.id, "kind": doc.kind, "url": doc.url, "title": doc.title or "", "fetched_at": doc.fetched_at}
     return Contribution(document, tuple(entities.values()), tuple(mentions), sentences, tuple(edges.values()))
+
+
+def redirected(c: Contribution, merged: dict[str, str], targets: dict[str, dict]) -> Contribution:
+    """The contribution with every entity an admin merged away replaced by the entity it was merged into (`merged`:
+    {old id: new id}; `targets`: the new ids' rows {"id", "name", "type", "key"}), so that a page processed again
+    keeps pointing at the merged entity. Votes move with the mentions; relations that became self-relations go."""
+    if not merged:
+        return c
+
+    def to(entity_id: str) -> str:
+        return merged.get(entity_id, entity_id)
+
+    entities: dict[str, dict] = {}
+    for e in c.entities:
+        new = targets.get(to(e["id"]), e) if e["id"] in merged else e
+        entity = entities.setdefault(new["id"], {**new, "votes": {}})
+        for type_, weight in e.get("votes", {}).items():
+            entity["votes"][type_] = entity["votes"].get(type_, 0.0) + weight
+    edges: dict[tuple[str, str, str], Edge] = {}
+    for e in c.edges:
+        source, target = to(e.source), to(e.target)
+        if source == target:
+            continue
+        if e.type in SYMMETRIC and target < source:
+            source, target = target, source
+        edge = edges.setdefault((e.type, source, target), Edge(e.type, source, target))
+        edge.sentences.update(e.sentences)
+        edge.bare_weight += e.bare_weight
+        edge.time = edge.time or e.time
+    mentions = tuple((to(entity), sentence, surface) for entity, sentence, surface in c.mentions)
+    return Contribution(c.document, tuple(entities.values()), mentions, c.sentences, tuple(edges.values()))

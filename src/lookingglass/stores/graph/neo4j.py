@@ -17,16 +17,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from lookingglass.errors import NotFound, Unavailable
 from lookingglass.records import Extraction
 from lookingglass.stores.graph import neighbourhood
-from lookingglass.stores.graph.merge import Contribution, contribution
+from lookingglass.stores.graph.merge import Contribution, contribution, redirected
 from lookingglass.stores.graph.neighbourhood import NEIGHBOURHOOD_LIMIT
 from lookingglass.stores.graph.port import (
     PERSON_ORG,
+    SYMMETRIC,
     check_limit,
+    check_merge,
     check_page,
     empty_forget,
+    fitting,
     now,
     organisation_pair,
     shaped_relation,
+    voted_type,
+    with_ties,
 )
 
 if TYPE_CHECKING:
@@ -46,6 +51,7 @@ _CYPHER_SCHEMA = (
     "CREATE INDEX entity_pagerank IF NOT EXISTS FOR (e:Entity) ON (e.pagerank)",
     "CREATE INDEX related_document IF NOT EXISTS FOR ()-[r:RELATED]-() ON (r.document)",
     "CREATE INDEX analytics_run_at IF NOT EXISTS FOR (r:AnalyticsRun) ON (r.at)",
+    "CREATE INDEX entity_merge_alias IF NOT EXISTS FOR (m:EntityMerge) ON (m.alias)",
 )
 # All four must exist. `gds.version()` alone proves nothing: ArcadeDB answers it (with its own version) but has no
 # gds.pageRank & co. — its algorithms are `algo.*`.
@@ -78,8 +84,10 @@ _RETURN_ORDER = {  # the same order over the returned columns
 class Neo4jGraphStore:
     """Server adapter over Bolt: Neo4j 5, or ArcadeDB's Bolt plugin.
 
-    Model: (:Document)-[:MENTIONS {count, sentences, surfaces}]->(:Entity) once per document and entity;
-    (:Entity)-[:RELATED {type, document, weight, sentences, texts}]->(:Entity) once per relation and document.
+    Model: (:Document)-[:MENTIONS {count, sentences, surfaces, vote_types, vote_weights}]->(:Entity) once per
+    document and entity (the votes: what the document says the entity is); (:Entity)-[:RELATED {type, document,
+    weight, sentences, texts, time}]->(:Entity) once per relation and document; (:EntityMerge {alias, target, at})
+    for each entity an admin merged into another, (:MergeRejection {a, b, at}) for each pair said to differ.
     Mention counts and relation weights are summed when read, so concurrent writers never race on a counter.
     The driver is thread-safe; each call opens its own session. Writes run in managed transactions (retried on
     transient errors). Known gap: a `forget` racing a `put` that names the same entity can drop that entity
@@ -187,9 +195,32 @@ class Neo4jGraphStore:
         return len(contributions)
 
     def _put(self, tx: neo4j.ManagedTransaction, c: Contribution) -> None:
+        merged = self._merged(tx, c.entity_ids)
+        if merged:
+            targets = {
+                row["id"]: row
+                for row in self._rows(
+                    tx,
+                    "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.name AS name, e.type AS type,"
+                    " e.key AS key",
+                    ids=sorted(set(merged.values())),
+                )
+            }
+            c = redirected(c, {k: v for k, v in merged.items() if v in targets}, targets)
+        votes = {e["id"]: e.get("votes", {}) for e in c.entities}
         mentions: dict[str, dict] = {}
         for entity, sentence, surface in c.mentions:
-            m = mentions.setdefault(entity, {"entity": entity, "count": 0, "sentences": [], "surfaces": []})
+            m = mentions.setdefault(
+                entity,
+                {
+                    "entity": entity,
+                    "count": 0,
+                    "sentences": [],
+                    "surfaces": [],
+                    "vote_types": sorted(votes.get(entity, {})),
+                    "vote_weights": [votes[entity][t] for t in sorted(votes.get(entity, {}))],
+                },
+            )
             m["count"] += 1
             m["sentences"].append(sentence)
             m["surfaces"].append(surface)
@@ -201,6 +232,7 @@ class Neo4jGraphStore:
                 "weight": e.weight,
                 "sentences": list(e.sentences),
                 "texts": list(e.sentences.values()),
+                "time": e.time or None,
             }
             for e in c.edges
         ]
@@ -218,18 +250,42 @@ class Neo4jGraphStore:
         ).consume()
         tx.run(
             "MATCH (d:Document {id: $doc}) UNWIND $rows AS row MATCH (e:Entity {id: row.entity})"
-            " CREATE (d)-[:MENTIONS {count: row.count, sentences: row.sentences, surfaces: row.surfaces}]->(e)",
+            " CREATE (d)-[:MENTIONS {count: row.count, sentences: row.sentences, surfaces: row.surfaces,"
+            " vote_types: row.vote_types, vote_weights: row.vote_weights}]->(e)",
             doc=doc["id"],
             rows=list(mentions.values()),
         ).consume()
         tx.run(
             "UNWIND $rows AS row MATCH (a:Entity {id: row.source}) MATCH (b:Entity {id: row.target})"
             " CREATE (a)-[:RELATED {type: row.type, document: $doc, weight: row.weight,"
-            " sentences: row.sentences, texts: row.texts}]->(b)",
+            " sentences: row.sentences, texts: row.texts, time: row.time}]->(b)",
             doc=doc["id"],
             rows=edges,
         ).consume()
         self._delete_orphans(tx, touched | set(c.entity_ids))
+        self._retype(tx, touched | set(c.entity_ids))
+
+    def _retype(self, tx: neo4j.ManagedTransaction, ids: set[str]) -> None:
+        """Give each entity the type its votes (summed over every document naming it) favour; a tie keeps its own."""
+        if not ids:
+            return
+        rows = self._rows(
+            tx,
+            "MATCH (e:Entity) WHERE e.id IN $ids OPTIONAL MATCH (:Document)-[m:MENTIONS]->(e)"
+            " RETURN e.id AS id, e.type AS type, collect([m.vote_types, m.vote_weights]) AS votes",
+            ids=sorted(ids),
+        )
+        changes = []
+        for row in rows:
+            totals: dict[str, float] = {}
+            for types, weights in row["votes"]:
+                for t, w in zip(types or [], weights or [], strict=False):
+                    totals[t] = totals.get(t, 0.0) + float(w)
+            new = voted_type(totals, row["type"])
+            if new != row["type"]:
+                changes.append({"id": row["id"], "type": new})
+        if changes:
+            tx.run("UNWIND $rows AS row MATCH (e:Entity {id: row.id}) SET e.type = row.type", rows=changes).consume()
 
     def forget(self, document_id: str) -> dict:
         def work(tx: neo4j.ManagedTransaction) -> dict:
@@ -238,6 +294,7 @@ class Neo4jGraphStore:
                 tx, "MATCH (d:Document {id: $id}) DETACH DELETE d RETURN count(*) AS n", id=document_id
             )[0]["n"]
             counts["entities"] = self._delete_orphans(tx, touched)
+            self._retype(tx, touched)
             return counts
 
         return self._write(work)
@@ -355,7 +412,7 @@ class Neo4jGraphStore:
                 tx,
                 "MATCH (e:Entity {id: $id})-[r:RELATED]-(o:Entity)"
                 " WITH r.type AS type, startNode(r) = e AS outgoing, o,"
-                " sum(r.weight) AS weight, collect([r.document, r.sentences, r.texts]) AS evidence"
+                " sum(r.weight) AS weight, collect([r.document, r.sentences, r.texts, r.time]) AS evidence"
                 " RETURN type, outgoing, o.id AS oid, o.name AS name, o.type AS otype, weight, evidence"
                 " ORDER BY weight DESC, oid, type LIMIT $limit",
                 id=entity_id,
@@ -367,11 +424,11 @@ class Neo4jGraphStore:
         shaped, cited = [], set()
         for r in found.pop("relations"):
             items = sorted(
-                (doc, idx, text)
-                for doc, sentences, texts in r["evidence"]
+                (doc, idx, text, time or "")
+                for doc, sentences, texts, time in r["evidence"]
                 for idx, text in zip(sentences or [], texts or [], strict=False)
             )[:evidence_limit]
-            cited.update(doc for doc, _, _ in items)
+            cited.update(doc for doc, _, _, _ in items)
             shaped.append((r, items))
         docs = {}
         if cited:
@@ -384,22 +441,26 @@ class Neo4jGraphStore:
             }
         return {
             **found,
-            "relations": [
-                shaped_relation(
-                    r,
-                    [
-                        {
-                            "document": doc,
-                            "sentence": idx,
-                            "text": text,
-                            "url": docs.get(doc, {}).get("url"),
-                            "title": docs.get(doc, {}).get("title"),
-                        }
-                        for doc, idx, text in items
-                    ],
-                )
-                for r, items in shaped
-            ],
+            "relations": fitting(
+                [
+                    shaped_relation(
+                        r,
+                        [
+                            {
+                                "document": doc,
+                                "sentence": idx,
+                                "text": text,
+                                "url": docs.get(doc, {}).get("url"),
+                                "title": docs.get(doc, {}).get("title"),
+                                **({"time": time} if time else {}),
+                            }
+                            for doc, idx, text, time in items
+                        ],
+                    )
+                    for r, items in shaped
+                ],
+                found["type"],
+            ),
             "documents": self.documents_for(entity_id),
         }
 
@@ -524,7 +585,40 @@ class Neo4jGraphStore:
                 limit=limit,
             )
         )
-        return [organisation_pair(r, r["people"]) for r in rows]
+        pairs = [organisation_pair(r, r["people"]) for r in rows]
+        orgs = sorted({p[side]["id"] for p in pairs for side in ("a", "b")})
+        ties = self._ties(orgs) if orgs else []
+        return [with_ties(p, ties) for p in pairs]
+
+    def _ties(self, orgs: list[str]) -> list[dict]:
+        """Each typed person → organisation relation into these organisations, with its first evidence sentence,
+        heaviest first (as the SQLite adapter orders them)."""
+        rows = self.query(
+            "MATCH (p:Entity {type: 'PERSON'})-[r:RELATED]->(o:Entity) WHERE o.id IN $orgs AND r.type IN $types"
+            " RETURN p.id AS person, p.name AS person_name, o.id AS org, r.type AS type, r.document AS document,"
+            " r.sentences AS sentences, r.texts AS texts, r.weight AS weight",
+            orgs=orgs,
+            types=list(PERSON_ORG),
+        )
+        merged: dict[tuple[str, str, str], dict] = {}
+        for row in rows:
+            tie = merged.setdefault(
+                (row["person"], row["org"], row["type"]),
+                {k: row[k] for k in ("person", "person_name", "org", "type")} | {"weight": 0.0, "first": None},
+            )
+            tie["weight"] += float(row["weight"] or 0)
+            for idx, text in zip(row["sentences"] or [], row["texts"] or [], strict=False):
+                if tie["first"] is None or (row["document"], idx) < tie["first"][:2]:
+                    tie["first"] = (row["document"], idx, text)
+        ties = sorted(merged.values(), key=lambda t: (-t["weight"], t["type"]))
+        return [
+            {
+                **{k: t[k] for k in ("person", "person_name", "org", "type")},
+                "document": t["first"][0] if t["first"] else None,
+                "text": t["first"][2] if t["first"] else None,
+            }
+            for t in ties
+        ]
 
     def mark_shared_people(self) -> int:
         def work(tx: neo4j.ManagedTransaction) -> int:
@@ -538,6 +632,140 @@ class Neo4jGraphStore:
             return rows[0]["marked"] if rows else 0
 
         return self._write(work)
+
+    def names(self, type: str) -> list[dict]:
+        return self.query(
+            "MATCH (e:Entity {type: $type}) OPTIONAL MATCH (:Document)-[m:MENTIONS]->(e)"
+            " WITH e, coalesce(sum(m.count), 0) AS mentions"
+            " RETURN e.id AS id, e.name AS name, e.key AS key, mentions ORDER BY key, id",
+            type=type,
+        )
+
+    def merged_into(self, entity_ids: Collection[str]) -> dict[str, str]:
+        return self._read(lambda tx: self._merged(tx, entity_ids))
+
+    def _merged(self, tx: neo4j.ManagedTransaction, entity_ids: Collection[str]) -> dict[str, str]:
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return {}
+        rows = self._rows(
+            tx, "MATCH (m:EntityMerge) WHERE m.alias IN $ids RETURN m.alias AS alias, m.target AS target", ids=ids
+        )
+        return {row["alias"]: row["target"] for row in rows}
+
+    def rejected_merges(self, entity_id: str) -> set[str]:
+        rows = self.query(
+            "MATCH (r:MergeRejection) WHERE r.a = $id OR r.b = $id RETURN r.a AS a, r.b AS b", id=entity_id
+        )
+        return {row["b"] if row["a"] == entity_id else row["a"] for row in rows}
+
+    def reject_merge(self, a: str, b: str) -> None:
+        a, b = sorted((a, b))
+        self._write(
+            lambda tx: tx.run("MERGE (r:MergeRejection {a: $a, b: $b}) SET r.at = $at", a=a, b=b, at=now()).consume()
+        )
+
+    def merge_entities(self, source: str, target: str) -> dict:
+        def work(tx: neo4j.ManagedTransaction) -> dict:
+            found = self._rows(
+                tx, "MATCH (e:Entity) WHERE e.id IN $ids RETURN e.id AS id, e.type AS type", ids=[source, target]
+            )
+            check_merge(source, target, {row["id"]: row["type"] for row in found})
+            at = now()
+            tx.run("MERGE (m:EntityMerge {alias: $source}) SET m.target = $target, m.at = $at",
+                   source=source, target=target, at=at).consume()  # fmt: skip
+            tx.run(
+                "MATCH (m:EntityMerge {target: $source}) SET m.target = $target", source=source, target=target
+            ).consume()
+            mentions = self._move_mentions(tx, source, target)
+            moved = self._move_relations(tx, source, target)
+            tx.run("MATCH (e:Entity {id: $id}) DETACH DELETE e", id=source).consume()
+            self._retype(tx, {target})
+            return {"source": source, "target": target, "mentions": mentions, "relations": moved}
+
+        return self._write(work)
+
+    def _move_mentions(self, tx: neo4j.ManagedTransaction, source: str, target: str) -> int:
+        """Each document's MENTIONS of `source` joins its MENTIONS of `target` (one per document and entity)."""
+        rows = self._rows(
+            tx,
+            "MATCH (d:Document)-[m:MENTIONS]->(e:Entity) WHERE e.id IN $ids"
+            " WITH d.id AS doc, e.id AS entity, m.count AS count, m.sentences AS sentences, m.surfaces AS surfaces,"
+            " m.vote_types AS vote_types, m.vote_weights AS vote_weights, m DELETE m"
+            " RETURN doc, entity, count, sentences, surfaces, vote_types, vote_weights",
+            ids=[source, target],
+        )
+        joined: dict[str, dict] = {}
+        moved = 0
+        for row in sorted(rows, key=lambda r: r["entity"] != target):
+            moved += row["count"] if row["entity"] == source else 0
+            m = joined.setdefault(
+                row["doc"], {"doc": row["doc"], "count": 0, "sentences": [], "surfaces": [], "votes": {}}
+            )
+            m["count"] += row["count"]
+            m["sentences"] += list(row["sentences"] or [])
+            m["surfaces"] += list(row["surfaces"] or [])
+            for t, w in zip(row["vote_types"] or [], row["vote_weights"] or [], strict=False):
+                m["votes"][t] = m["votes"].get(t, 0.0) + float(w)
+        rows = [
+            {**m, "vote_types": sorted(m["votes"]), "vote_weights": [m["votes"][t] for t in sorted(m["votes"])]}
+            for m in joined.values()
+        ]
+        for m in rows:
+            del m["votes"]
+        tx.run(
+            "UNWIND $rows AS row MATCH (d:Document {id: row.doc}) MATCH (e:Entity {id: $target})"
+            " CREATE (d)-[:MENTIONS {count: row.count, sentences: row.sentences, surfaces: row.surfaces,"
+            " vote_types: row.vote_types, vote_weights: row.vote_weights}]->(e)",
+            rows=rows,
+            target=target,
+        ).consume()
+        return moved
+
+    def _move_relations(self, tx: neo4j.ManagedTransaction, source: str, target: str) -> int:
+        """`source`'s relations re-drawn onto `target`: one RELATED per (type, ends, document), evidence joined."""
+        rows = self._rows(
+            tx,
+            "MATCH (a:Entity)-[r:RELATED]->(b:Entity) WHERE a.id IN $ids OR b.id IN $ids"
+            " WITH a.id AS a, b.id AS b, r.type AS type, r.document AS document, r.weight AS weight,"
+            " r.sentences AS sentences, r.texts AS texts, r.time AS time, r DELETE r"
+            " RETURN a, b, type, document, weight, sentences, texts, time",
+            ids=[source, target],
+        )
+        edges: dict[tuple, dict] = {}
+        moved = 0
+        for row in sorted(rows, key=lambda r: source in (r["a"], r["b"])):
+            a = target if row["a"] == source else row["a"]
+            b = target if row["b"] == source else row["b"]
+            if a == b:
+                continue
+            if row["type"] in SYMMETRIC and b < a:
+                a, b = b, a
+            moved += source in (row["a"], row["b"])
+            edge = edges.setdefault(
+                (row["type"], a, b, row["document"]),
+                {"type": row["type"], "a": a, "b": b, "document": row["document"], "evidence": {}, "bare": 0.0,
+                 "time": row["time"]},
+            )  # fmt: skip
+            sentences = list(row["sentences"] or [])
+            edge["evidence"].update(zip(sentences, row["texts"] or [], strict=False))
+            edge["bare"] += float(row["weight"] or 0) - len(sentences)
+            edge["time"] = edge["time"] or row["time"]
+        tx.run(
+            "UNWIND $rows AS row MATCH (a:Entity {id: row.a}) MATCH (b:Entity {id: row.b})"
+            " CREATE (a)-[:RELATED {type: row.type, document: row.document, weight: row.weight,"
+            " sentences: row.sentences, texts: row.texts, time: row.time}]->(b)",
+            rows=[
+                {
+                    **{k: e[k] for k in ("type", "a", "b", "document", "time")},
+                    "weight": len(e["evidence"]) + max(e["bare"], 0.0),
+                    "sentences": list(e["evidence"]),
+                    "texts": list(e["evidence"].values()),
+                }
+                for e in edges.values()
+            ],
+        ).consume()
+        return moved
 
     def stats(self) -> dict:
         def work(tx: neo4j.ManagedTransaction) -> dict:

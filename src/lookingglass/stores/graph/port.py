@@ -1,10 +1,11 @@
 """The graph port: the knowledge graph built from pages and transcripts, in three small Protocols.
 
 What it holds: documents; entities (people, organisations, places, projects); mentions (an entity named in a
-sentence of a document); relations between entities (typed: works_for, ceo_of, founded, located_in, member_of; or
-`co_mentioned`), each backed by evidence (the sentences it was read from). A document's contribution is replaced
-whole on every `put`, so re-processing a page never doubles a count, and `forget` removes it without a trace:
-relations left without evidence and entities left with neither mentions nor relations go with it.
+sentence of a document); relations between entities (typed: RELATION_ENDS; or `co_mentioned`), each backed by
+evidence (the sentences it was read from). An entity's type is the one the documents' votes favour, recounted on
+every write. A document's contribution is replaced whole on every `put`, so re-processing a page never doubles a
+count, and `forget` removes it without a trace: relations left without evidence and entities left with neither
+mentions nor relations go with it.
 
 Weights: a relation's weight is the number of distinct evidence sentences across all documents (for `co_mentioned`
 that is the number of sentences naming both). A relation given without evidence contributes its own `weight` (bulk
@@ -27,7 +28,15 @@ from lookingglass.records import Extraction
 CO_MENTIONED = "co_mentioned"
 SYMMETRIC = frozenset({CO_MENTIONED})  # relation types with no direction
 # Typed relations that tie a person to an organisation: what "organisations sharing people" follows.
-PERSON_ORG = ("works_for", "ceo_of", "founded", "member_of")
+PERSON_ORG = ("works_for", "ceo_of", "founded", "member_of", "advises", "director_of", "chair_of", "partner_at")
+PLACES = ("GPE", "LOC")
+# The types a typed relation needs at its ends. An entity re-typed by later evidence (stores sum every document's
+# votes) may leave a relation read under its old type without the ends it needs: such a relation is not shown.
+RELATION_ENDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    **{kind: (("PERSON",), ("ORG",)) for kind in PERSON_ORG},
+    "located_in": (("ORG",), PLACES),
+    "runs": (("ORG",), ("PROJECT",)),
+}
 SORTS = ("pagerank", "mentions", "name")
 MAX_LIMIT = 1000
 
@@ -47,6 +56,15 @@ class GraphWriter(Protocol):
     def forget(self, document_id: str) -> dict:
         """Remove a document and its contribution; returns counts removed:
         {"documents", "mentions", "evidence", "relations", "entities"} (all 0 for an unknown document)."""
+
+    def merge_entities(self, source: str, target: str) -> dict:
+        """Merge `source` into `target`: its mentions, votes and relations move onto `target`, `source` goes, and
+        every later `put` naming `source` stores `target` instead (re-processing keeps the merge). Returns
+        {"source", "target", "mentions", "relations"} moved. Raises NotFound for an unknown id, BadInput for one
+        entity merged into itself or two of different types."""
+
+    def reject_merge(self, a: str, b: str) -> None:
+        """Remember that `a` and `b` are different entities: never proposed as a merge again."""
 
 
 class GraphReader(Protocol):
@@ -99,12 +117,22 @@ class GraphReader(Protocol):
 
     def shared_people(self, limit: int = 50, organisation: str | None = None) -> list[dict]:
         """Organisation pairs with people tied to both by a typed person→org relation, most shared first:
-        [{"a": {"id", "name"}, "b": {"id", "name"}, "people": [names, sorted]}]; only pairs with `organisation`
-        (an entity id) when given. An organisation is never paired with a short form of its own name ("Brightwater"
-        and "Brightwater Labs": one key a whole-word prefix of the other), which is the same body seen twice."""
+        [{"a": {"id", "name"}, "b": {"id", "name"}, "people": [names, sorted], "ties": see `with_ties`}]; only pairs
+        with `organisation` (an entity id) when given. An organisation is never paired with a short form of its own
+        name ("Brightwater" and "Brightwater Labs": one key a whole-word prefix of the other), which is the same body
+        seen twice."""
 
     def stats(self) -> dict:
         """{"documents", "entities", "relations", "mentions", "evidence"}"""
+
+    def names(self, type: str) -> list[dict]:
+        """[{"id", "name", "key", "mentions"}] of every entity of this type (merge candidates compare them)."""
+
+    def merged_into(self, entity_ids: Collection[str]) -> dict[str, str]:
+        """{merged id: the entity it was merged into} for those of `entity_ids` an admin merged away."""
+
+    def rejected_merges(self, entity_id: str) -> set[str]:
+        """Ids an admin said are not the same as `entity_id` (never proposed again)."""
 
 
 class GraphAnalytics(Protocol):
@@ -178,23 +206,85 @@ def _direction(rel_type: str, outgoing: bool) -> str:
 
 def shaped_relation(row: Any, evidence: list[dict]) -> dict:
     """One relation of `entity()` as the port shapes it, from an adapter's row (type, outgoing, oid, name, otype,
-    weight)."""
-    return {
+    weight); `time` is the first dated evidence's ("former", "since 2019", "until 2021"), or absent."""
+    shaped = {
         "type": row["type"],
         "direction": _direction(row["type"], bool(row["outgoing"])),
         "target": {"id": row["oid"], "name": row["name"], "type": row["otype"]},
         "weight": row["weight"],
         "evidence": evidence,
     }
+    time = next((e["time"] for e in evidence if e.get("time")), None)
+    if time:
+        shaped["time"] = time
+    return shaped
+
+
+def ends_fit(rel_type: str, source_type: str, target_type: str) -> bool:
+    """Whether a relation's ends have the types it needs (any ends for co_mentioned and unknown types)."""
+    ends = RELATION_ENDS.get(rel_type)
+    return ends is None or (source_type in ends[0] and target_type in ends[1])
+
+
+def fitting(relations: list[dict], own_type: str) -> list[dict]:
+    """`entity()`'s relations whose ends still have the types they need."""
+    return [
+        r
+        for r in relations
+        if ends_fit(
+            r["type"],
+            own_type if r["direction"] != "in" else r["target"]["type"],
+            r["target"]["type"] if r["direction"] != "in" else own_type,
+        )
+    ]
+
+
+def voted_type(votes: dict[str, float], current: str) -> str:
+    """The type with most votes (summed over documents); a tie keeps the current one."""
+    if not votes:
+        return current
+    best = max(votes.values())
+    leaders = sorted(t for t, v in votes.items() if v == best)
+    return current if current in leaders else leaders[0]
+
+
+def with_ties(pair: dict, ties: list[dict]) -> dict:
+    """A `shared_people` pair with, for each person, the relation and one sentence on each side:
+    "ties": [{"person": {"id", "name"}, "a": {"type", "text", "document"}, "b": {...}}]."""
+    by_person: dict[str, dict] = {}
+    for t in ties:
+        side = "a" if t["org"] == pair["a"]["id"] else "b" if t["org"] == pair["b"]["id"] else None
+        if side is None:
+            continue
+        entry = by_person.setdefault(t["person"], {"person": {"id": t["person"], "name": t["person_name"]}})
+        entry.setdefault(side, {"type": t["type"], "text": t["text"], "document": t["document"]})
+    pair["ties"] = sorted(
+        (e for e in by_person.values() if "a" in e and "b" in e), key=lambda e: (e["person"]["name"], e["person"]["id"])
+    )
+    return pair
 
 
 def organisation_pair(row: Any, people: list[str]) -> dict:
-    """One `shared_people` pair as the port shapes it, from an adapter's row (a, a_name, b, b_name)."""
+    """One `shared_people` pair as the port shapes it, from an adapter's row (a, a_name, b, b_name); the adapter
+    adds `ties` (`with_ties`)."""
     return {
         "a": {"id": row["a"], "name": row["a_name"]},
         "b": {"id": row["b"], "name": row["b_name"]},
         "people": sorted(people),
     }
+
+
+def check_merge(source: str, target: str, types: dict[str, str]) -> None:
+    """Refuse a merge of an unknown entity, of one entity into itself, or of two of different types."""
+    from lookingglass.errors import NotFound
+
+    if source == target:
+        raise BadInput("an entity cannot be merged into itself")
+    for entity_id in (source, target):
+        if entity_id not in types:
+            raise NotFound(f"no entity {entity_id!r}")
+    if types[source] != types[target]:
+        raise BadInput(f"cannot merge a {types[source]} into a {types[target]}: merge entities of one type")
 
 
 def empty_forget() -> dict:

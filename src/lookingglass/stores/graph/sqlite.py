@@ -18,16 +18,20 @@ from typing import TypeVar
 from lookingglass.errors import NotFound, Unavailable
 from lookingglass.records import Extraction
 from lookingglass.stores.graph import neighbourhood
-from lookingglass.stores.graph.merge import Contribution, contribution
+from lookingglass.stores.graph.merge import Contribution, contribution, redirected
 from lookingglass.stores.graph.neighbourhood import NEIGHBOURHOOD_LIMIT
 from lookingglass.stores.graph.port import (
     PERSON_ORG,
+    SYMMETRIC,
     check_limit,
+    check_merge,
     check_page,
     empty_forget,
+    fitting,
     now,
     organisation_pair,
     shaped_relation,
+    with_ties,
 )
 from lookingglass.stores.private.sqlite import open_sqlite, sqlite_failure
 
@@ -87,10 +91,32 @@ CREATE TABLE IF NOT EXISTS evidence (
     relation INTEGER NOT NULL REFERENCES relations(id) ON DELETE CASCADE,
     document TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     sentence INTEGER,
-    weight REAL NOT NULL DEFAULT 1
+    weight REAL NOT NULL DEFAULT 1,
+    time TEXT  -- "former", "since 2019", "until 2021": when the document dates the relation
 );
 CREATE INDEX IF NOT EXISTS evidence_relation ON evidence(relation, document, sentence);
 CREATE INDEX IF NOT EXISTS evidence_document ON evidence(document);
+-- What each document says an entity is (text/entity_types.py): the entity's type is the one with most weight.
+CREATE TABLE IF NOT EXISTS type_votes (
+    document TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    entity TEXT NOT NULL,
+    type TEXT NOT NULL,
+    weight REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS type_votes_entity ON type_votes(entity);
+CREATE INDEX IF NOT EXISTS type_votes_document ON type_votes(document);
+-- Entities an admin merged into another: a later put naming `alias` stores `target` (audited by the service).
+CREATE TABLE IF NOT EXISTS entity_merges (
+    alias TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS merge_rejections (
+    a TEXT NOT NULL,
+    b TEXT NOT NULL,  -- a < b
+    at TEXT NOT NULL,
+    PRIMARY KEY (a, b)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS analytics_runs (
     id INTEGER PRIMARY KEY,
     at TEXT NOT NULL,
@@ -122,7 +148,7 @@ def _primary(error: sqlite3.Error) -> str:
 
 _ENTITY_COLUMNS = "id, name, type, pagerank, community, leiden, shares_people, mentions"
 # Columns added after the first release, for files created before them: (column, its declaration).
-_ADDED_COLUMNS = (("entities", "shares_people", "INTEGER"),)
+_ADDED_COLUMNS = (("entities", "shares_people", "INTEGER"), ("evidence", "time", "TEXT"))
 _ORDER = {
     "pagerank": "pagerank IS NULL, pagerank DESC, id",
     "mentions": "mentions DESC, id",
@@ -218,6 +244,16 @@ class SqliteGraphStore:
     def _put(self, db: sqlite3.Connection, c: Contribution) -> None:
         self._clear_scratch(db)
         self._remove_contribution(db, c.document["id"])
+        merged = self._merged_into(db, c.entity_ids)
+        if merged:
+            marks = ",".join("?" * len(set(merged.values())))
+            targets = {
+                row[0]: {"id": row[0], "name": row[1], "type": row[2], "key": row[3]}
+                for row in db.execute(
+                    f"SELECT id, name, type, key FROM entities WHERE id IN ({marks})", tuple(set(merged.values()))
+                )
+            }
+            c = redirected(c, {k: v for k, v in merged.items() if v in targets}, targets)
         db.execute(
             "INSERT INTO documents (id, kind, url, title, fetched_at, stored_at)"
             " VALUES (:id, :kind, :url, :title, :fetched_at, :stored_at)"
@@ -236,6 +272,10 @@ class SqliteGraphStore:
         )
         db.executemany("INSERT OR IGNORE INTO touched_entities (id) VALUES (?)", [(i,) for i in c.entity_ids])
         db.executemany(
+            "INSERT INTO type_votes (document, entity, type, weight) VALUES (?, ?, ?, ?)",
+            [(doc, e["id"], t, w) for e in c.entities for t, w in e.get("votes", {}).items()],
+        )
+        db.executemany(
             "INSERT INTO mentions (document, entity, sentence, surface) VALUES (?, ?, ?, ?)",
             [(doc, entity, sentence, surface) for entity, sentence, surface in c.mentions],
         )
@@ -245,12 +285,13 @@ class SqliteGraphStore:
         )
         rows = []
         for e in c.edges:
-            rows.extend((e.source, e.target, e.type, doc, idx, 1.0) for idx in e.sentences)
+            time = e.time or None
+            rows.extend((e.source, e.target, e.type, doc, idx, 1.0, time) for idx in e.sentences)
             if e.bare_weight:
-                rows.append((e.source, e.target, e.type, doc, None, e.bare_weight))
+                rows.append((e.source, e.target, e.type, doc, None, e.bare_weight, time))
         db.executemany(
-            "INSERT INTO evidence (relation, document, sentence, weight) VALUES"
-            " ((SELECT id FROM relations WHERE source = ? AND target = ? AND type = ?), ?, ?, ?)",
+            "INSERT INTO evidence (relation, document, sentence, weight, time) VALUES"
+            " ((SELECT id FROM relations WHERE source = ? AND target = ? AND type = ?), ?, ?, ?, ?)",
             rows,
         )
         db.execute("INSERT OR IGNORE INTO touched_relations SELECT relation FROM evidence WHERE document = ?", (doc,))
@@ -283,14 +324,17 @@ class SqliteGraphStore:
         (evidence,) = db.execute(
             "SELECT count(*) FROM evidence WHERE document = ? AND sentence IS NOT NULL", (doc,)
         ).fetchone()
+        db.execute("INSERT OR IGNORE INTO touched_entities SELECT entity FROM type_votes WHERE document = ?", (doc,))
         db.execute("DELETE FROM evidence WHERE document = ?", (doc,))
+        db.execute("DELETE FROM type_votes WHERE document = ?", (doc,))
         mentions = db.execute("DELETE FROM mentions WHERE document = ?", (doc,)).rowcount
         db.execute("DELETE FROM sentences WHERE document = ?", (doc,))
         return {**empty_forget(), "mentions": mentions, "evidence": evidence}
 
     @staticmethod
     def _settle(db: sqlite3.Connection) -> dict:
-        """Recount what this write touched; drop relations without evidence, then entities left with nothing."""
+        """Recount what this write touched; drop relations without evidence, then entities left with nothing; give
+        each touched entity the type its votes (from every document) say, a tie keeping the one it has."""
         db.execute(
             "UPDATE relations SET weight ="
             " (SELECT coalesce(sum(weight), 0) FROM evidence WHERE relation = relations.id)"
@@ -301,7 +345,11 @@ class SqliteGraphStore:
             " AND NOT EXISTS (SELECT 1 FROM evidence WHERE relation = relations.id)"
         ).rowcount
         db.execute(
-            "UPDATE entities SET mentions = (SELECT count(*) FROM mentions WHERE entity = entities.id)"
+            "UPDATE entities SET mentions = (SELECT count(*) FROM mentions WHERE entity = entities.id),"
+            " type = coalesce((SELECT v.type FROM type_votes v WHERE v.entity = entities.id GROUP BY v.type"
+            # a tie keeps the type the entity has (votes are whole or half numbers: 1e-6 breaks ties only)
+            "   ORDER BY sum(v.weight) + 1e-6 * (v.type = (SELECT x.type FROM entities x WHERE x.id = v.entity)) DESC,"
+            "   v.type LIMIT 1), type)"
             " WHERE id IN touched_entities"
         )
         entities = db.execute(
@@ -375,8 +423,8 @@ class SqliteGraphStore:
         if relations:
             marks = ",".join("?" * len(evidence))
             for row in self._read(
-                "SELECT relation, document, sentence, text, url, title FROM ("
-                "  SELECT e.relation, e.document, e.sentence, s.text, d.url, d.title,"
+                "SELECT relation, document, sentence, text, url, title, time FROM ("
+                "  SELECT e.relation, e.document, e.sentence, s.text, d.url, d.title, e.time,"
                 "    row_number() OVER (PARTITION BY e.relation ORDER BY e.document, e.sentence) AS n"
                 "  FROM evidence e JOIN sentences s ON s.document = e.document AND s.idx = e.sentence"
                 "  JOIN documents d ON d.id = e.document"
@@ -384,10 +432,13 @@ class SqliteGraphStore:
                 ") WHERE n <= ? ORDER BY relation, document, sentence",
                 (*evidence, evidence_limit),
             ):
-                evidence[row["relation"]].append({k: row[k] for k in ("document", "sentence", "text", "url", "title")})
+                item = {k: row[k] for k in ("document", "sentence", "text", "url", "title")}
+                if row["time"]:
+                    item["time"] = row["time"]
+                evidence[row["relation"]].append(item)
         return {
             **dict(found[0]),
-            "relations": [shaped_relation(r, evidence[r["id"]]) for r in relations],
+            "relations": fitting([shaped_relation(r, evidence[r["id"]]) for r in relations], found[0]["type"]),
             "documents": self.documents_for(entity_id),
         }
 
@@ -519,7 +570,26 @@ class SqliteGraphStore:
             " GROUP BY s.a, s.b ORDER BY n DESC, oa.name, ob.name, s.a, s.b LIMIT :limit",
             {"org": organisation, "limit": limit},
         )
-        return [organisation_pair(r, json.loads(r["people"])) for r in rows]
+        pairs = [organisation_pair(r, json.loads(r["people"])) for r in rows]
+        orgs = sorted({p[side]["id"] for p in pairs for side in ("a", "b")})
+        ties = self._ties(orgs) if orgs else []
+        return [with_ties(p, ties) for p in pairs]
+
+    def _ties(self, orgs: list[str]) -> list[dict]:
+        """Each typed person → organisation relation into these organisations, with its first evidence sentence."""
+        marks = ",".join("?" * len(orgs))
+        rows = self._read(
+            "SELECT r.source AS person, p.name AS person_name, r.target AS org, r.type,"
+            " (SELECT e.document FROM evidence e WHERE e.relation = r.id ORDER BY e.document, e.sentence LIMIT 1)"
+            "   AS document,"
+            " (SELECT s.text FROM evidence e JOIN sentences s ON s.document = e.document AND s.idx = e.sentence"
+            "   WHERE e.relation = r.id ORDER BY e.document, e.sentence LIMIT 1) AS text"
+            " FROM relations r JOIN entities p ON p.id = r.source AND p.type = 'PERSON'"
+            f" WHERE r.target IN ({marks}) AND r.type IN ({', '.join(repr(t) for t in PERSON_ORG)})"
+            " ORDER BY r.weight DESC, r.type",
+            tuple(orgs),
+        )
+        return [dict(row) for row in rows]
 
     def mark_shared_people(self) -> int:
         def work(db: sqlite3.Connection) -> int:
@@ -531,6 +601,84 @@ class SqliteGraphStore:
             )
             (n,) = db.execute("SELECT count(*) FROM entities WHERE shares_people > 0").fetchone()
             return n
+
+        return self._write(work)
+
+    def names(self, type: str) -> list[dict]:
+        rows = self._read("SELECT id, name, key, mentions FROM entities WHERE type = ? ORDER BY key, id", (type,))
+        return [dict(row) for row in rows]
+
+    def merged_into(self, entity_ids: Collection[str]) -> dict[str, str]:
+        with self._lock, self._errors():
+            return self._merged_into(self._db, entity_ids)
+
+    @staticmethod
+    def _merged_into(db: sqlite3.Connection, entity_ids: Collection[str]) -> dict[str, str]:
+        ids = sorted(set(entity_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(db.execute(f"SELECT alias, target FROM entity_merges WHERE alias IN ({marks})", tuple(ids)))
+
+    def rejected_merges(self, entity_id: str) -> set[str]:
+        rows = self._read(
+            "SELECT b FROM merge_rejections WHERE a = ? UNION SELECT a FROM merge_rejections WHERE b = ?",
+            (entity_id, entity_id),
+        )
+        return {row[0] for row in rows}
+
+    def reject_merge(self, a: str, b: str) -> None:
+        a, b = sorted((a, b))
+        self._write(
+            lambda db: db.execute("INSERT OR REPLACE INTO merge_rejections (a, b, at) VALUES (?, ?, ?)", (a, b, now()))
+        )
+
+    def merge_entities(self, source: str, target: str) -> dict:
+        def work(db: sqlite3.Connection) -> dict:
+            ends = {
+                row[0]: row[1]
+                for row in db.execute("SELECT id, type FROM entities WHERE id IN (?, ?)", (source, target))
+            }
+            check_merge(source, target, ends)
+            self._clear_scratch(db)
+            db.execute(
+                "INSERT OR REPLACE INTO entity_merges (alias, target, at) VALUES (?, ?, ?)", (source, target, now())
+            )
+            db.execute("UPDATE entity_merges SET target = ? WHERE target = ?", (target, source))
+            mentions = db.execute("UPDATE mentions SET entity = ? WHERE entity = ?", (target, source)).rowcount
+            db.execute("UPDATE type_votes SET entity = ? WHERE entity = ?", (target, source))
+            db.execute("INSERT OR IGNORE INTO touched_entities (id) VALUES (?), (?)", (source, target))
+            moved = 0
+            for rel_id, kind, a, b in db.execute(
+                "SELECT id, type, source, target FROM relations WHERE source = ? OR target = ?", (source, source)
+            ).fetchall():
+                a, b = (target if a == source else a), (target if b == source else b)
+                db.execute("INSERT OR IGNORE INTO touched_entities (id) VALUES (?), (?)", (a, b))
+                if a == b:
+                    db.execute("DELETE FROM evidence WHERE relation = ?", (rel_id,))
+                    db.execute("DELETE FROM relations WHERE id = ?", (rel_id,))
+                    continue
+                if kind in SYMMETRIC and b < a:
+                    a, b = b, a
+                moved += 1
+                same = db.execute(
+                    "SELECT id FROM relations WHERE source = ? AND target = ? AND type = ?", (a, b, kind)
+                ).fetchone()
+                if same is None:
+                    db.execute("UPDATE relations SET source = ?, target = ? WHERE id = ?", (a, b, rel_id))
+                    db.execute("INSERT OR IGNORE INTO touched_relations (id) VALUES (?)", (rel_id,))
+                else:
+                    db.execute(
+                        "DELETE FROM evidence WHERE relation = ? AND EXISTS (SELECT 1 FROM evidence o"
+                        " WHERE o.relation = ? AND o.document = evidence.document AND o.sentence IS evidence.sentence)",
+                        (rel_id, same[0]),
+                    )
+                    db.execute("UPDATE evidence SET relation = ? WHERE relation = ?", (same[0], rel_id))
+                    db.execute("DELETE FROM relations WHERE id = ?", (rel_id,))
+                    db.execute("INSERT OR IGNORE INTO touched_relations (id) VALUES (?)", (same[0],))
+            self._settle(db)
+            db.execute("DELETE FROM entities WHERE id = ?", (source,))
+            return {"source": source, "target": target, "mentions": mentions, "relations": moved}
 
         return self._write(work)
 

@@ -69,6 +69,8 @@ ACTIONS = frozenset(
         "job_retried",  # workbench (issue 15): a failed job run again, or its record dropped, from the queue page
         "job_removed",
         "crawl_started",  # a crawl started from the browser (its end is the `crawl` entry)
+        "merge_entities",  # the entity graph (issue 17): an admin merged a duplicate entity into another
+        "reject_merge_candidate",
     }
 )
 MAX_PAGE = 10_000

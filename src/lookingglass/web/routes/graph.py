@@ -1,4 +1,5 @@
-"""The entity graph: entities, one entity with its evidence, organisations sharing people, size, analytics."""
+"""The entity graph: entities, one entity with its evidence, organisations sharing people, size, analytics, and
+merging duplicate entities."""
 
 from __future__ import annotations
 
@@ -7,19 +8,29 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from lookingglass.services.graph import (
     AnalyticsReport,
+    CandidatesQuery,
     EntityDetail,
     EntityList,
+    EntityMergeReport,
+    EntityMergeRequest,
     EntityPath,
     EntityQuery,
     GraphStatus,
+    MergeCandidates,
+    MergeRejected,
     Neighbourhood,
     NeighbourhoodQuery,
+    RejectMergeRequest,
     SharedPeople,
     SharedPeopleQuery,
     entity_detail,
+    entity_merge_candidates,
     entity_neighbourhood,
     graph_stats,
     list_entities,
+    merge_candidates,
+    merge_entities,
+    reject_merge_candidate,
     run_graph_analytics,
     shared_people,
 )
@@ -72,3 +83,31 @@ def analytics_route():
     """Run PageRank, Louvain and Leiden now (admin): answered when done, or 202 with the job when workers run it."""
     report = run_graph_analytics(the_app(), caller())
     return answer_as_found(report, 202 if report.job is not None else 200)
+
+
+@graph.get(
+    "/entities/<entity_id>/merge-candidates",
+    operation_id="entity_merge_candidates",
+    responses={200: MergeCandidates},
+)
+def entity_candidates_route(path: EntityPath):
+    """Entities of the same type whose names are probably this one's written differently, with the reasons."""
+    return answer(entity_merge_candidates(the_app(), caller(), path.entity_id))
+
+
+@graph.get("/graph/merge-candidates", operation_id="merge_candidates", responses={200: MergeCandidates})
+def candidates_route(query: CandidatesQuery):
+    """Candidate duplicate pairs across the graph, best-supported first."""
+    return answer(merge_candidates(the_app(), caller(), query))
+
+
+@graph.post("/entities/merge", operation_id="merge_entities", responses={200: EntityMergeReport})
+def merge_route(body: EntityMergeRequest):
+    """Merge one entity into another (admin, audited); kept when pages are processed again."""
+    return answer(merge_entities(the_app(), caller(), body))
+
+
+@graph.post("/entities/merge-candidates/reject", operation_id="reject_merge_candidate", responses={200: MergeRejected})
+def reject_route(body: RejectMergeRequest):
+    """Two entities are different: never propose them again (admin, audited)."""
+    return answer(reject_merge_candidate(the_app(), caller(), body))

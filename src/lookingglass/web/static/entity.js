@@ -192,7 +192,9 @@ document.addEventListener("DOMContentLoaded", () => {
       const shared = document.getElementById("shared-people");
       shared.replaceChildren(
         ...(e.shared_people || []).map((s) =>
-          el("li", {}, entityLink(s.organisation), el("span", { class: "meta" }, ` · ${s.people.join(", ")}`)),
+          el("li", {}, entityLink(s.organisation), el("span", { class: "meta" }, ` · ${s.people.join(", ")}`),
+            // each person's typed relation and its sentence, on this side and the other (quality, issue 17)
+            ...(s.ties || []).map((t) => el("p", { class: "meta" }, `${t.person.name}: ${words(t.a.type)} here (“${t.a.text || ""}”), ${words(t.b.type)} ${s.organisation.name} (“${t.b.text || ""}”)`))),
         ),
       );
       section("shared", (e.shared_people || []).length > 0);
