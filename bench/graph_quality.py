@@ -48,6 +48,8 @@ PERSON_TO_ORG = (
 )  # fmt: skip
 ENDS = {t: ("PERSON", "ORG") for t in PERSON_TO_ORG} | {"located_in": ("ORG", "PLACE"), "runs": ("ORG", "PROJECT")}
 RELATION_TYPES = tuple(ENDS)
+# The graph's names for relations the corpora spell differently: one relation, two vocabularies.
+SAME_RELATION = {"advises": "adviser_to"}
 QUALIFIERS = ("since", "until", "former")
 CO_MENTIONED = "co_mentioned"
 CLASSES = {"PERSON": "PERSON", "ORG": "ORG", "GPE": "PLACE", "LOC": "PLACE", "PROJECT": "PROJECT"}
@@ -173,7 +175,11 @@ def facts_from_extraction(extraction) -> PageFacts:
     ends = {e.id: (e.type, e.key) for e in extraction.entities}
     return PageFacts(
         entities=set(ends.values()),
-        relations={(r.type, ends[r.source], ends[r.target]) for r in extraction.relations if r.type != CO_MENTIONED},
+        relations={
+            (SAME_RELATION.get(r.type, r.type), ends[r.source], ends[r.target])
+            for r in extraction.relations
+            if r.type != CO_MENTIONED
+        },
     )
 
 
@@ -194,7 +200,11 @@ def facts_from_store(reader, page_of: Mapping[str, str]) -> dict[str, PageFacts]
             for evidence in relation["evidence"]:
                 if evidence["document"] in page_of:
                     facts[page_of[evidence["document"]]].relations.add(
-                        (relation["type"], ends[id_], ends[relation["target"]["id"]])
+                        (
+                            SAME_RELATION.get(relation["type"], relation["type"]),
+                            ends[id_],
+                            ends[relation["target"]["id"]],
+                        )
                     )
     return facts
 
