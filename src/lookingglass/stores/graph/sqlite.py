@@ -476,9 +476,9 @@ class SqliteGraphStore:
         return counts
 
     def neighbourhood(self, entity_id: str, hops: int = 1, limit: int = NEIGHBOURHOOD_LIMIT) -> dict:
-        return neighbourhood.gather(entity_id, hops, limit, self._ties, self._described)
+        return neighbourhood.gather(entity_id, hops, limit, self._relations_touching, self._described)
 
-    def _ties(self, ids: Sequence[str]) -> list[dict]:
+    def _relations_touching(self, ids: Sequence[str]) -> list[dict]:
         found: dict[int, dict] = {}
         for batch in neighbourhood.chunks(ids):
             marks = ",".join("?" * len(batch))
