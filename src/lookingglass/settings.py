@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from lookingglass.errors import BadInput
 
@@ -75,6 +75,19 @@ class Settings(BaseModel):
     qdrant_host: Annotated[str | None, Env("QDRANT_HOST", accepts="a host name")] = None
     qdrant_port: Annotated[Port, Env("QDRANT_PORT", accepts="a port number")] = 6333
     qdrant_api_key: Annotated[str | None, Env("QDRANT_API_KEY", accepts="an API key", secret=True)] = None
+    # How a NEW face collection is made (existing ones keep theirs; `lookingglass rebuild-index` remakes them).
+    vector_quantization: Annotated[  # int8: 1-byte codes in RAM, float originals on disk for rescoring
+        Literal["none", "int8"], Env("LG_VECTOR_QUANTIZATION", accepts="none or int8")
+    ] = "none"
+    qdrant_shards: Annotated[  # Qdrant server only: shard_number
+        int, Field(ge=1, le=1024), Env("LG_QDRANT_SHARDS", accepts="a whole number of shards from 1 to 1024")
+    ] = 1
+    qdrant_replicas: Annotated[  # Qdrant server only: replication_factor
+        int, Field(ge=1, le=64), Env("LG_QDRANT_REPLICAS", accepts="a whole number of copies from 1 to 64")
+    ] = 1
+    qdrant_write_consistency: Annotated[  # Qdrant server only: write_consistency_factor, at most the replicas
+        int, Field(ge=1, le=64), Env("LG_QDRANT_WRITE_CONSISTENCY", accepts="a whole number from 1 to the replicas")
+    ] = 1
     # S3 / MinIO object store (distributed); a local directory when no endpoint is set.
     s3_endpoint: Annotated[str | None, Env("MINIO_ENDPOINT", "S3_ENDPOINT", accepts="host:port or a URL")] = None
     s3_access_key: Annotated[
@@ -171,10 +184,17 @@ class Settings(BaseModel):
         bool, Env("LG_SECURE_COOKIES", accepts="true or false")
     ] = False
 
-    @field_validator("embedder", "crawl_mode", mode="before")
+    @field_validator("embedder", "crawl_mode", "vector_quantization", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("qdrant_write_consistency")
+    @classmethod
+    def _consistency(cls, value: int, info: ValidationInfo) -> int:
+        if value > info.data.get("qdrant_replicas", 1):  # Qdrant would refuse every write
+            raise ValueError("more acknowledgements than copies")
+        return value
 
     @field_validator("lookup_rate")
     @classmethod
