@@ -120,6 +120,9 @@ class Settings(BaseModel):
     inline_workers: Annotated[
         int, Field(ge=1, le=64), Env("LG_INLINE_WORKERS", accepts="a whole number from 1 to 64")
     ] = 2
+    job_nice: Annotated[  # the in-process pool's threads yield the CPU to requests (lookups) on a busy machine
+        int, Field(ge=0, le=19), Env("LG_JOB_NICE", accepts="a nice value from 0 (off) to 19 for background jobs")
+    ] = 10
     # Job budgets per queue over pipeline/queue.py's defaults: LG_JOB_TIMEOUT_PAGES=300, LG_JOB_MEMORY_MB_PAGES=1024
     job_timeouts: Annotated[
         dict[Queue, Annotated[int, Field(ge=1)]],
