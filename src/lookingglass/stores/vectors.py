@@ -251,9 +251,8 @@ class EdgeVectorIndex(EdgeShardIndex):
     def _probe_search(self, record: Any) -> str | None:
         vector = record.vector.get("") if isinstance(record.vector, dict) else record.vector
         for exact in (False, True):  # the ANN graph may miss it; an exact search may not
-            found = self._shard.query(
-                qe.QueryRequest(limit=10, query=qe.Query.Nearest(list(vector)), params=qe.SearchParams(exact=exact))
-            )
+            params = qe.SearchParams(exact=exact, quantization=_RESCORE)  # int8 scores alone may pass 1 by a hair
+            found = self._shard.query(qe.QueryRequest(limit=10, query=qe.Query.Nearest(list(vector)), params=params))
             for p in found:
                 problem = score_problem(float(p.score))
                 if problem:
@@ -441,7 +440,8 @@ class EdgeVectorIndex(EdgeShardIndex):
 
 _MEMORY = {"cold": qe.Memory.Cold, "cached": qe.Memory.Cached, "pinned": qe.Memory.Pinned}
 # Rescoring with the originals is what keeps recall@10 at exact search's; on an unquantized shard it does nothing.
-_EDGE_RESCORE = qe.SearchParams(quantization=qe.QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING))
+_RESCORE = qe.QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING)
+_EDGE_RESCORE = qe.SearchParams(quantization=_RESCORE)
 
 
 def _stored_edge_config(path: Path) -> dict | None:
