@@ -37,8 +37,8 @@ def test_nice_zero_leaves_job_threads_alone():
 
 
 def test_the_job_nice_setting_is_checked():
-    assert Settings.from_env({}).job_nice == 10
-    assert Settings.from_env({"LG_JOB_NICE": "0"}).job_nice == 0
+    assert Settings.from_env({}).job_nice == 0
+    assert Settings.from_env({"LG_JOB_NICE": "10"}).job_nice == 10
     for bad in ("20", "-1", "low"):
         with pytest.raises(BadInput, match=f"LG_JOB_NICE='{bad}' is not valid"):
             Settings.from_env({"LG_JOB_NICE": bad})
