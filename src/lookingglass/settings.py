@@ -192,13 +192,6 @@ class Settings(BaseModel):
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("qdrant_write_consistency")
-    @classmethod
-    def _consistency(cls, value: int, info: ValidationInfo) -> int:
-        if value > info.data.get("qdrant_replicas", 1):  # Qdrant would refuse every write
-            raise ValueError("more acknowledgements than copies")
-        return value
-
     @field_validator("lookup_rate")
     @classmethod
     def _rate(cls, value: str) -> str:
@@ -207,6 +200,13 @@ class Settings(BaseModel):
         match = _RATE.fullmatch(value)
         if not match or int(match.group(1)) < 1:
             raise ValueError("not a rate")
+        return value
+
+    @field_validator("qdrant_write_consistency")
+    @classmethod
+    def _consistency(cls, value: int, info: ValidationInfo) -> int:
+        if value > info.data.get("qdrant_replicas", 1):  # Qdrant would refuse every write
+            raise ValueError("more acknowledgements than copies")
         return value
 
     @property
