@@ -202,13 +202,6 @@ class Settings(BaseModel):
             raise ValueError("not a rate")
         return value
 
-    @field_validator("qdrant_write_consistency")
-    @classmethod
-    def _consistency(cls, value: int, info: ValidationInfo) -> int:
-        if value > info.data.get("qdrant_replicas", 1):  # Qdrant would refuse every write
-            raise ValueError("more acknowledgements than copies")
-        return value
-
     @property
     def distributed_vectors(self) -> bool:
         return bool(self.qdrant_url or self.qdrant_host)
@@ -225,6 +218,13 @@ class Settings(BaseModel):
     def embedded_stores(self) -> bool:
         """Whether some store lives in LG_DATA_DIR, so one owner process must do all writes (docs/architecture.md)."""
         return not (self.distributed_vectors and self.distributed_objects)
+
+    @field_validator("qdrant_write_consistency")
+    @classmethod
+    def _consistency(cls, value: int, info: ValidationInfo) -> int:
+        if value > info.data.get("qdrant_replicas", 1):  # Qdrant would refuse every write
+            raise ValueError("more acknowledgements than copies")
+        return value
 
     def with_(self, **changes) -> Settings:
         """A copy with some values changed, validated like the original."""
