@@ -183,7 +183,7 @@ def _queue(settings: Settings) -> Queue:
     policies = policies_with(settings.job_timeouts, settings.job_memory_mb)  # LG_JOB_TIMEOUT_*, LG_JOB_MEMORY_MB_*
     if settings.redis_url:
         return RQQueue(settings.redis_url, policies=policies)
-    return InlineQueue(workers=settings.inline_workers, policies=policies)
+    return InlineQueue(workers=settings.inline_workers, policies=policies, nice=settings.job_nice)
 
 
 def build(settings: Settings, role: str = "cli") -> App:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from lookingglass.errors import BadInput
 
@@ -82,6 +82,19 @@ class Settings(BaseModel):
     qdrant_host: Annotated[str | None, Env("QDRANT_HOST", accepts="a host name")] = None
     qdrant_port: Annotated[Port, Env("QDRANT_PORT", accepts="a port number")] = 6333
     qdrant_api_key: Annotated[str | None, Env("QDRANT_API_KEY", accepts="an API key", secret=True)] = None
+    # How a NEW face collection is made (existing ones keep theirs; `lookingglass rebuild-index` remakes them).
+    vector_quantization: Annotated[  # int8: 1-byte codes in RAM, float originals on disk for rescoring
+        Literal["none", "int8"], Env("LG_VECTOR_QUANTIZATION", accepts="none or int8")
+    ] = "none"
+    qdrant_shards: Annotated[  # Qdrant server only: shard_number
+        int, Field(ge=1, le=1024), Env("LG_QDRANT_SHARDS", accepts="a whole number of shards from 1 to 1024")
+    ] = 1
+    qdrant_replicas: Annotated[  # Qdrant server only: replication_factor
+        int, Field(ge=1, le=64), Env("LG_QDRANT_REPLICAS", accepts="a whole number of copies from 1 to 64")
+    ] = 1
+    qdrant_write_consistency: Annotated[  # Qdrant server only: write_consistency_factor, at most the replicas
+        int, Field(ge=1, le=64), Env("LG_QDRANT_WRITE_CONSISTENCY", accepts="a whole number from 1 to the replicas")
+    ] = 1
     # S3 / MinIO object store (distributed); a local directory when no endpoint is set.
     s3_endpoint: Annotated[str | None, Env("MINIO_ENDPOINT", "S3_ENDPOINT", accepts="host:port or a URL")] = None
     s3_access_key: Annotated[
@@ -122,6 +135,9 @@ class Settings(BaseModel):
     inline_workers: Annotated[
         int, Field(ge=1, le=64), Env("LG_INLINE_WORKERS", accepts="a whole number from 1 to 64")
     ] = 2
+    job_nice: Annotated[  # the in-process pool's threads yield the CPU to requests (lookups) on a busy machine
+        int, Field(ge=0, le=19), Env("LG_JOB_NICE", accepts="a nice value from 0 (off) to 19 for background jobs")
+    ] = 0  # 10 measured: lookups p50 better, p95 not, ingest 2.5x slower (bench/lookup_under_load.py)
     # Job budgets per queue over pipeline/queue.py's defaults: LG_JOB_TIMEOUT_PAGES=300, LG_JOB_MEMORY_MB_PAGES=1024
     job_timeouts: Annotated[
         dict[Queue, Annotated[int, Field(ge=1)]],
@@ -186,7 +202,7 @@ class Settings(BaseModel):
         bool, Env("LG_SECURE_COOKIES", accepts="true or false")
     ] = False
 
-    @field_validator("embedder", "crawl_mode", mode="before")
+    @field_validator("embedder", "crawl_mode", "vector_quantization", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -231,6 +247,13 @@ class Settings(BaseModel):
     def embedded_stores(self) -> bool:
         """Whether some store lives in LG_DATA_DIR, so one owner process must do all writes (docs/architecture.md)."""
         return not (self.distributed_vectors and self.distributed_objects)
+
+    @field_validator("qdrant_write_consistency")
+    @classmethod
+    def _consistency(cls, value: int, info: ValidationInfo) -> int:
+        if value > info.data.get("qdrant_replicas", 1):  # Qdrant would refuse every write
+            raise ValueError("more acknowledgements than copies")
+        return value
 
     def with_(self, **changes) -> Settings:
         """A copy with some values changed, validated like the original."""

@@ -284,6 +284,15 @@ class _InlineJob:
         return self.future.result(timeout)
 
 
+def _background_priority(nice: int) -> None:
+    """Job threads run at a higher nice value than the request threads (LG_JOB_NICE), so on a busy machine the
+    kernel gives lookups the CPU first; native threads a job starts (Whisper's CTranslate2 pool) inherit it. Linux
+    applies setpriority to the one thread whose id it is given; elsewhere this does nothing."""
+    if nice:
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+
+
 class InlineQueue:
     """Runs jobs in this process: the embedded shape. Same policies as RQ (timeout is advisory: threads can't be
     killed, so an overrun is recorded as a failure when the job finally ends)."""
@@ -292,10 +301,16 @@ class InlineQueue:
     runs_here = True
 
     def __init__(
-        self, workers: int = 2, keep_failures: int = 200, policies: dict[str, QueuePolicy] | None = None
+        self,
+        workers: int = 2,
+        keep_failures: int = 200,
+        policies: dict[str, QueuePolicy] | None = None,
+        nice: int = 0,
     ) -> None:
         self.policies = policies or POLICIES
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lg-job")
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="lg-job", initializer=_background_priority, initargs=(nice,)
+        )
         self._lock = threading.Lock()
         self._counts: dict[str, Counter] = {name: Counter() for name in QUEUE_NAMES}
         self._waiting: dict[str, dict[str, float]] = {name: {} for name in QUEUE_NAMES}

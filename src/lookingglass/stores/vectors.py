@@ -11,6 +11,7 @@ builds it by itself and answers 0 / False.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,6 +42,11 @@ INDEXED_KEYS = ("sha256", "kind", "source_host", "page_urls", "person_id")
 # A persons collection (people/persons.py) finds a person by one of its faces or objects.
 PERSON_KEYS = ("faces", "objects")
 UPSERT_BATCH = 512
+# Int8 scalar quantization (LG_VECTOR_QUANTIZATION): the HNSW walk scores 1-byte codes kept in RAM, then the best
+# OVERSAMPLING x top_k are rescored with the float originals, which stay on disk (bench/vector_scale.py measures it).
+QUANTIZATIONS = ("none", "int8")
+QUANTILE = 0.99  # the codes span this quantile of each dimension's values, so one outlier cannot flatten the rest
+OVERSAMPLING = 2.0
 
 
 class VectorIndex(Protocol):
@@ -100,8 +107,25 @@ def collection_name(model: str, dim: int, purpose: str = "faces") -> str:
 def open_vector_index(settings: Settings, name: str, dim: int) -> VectorIndex:
     """The Qdrant server when QDRANT_URL or QDRANT_HOST is set, else qdrant-edge under LG_DATA_DIR/vectors."""
     if settings.distributed_vectors:
-        return QdrantServerIndex(connect_qdrant(settings), name, dim)
-    return EdgeVectorIndex(settings.data_dir / "vectors", name, dim)
+        layout = CollectionLayout(
+            quantization=settings.vector_quantization,
+            shards=settings.qdrant_shards,
+            replicas=settings.qdrant_replicas,
+            write_consistency=settings.qdrant_write_consistency,
+        )
+        return QdrantServerIndex(connect_qdrant(settings), name, dim, layout)
+    return EdgeVectorIndex(settings.data_dir / "vectors", name, dim, settings.vector_quantization)
+
+
+@dataclass(frozen=True)
+class CollectionLayout:
+    """How a new server collection is laid out (LG_VECTOR_QUANTIZATION, LG_QDRANT_SHARDS, LG_QDRANT_REPLICAS,
+    LG_QDRANT_WRITE_CONSISTENCY). Only creation uses it: an existing collection keeps the layout it was made with."""
+
+    quantization: str = "none"
+    shards: int = 1
+    replicas: int = 1
+    write_consistency: int = 1
 
 
 def connect_qdrant(settings: Settings) -> qdrant_client.QdrantClient:
@@ -172,8 +196,10 @@ class EdgeVectorIndex(EdgeShardIndex):
 
     what = "vector index"
 
-    def __init__(self, path: Path, name: str, dim: int) -> None:
+    def __init__(self, path: Path, name: str, dim: int, quantization: str = "none") -> None:
         super().__init__(Path(path) / name)
+        if quantization not in QUANTIZATIONS:
+            raise BadInput(f"vector quantization {quantization!r}: expected one of {', '.join(QUANTIZATIONS)}")
         self.name = name
         self.dim = dim
         if name.startswith(("optout", "persons")):  # neither names an object in its payload
@@ -182,7 +208,7 @@ class EdgeVectorIndex(EdgeShardIndex):
         old = self._aside("old")
         if old.exists() and not self.path.exists():  # a crash between the two renames of a swap: put it back
             os.rename(old, self.path)
-        self._shard = self._load(self.path, self.dim, self.fix)
+        self._shard = self._load(self.path, self.dim, self.fix, quantization)
         shutil.rmtree(old, ignore_errors=True)  # only now: the load proved nobody else owns this directory
         shutil.rmtree(self._aside("building"), ignore_errors=True)
         self._check_opened()
@@ -190,8 +216,21 @@ class EdgeVectorIndex(EdgeShardIndex):
         self.pending_optimize = self._unindexed()
 
     @staticmethod
-    def _load(path: Path, dim: int, fix: str = shard_check.REBUILD_FIX) -> Any:
-        config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
+    def _load(path: Path, dim: int, fix: str = shard_check.REBUILD_FIX, quantization: str = "none") -> Any:
+        """Open or create the shard. `quantization` applies only to a new shard: an existing one keeps what it was
+        created with (the engine would otherwise take what we pass over what it stored), so changing the setting
+        means `lookingglass rebuild-index`."""
+        stored = _stored_edge_config(path)
+        if stored is not None:  # pass its vector placement back, or the engine would reset it to the default
+            memory = _MEMORY.get(stored.get("vectors", {}).get("", {}).get("memory"))
+            vectors = qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, memory=memory)
+            config = qe.EdgeConfig(vectors=vectors)
+        elif quantization == "int8":  # codes pinned in RAM, float originals on disk for the rescoring
+            vectors = qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine, memory=qe.Memory.Cold)
+            codes = qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=QUANTILE, memory=qe.Memory.Pinned)
+            config = qe.EdgeConfig(vectors=vectors, quantization_config=codes)
+        else:
+            config = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine))
         return open_shard(path, config, "vector index", fix)  # load checks the stored size and distance against ours
 
     def _record_problem(self, record: Any) -> str | None:
@@ -212,9 +251,8 @@ class EdgeVectorIndex(EdgeShardIndex):
     def _probe_search(self, record: Any) -> str | None:
         vector = record.vector.get("") if isinstance(record.vector, dict) else record.vector
         for exact in (False, True):  # the ANN graph may miss it; an exact search may not
-            found = self._shard.query(
-                qe.QueryRequest(limit=10, query=qe.Query.Nearest(list(vector)), params=qe.SearchParams(exact=exact))
-            )
+            params = qe.SearchParams(exact=exact, quantization=_RESCORE)  # int8 scores alone may pass 1 by a hair
+            found = self._shard.query(qe.QueryRequest(limit=10, query=qe.Query.Nearest(list(vector)), params=params))
             for p in found:
                 problem = score_problem(float(p.score))
                 if problem:
@@ -259,6 +297,7 @@ class EdgeVectorIndex(EdgeShardIndex):
             filter=self._filter(filters),
             score_threshold=threshold,
             with_payload=True,
+            params=_EDGE_RESCORE,
         )
         with self._lock, self._reading():
             found = self._open_shard().query(request)
@@ -386,7 +425,33 @@ class EdgeVectorIndex(EdgeShardIndex):
                 return
 
     def _health_details(self, info: Any) -> dict:
-        return {"indexed_vectors": info.indexed_vectors_count, "pending_optimize": self.pending_optimize}
+        return {
+            "indexed_vectors": info.indexed_vectors_count,
+            "pending_optimize": self.pending_optimize,
+            "quantization": self.quantization,
+        }
+
+    @property
+    def quantization(self) -> str:
+        """What the shard was created with ("int8" or "none"), from the config the engine persisted."""
+        stored = _stored_edge_config(self.path) or {}
+        return "int8" if "scalar" in (stored.get("quantization_config") or {}) else "none"
+
+
+_MEMORY = {"cold": qe.Memory.Cold, "cached": qe.Memory.Cached, "pinned": qe.Memory.Pinned}
+# Rescoring with the originals is what keeps recall@10 at exact search's; on an unquantized shard it does nothing.
+_RESCORE = qe.QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING)
+_EDGE_RESCORE = qe.SearchParams(quantization=_RESCORE)
+
+
+def _stored_edge_config(path: Path) -> dict | None:
+    """The config qdrant-edge persisted with a shard (edge_config.json), or None for a shard not yet created."""
+    try:
+        return json.loads((Path(path) / "edge_config.json").read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: the engine's own load reports the damage
 
 
 class QdrantServerIndex(QdrantCollection):
@@ -395,15 +460,24 @@ class QdrantServerIndex(QdrantCollection):
 
     pending_optimize = 0
 
-    def __init__(self, client: qdrant_client.QdrantClient, name: str, dim: int) -> None:
+    def __init__(
+        self, client: qdrant_client.QdrantClient, name: str, dim: int, layout: CollectionLayout | None = None
+    ) -> None:
         super().__init__(client, name)
         models = self._models
         self.dim = dim
+        layout = layout or CollectionLayout()
+        if layout.quantization not in QUANTIZATIONS:
+            raise BadInput(f"vector quantization {layout.quantization!r}: expected one of {', '.join(QUANTIZATIONS)}")
+        opts = getattr(client, "init_options", {}) or {}
+        # qdrant-client's local mode searches exactly and warns that search params do nothing there
+        self._local = opts.get("location") == ":memory:" or bool(opts.get("path"))
+        self._rescore = models.SearchParams(
+            quantization=models.QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING)
+        )
         with self._reachable():
             if not client.collection_exists(name):
-                client.create_collection(
-                    name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                )
+                client.create_collection(name, **_server_collection_args(models, dim, layout))
             info = client.get_collection(name)
             vectors = info.config.params.vectors
             size = getattr(vectors, "size", None)
@@ -411,6 +485,13 @@ class QdrantServerIndex(QdrantCollection):
                 raise Unavailable(f"Qdrant collection {name} at {self.url} holds {size}-d vectors, not {dim}-d")
             keys = PERSON_KEYS if name.startswith("persons") else INDEXED_KEYS
             self._ensure_keyword_indexes(info.payload_schema or {}, keys)
+
+    @property
+    def quantization(self) -> str:
+        """What the collection was created with ("int8" or "none"), as the server reports it."""
+        with self._reachable():
+            config = self._client.get_collection(self.name).config
+        return "int8" if isinstance(config.quantization_config, self._models.ScalarQuantization) else "none"
 
     def _filter(self, filters: dict | None) -> Any:
         m = self._models
@@ -445,6 +526,7 @@ class QdrantServerIndex(QdrantCollection):
                 score_threshold=threshold,
                 query_filter=self._filter(filters),
                 with_payload=True,
+                search_params=None if self._local else self._rescore,
             ).points
         for p in found:
             problem = score_problem(float(p.score))
@@ -518,6 +600,23 @@ class QdrantServerIndex(QdrantCollection):
             yield from (_server_point(r) for r in records)
             if offset is None or not records:
                 return
+
+
+def _server_collection_args(models: Any, dim: int, layout: CollectionLayout) -> dict:
+    """create_collection's arguments for a new face collection: cosine vectors, and with int8 the codes in RAM and
+    the originals on disk; shards, replicas and write consistency as configured (a single server takes 1, 1, 1)."""
+    quantized = layout.quantization == "int8"
+    args: dict[str, Any] = {
+        "vectors_config": models.VectorParams(size=dim, distance=models.Distance.COSINE, on_disk=quantized or None),
+        "shard_number": layout.shards,
+        "replication_factor": layout.replicas,
+        "write_consistency_factor": layout.write_consistency,
+    }
+    if quantized:
+        args["quantization_config"] = models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=QUANTILE, always_ram=True)
+        )
+    return args
 
 
 def _edge_point(record: Any) -> FacePoint:
