@@ -13,6 +13,7 @@ import pytest
 from cli_process import run_cli
 from lookingglass.pipeline.submit import ingest_file
 from serve_process import running_serve
+from waiting import wait_for
 
 CORPUS = Path(__file__).parents[1] / "data" / "graph_corpus"
 PAGE = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"  # what Chromium sends when navigating
@@ -113,7 +114,8 @@ def test_serve_says_at_start_that_lg_admin_password_is_not_used_once_users_exist
     assert run_cli(data, "users", "add", "ada", "--password-stdin", stdin="a long test password 7\n").returncode == 0
     log = tmp_path / "serve.log"
     with running_serve(data, log, env={"LG_ADMIN_PASSWORD": "another long password 8"}):
-        pass
+        # serve says it once it is up, which is after server.json (what running_serve waits for) is written
+        wait_for(lambda: "LG_ADMIN_PASSWORD is set" in log.read_text(), 30, "the start line about LG_ADMIN_PASSWORD")
     text = log.read_text()
     assert "LG_ADMIN_PASSWORD is set but not used: 1 user already exist" in text
     assert "lookingglass users passwd NAME" in text
