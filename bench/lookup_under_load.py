@@ -15,7 +15,6 @@ ratio busy / idle (issue 16's target: p95 within 2x of idle), and how long the i
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "src"))
 
 from conftest import faces_root  # noqa: E402
+from lookup_latency import photo_640  # noqa: E402  (bench/ is this script's own folder on sys.path)
 from media_files import face_on_screen_video, speak  # noqa: E402
 from serve_process import running_serve  # noqa: E402
 
@@ -42,16 +42,6 @@ SPEECH = (
     "Maria Lopez, the director of the port authority, said the work would start in the spring "
     "and that three hundred people would be hired before the end of the year."
 )
-
-
-def photo_640(path: Path) -> bytes:
-    from PIL import Image
-
-    image = Image.open(path).convert("RGB")
-    image.thumbnail((640, 640), Image.LANCZOS)
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def make_folder(root: Path, workdir: Path, photos: int, clips: int) -> list[tuple[str, bytes]]:

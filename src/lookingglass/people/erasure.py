@@ -19,7 +19,7 @@ from lookingglass.app import App
 from lookingglass.errors import BadInput, NotFound, Unavailable
 from lookingglass.media.decode import decode_image
 from lookingglass.records import Face, FacePoint
-from lookingglass.services.matching import match_of
+from lookingglass.services.matching import match_json, match_of
 
 MAX_FACES = 1000  # per query face: a person is rarely indexed more often than this; more needs a second pass
 OPTOUT_NAMESPACE = uuid.UUID("0b7a33a4-7d0c-4c53-9b1e-5e4f0a7e0a17")
@@ -51,7 +51,7 @@ def find_person(app: App, image: bytes, *, threshold: float | None = None) -> di
             {
                 "index": index,
                 "box": [round(v, 2) for v in face.box],
-                "matches": [match_of(h).to_json() for h in hits if h.score >= threshold],
+                "matches": [match_json(match_of(h)) for h in hits if h.score >= threshold],
             }
         )
     return {"faces": out, "threshold": threshold}

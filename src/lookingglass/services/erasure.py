@@ -17,7 +17,6 @@ from lookingglass.app import App
 from lookingglass.people import erasure
 from lookingglass.services import Caller, Record, audit, operation
 from lookingglass.services.lookup import LookupMatch
-from lookingglass.services.viewer import view_url
 
 MAX_NOTE = 1000  # characters: a request number and a sentence, not a file
 MAX_CONFIRMED = 10 * erasure.MAX_FACES  # ids in one erasure: more than a preview can show for one face
@@ -115,11 +114,7 @@ def _photo_sha256(image: bytes) -> str:
 def forget_person_preview(app: App, caller: Caller, request: PersonPreviewRequest, image: bytes) -> PersonPreview:
     """Every indexed face of the person in the photo, at or above the threshold: what `forget_person` would remove.
     Nothing is changed."""
-    found = erasure.find_person(app, image, threshold=request.threshold)
-    for face in found["faces"]:  # each match opens in the evidence viewer, as lookup's do
-        for match in face["matches"]:
-            match["view_url"] = view_url(match["sha256"], match["kind"], match.get("face_id"), match.get("timestamp"))
-    found = PersonPreview.model_validate(found)
+    found = PersonPreview.model_validate(erasure.find_person(app, image, threshold=request.threshold))
     audit(
         app,
         caller,

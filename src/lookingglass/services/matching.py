@@ -28,12 +28,13 @@ class FaceMatches:
             "confidence": round(det.confidence, 4),
             "landmarks": [[round(x, 2), round(y, 2)] for x, y in det.landmarks],
             "detector": det.detector,
-            "matches": [m.to_json() | {"view_url": _view_url(m)} for m in self.matches],
+            "matches": [match_json(m) for m in self.matches],
         }
 
 
-def _view_url(m: Match) -> str:
-    return view_url(m.sha256, m.kind, m.face_id, m.timestamp)
+def match_json(m: Match) -> dict:
+    """A match as every answer shows it: its record and where the evidence viewer opens it."""
+    return m.to_json() | {"view_url": view_url(m.sha256, m.kind, m.face_id, m.timestamp)}
 
 
 def match_of(hit: Hit, grouped: int = 1) -> Match:
